@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Visor",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "visor", targets: ["visor"]),
+        .executable(name: "visor-benchmarks", targets: ["VisorBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        .target(name: "VisorCore"),
+        .target(name: "VisorMedia", dependencies: ["VisorCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "VisorSession", dependencies: [
+            "VisorCore", "VisorMedia", "CZstd", "CLZ4", "CZlib",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia"]),
+        .target(name: "VisorRuntime", dependencies: [
+            "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "visor", dependencies: [
+            "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "VisorBenchmarks", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
+
+        .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
+        .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore"]),
+        .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore"]),
+        .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,98 @@
+import VisorCore
+
+/// The size of a terminal in character cells.
+public struct TerminalSize: Equatable, Sendable {
+    public var columns: Int
+    public var rows: Int
+    public init(columns: Int, rows: Int) { self.columns = columns; self.rows = rows }
+}
+
+/// Encodes frames as 24-bit colour half-block text: each cell shows two vertically stacked
+/// pixels, the upper as the foreground of `▀` and the lower as the background. Colour escapes
+/// are only written when a colour changes along a row. The output buffer is reused.
+public final class TerminalFrameEncoder {
+    public private(set) var output: [UInt8] = []
+    private var cellPixels: [UInt8] = []
+    private static let decimal: [[UInt8]] = (0...255).map { Array(String($0).utf8) }
+    private static let upperHalfBlock: [UInt8] = Array("▀".utf8)
+
+    public init() {}
+
+    /// The cell grid a `width` x `height` frame takes at most `maxColumns` x `maxRows` cells,
+    /// keeping its shape (a half-block cell is as wide as half its height).
+    public static func viewSize(frameWidth: Int, frameHeight: Int, maxColumns: Int, maxRows: Int) -> TerminalSize {
+        guard frameWidth > 0, frameHeight > 0, maxColumns > 0, maxRows > 0 else { return TerminalSize(columns: 0, rows: 0) }
+        let scale = min(Double(maxColumns) / Double(frameWidth), Double(maxRows * 2) / Double(frameHeight))
+        return TerminalSize(columns: max(1, Int(Double(frameWidth) * scale)), rows: max(1, Int(Double(frameHeight) * scale / 2)))
+    }
+
+    /// Encodes `frame` into `output` at `view` cells, starting at the top-left corner of the
+    /// screen, with `hudLines` drawn over its top rows as the see-through display would show them
+    /// (bright green text on the dimmed world).
+    public func encode(_ frame: Frame, view: TerminalSize, hudLines: [String] = []) {
+        output.removeAll(keepingCapacity: true)
+        guard view.columns > 0, view.rows > 0 else { return }
+        downsample(frame, columns: view.columns, pixelRows: view.rows * 2)
+        append("\u{1B}[H")
+        cellPixels.withUnsafeBufferPointer { px in
+            for row in 0..<view.rows {
+                var lastForeground = -1, lastBackground = -1
+                let hud = row < hudLines.count ? Array(hudLines[row].unicodeScalars) : []
+                for column in 0..<view.columns {
+                    let top = (2 * row * view.columns + column) * 3
+                    let bottom = ((2 * row + 1) * view.columns + column) * 3
+                    if !hud.isEmpty && column <= hud.count {
+                        let r = (Int(px[top]) + Int(px[bottom])) / 5, g = (Int(px[top + 1]) + Int(px[bottom + 1])) / 5
+                        let b = (Int(px[top + 2]) + Int(px[bottom + 2])) / 5
+                        setColor(background: true, r, g, b)
+                        setColor(background: false, 120, 255, 140)
+                        lastForeground = -1; lastBackground = -1
+                        if column < hud.count { append(String(hud[column])) } else { append(" ") }
+                        continue
+                    }
+                    let fg = Int(px[top]) << 16 | Int(px[top + 1]) << 8 | Int(px[top + 2])
+                    let bg = Int(px[bottom]) << 16 | Int(px[bottom + 1]) << 8 | Int(px[bottom + 2])
+                    if fg != lastForeground { setColor(background: false, fg >> 16, (fg >> 8) & 255, fg & 255); lastForeground = fg }
+                    if bg != lastBackground { setColor(background: true, bg >> 16, (bg >> 8) & 255, bg & 255); lastBackground = bg }
+                    output.append(contentsOf: Self.upperHalfBlock)
+                }
+                append("\u{1B}[0m\r\n")
+            }
+        }
+    }
+
+    /// Area-averages the frame down to `columns` x `pixelRows` RGB pixels.
+    private func downsample(_ frame: Frame, columns: Int, pixelRows: Int) {
+        let needed = columns * pixelRows * 3
+        if cellPixels.count != needed { cellPixels = [UInt8](repeating: 0, count: needed) }
+        let w = frame.widthPixels, h = frame.heightPixels
+        frame.pixels.withUnsafeBufferPointer { src in
+            cellPixels.withUnsafeMutableBufferPointer { dst in
+                for oy in 0..<pixelRows {
+                    let y0 = oy * h / pixelRows, y1 = max(y0 + 1, (oy + 1) * h / pixelRows)
+                    for ox in 0..<columns {
+                        let x0 = ox * w / columns, x1 = max(x0 + 1, (ox + 1) * w / columns)
+                        var r = 0, g = 0, b = 0
+                        for y in y0..<y1 {
+                            var i = (y * w + x0) * 3
+                            for _ in x0..<x1 { r += Int(src[i]); g += Int(src[i + 1]); b += Int(src[i + 2]); i += 3 }
+                        }
+                        let n = (y1 - y0) * (x1 - x0)
+                        let o = (oy * columns + ox) * 3
+                        dst[o] = UInt8(r / n); dst[o + 1] = UInt8(g / n); dst[o + 2] = UInt8(b / n)
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func setColor(background: Bool, _ r: Int, _ g: Int, _ b: Int) {
+        output.append(contentsOf: background ? [0x1B, 0x5B, 0x34, 0x38, 0x3B, 0x32, 0x3B] : [0x1B, 0x5B, 0x33, 0x38, 0x3B, 0x32, 0x3B])
+        output.append(contentsOf: Self.decimal[r]); output.append(0x3B)
+        output.append(contentsOf: Self.decimal[g]); output.append(0x3B)
+        output.append(contentsOf: Self.decimal[b]); output.append(0x6D)
+    }
+
+    private func append(_ text: String) { output.append(contentsOf: text.utf8) }
+}

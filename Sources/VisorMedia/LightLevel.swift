@@ -1,0 +1,29 @@
+import VisorCore
+
+/// Scene brightness: the mean BT.601 luma of a frame, 0 (black) to 1 (white).
+public enum LightMeter {
+    /// Samples every `stride`-th pixel of every `stride`-th row; 2 is indistinguishable from a full
+    /// pass on camera frames and does a quarter of the work.
+    public static func lightLevel(of frame: Frame, stride: Int = 2) -> Double {
+        let width = frame.widthPixels, height = frame.heightPixels
+        guard width > 0, height > 0 else { return 0 }
+        var total: UInt64 = 0
+        var count: UInt64 = 0
+        frame.pixels.withUnsafeBufferPointer { p in
+            var y = 0
+            while y < height {
+                var rowSum: UInt64 = 0
+                var i = y * width * 3
+                let end = i + width * 3
+                while i < end {
+                    rowSum &+= UInt64(77 &* UInt32(p[i]) &+ 150 &* UInt32(p[i + 1]) &+ 29 &* UInt32(p[i + 2]))
+                    i += 3 * stride
+                }
+                total &+= rowSum
+                count &+= UInt64((width + stride - 1) / stride)
+                y += stride
+            }
+        }
+        return Double(total) / Double(count) / (256.0 * 255.0)
+    }
+}

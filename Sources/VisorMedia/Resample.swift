@@ -1,0 +1,54 @@
+import VisorCore
+
+/// A rectangle in source pixels, with fractional edges (for smooth scripted camera motion).
+public struct CropRect: Equatable, Sendable {
+    public var x: Double, y: Double, width: Double, height: Double
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x; self.y = y; self.width = width; self.height = height
+    }
+}
+
+/// Bilinear crop-and-scale of packed RGB images.
+public enum Resampler {
+    /// Samples `crop` of `source` (packed RGB, `sourceWidth` x `sourceHeight`) into a
+    /// `width` x `height` image. Points outside the source take `background` when it is given,
+    /// else the nearest edge pixel.
+    public static func cropResize(_ source: [UInt8], sourceWidth: Int, sourceHeight: Int,
+                                  crop: CropRect, width: Int, height: Int,
+                                  background: (UInt8, UInt8, UInt8)? = nil, into output: inout [UInt8]) {
+        let needed = width * height * 3
+        if output.count != needed { output = [UInt8](repeating: 0, count: needed) }
+        let scaleX = crop.width / Double(width), scaleY = crop.height / Double(height)
+        let maxX = Double(sourceWidth - 1), maxY = Double(sourceHeight - 1)
+        source.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                for oy in 0..<height {
+                    let rawY = crop.y + (Double(oy) + 0.5) * scaleY
+                    let rowOutside = rawY < 0 || rawY > Double(sourceHeight)
+                    let sy = Swift.min(Swift.max(rawY - 0.5, 0), maxY)
+                    let y0 = Int(sy), y1 = Swift.min(y0 + 1, sourceHeight - 1)
+                    let fy = sy - Double(y0)
+                    for ox in 0..<width {
+                        let rawX = crop.x + (Double(ox) + 0.5) * scaleX
+                        if let background, rowOutside || rawX < 0 || rawX > Double(sourceWidth) {
+                            let o = (oy * width + ox) * 3
+                            dst[o] = background.0; dst[o + 1] = background.1; dst[o + 2] = background.2
+                            continue
+                        }
+                        let sx = Swift.min(Swift.max(rawX - 0.5, 0), maxX)
+                        let x0 = Int(sx), x1 = Swift.min(x0 + 1, sourceWidth - 1)
+                        let fx = sx - Double(x0)
+                        let a = (y0 * sourceWidth + x0) * 3, b = (y0 * sourceWidth + x1) * 3
+                        let c = (y1 * sourceWidth + x0) * 3, d = (y1 * sourceWidth + x1) * 3
+                        let o = (oy * width + ox) * 3
+                        for k in 0..<3 {
+                            let top = Double(src[a + k]) * (1 - fx) + Double(src[b + k]) * fx
+                            let bottom = Double(src[c + k]) * (1 - fx) + Double(src[d + k]) * fx
+                            dst[o + k] = UInt8(Swift.min(Swift.max(top * (1 - fy) + bottom * fy + 0.5, 0), 255))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import VisorCore
+
+/// The transcript of a run, as JSON Lines: one object per event, `time_ns` (capture time since the
+/// session began) and `kind` first, other fields in a fixed order, so that two runs of the same
+/// session give the same bytes.
+public final class TranscriptWriter {
+    private let handle: FileHandle
+    private let path: String
+    private var buffer: [UInt8] = []
+
+    /// - Throws: `VisorError` if the file cannot be created.
+    public init(path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw VisorError("cannot create transcript \(path): \(String(cString: strerror(errno)))") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        self.path = path
+    }
+
+    /// A JSON value in a transcript event.
+    public enum Value {
+        case int(Int64)
+        case uint(UInt64)
+        /// A number printed with a fixed count of decimals, so output never depends on float formatting.
+        case fixed(Double, decimals: Int)
+        case string(String)
+    }
+
+    public func event(timeNanoseconds: UInt64, kind: String, _ fields: KeyValuePairs<String, Value> = [:]) throws {
+        var line = "{\"time_ns\":\(timeNanoseconds),\"kind\":\(Self.quote(kind))"
+        for (key, value) in fields {
+            line += ",\(Self.quote(key)):"
+            switch value {
+            case .int(let v): line += String(v)
+            case .uint(let v): line += String(v)
+            case .fixed(let v, let decimals): line += Self.fixed(v, decimals: decimals)
+            case .string(let s): line += Self.quote(s)
+            }
+        }
+        line += "}\n"
+        buffer.append(contentsOf: line.utf8)
+        if buffer.count > 64 << 10 { try flush() }
+    }
+
+    public func close() throws {
+        try flush()
+        try? handle.close()
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do { try handle.write(contentsOf: buffer) } catch {
+            throw VisorError("cannot write transcript \(path): \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        guard value.isFinite else { return "null" }
+        let scale = (0..<decimals).reduce(1.0) { r, _ in r * 10 }
+        let scaled = Int64((value * scale).rounded())
+        let sign = scaled < 0 ? "-" : ""
+        let magnitude = scaled.magnitude
+        let whole = magnitude / UInt64(scale)
+        guard decimals > 0 else { return sign + String(whole) }
+        var fraction = String(magnitude % UInt64(scale))
+        fraction = String(repeating: "0", count: decimals - fraction.count) + fraction
+        return "\(sign)\(whole).\(fraction)"
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

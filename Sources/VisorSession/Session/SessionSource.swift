@@ -1,0 +1,151 @@
+import VisorCore
+import VisorMedia
+
+/// One sample of a session, decoded: a camera frame or a block of audio.
+public enum SessionSample {
+    case frame(Frame)
+    case audio(AudioBlock)
+}
+
+/// A recorded session as a source of samples: picks the camera and microphone channels by their
+/// schema (whatever their topics), or by the topics asked for, and decodes their messages. Log
+/// times are capture times.
+public final class SessionSource {
+    public let reader: MCAPReader
+    public let cameraChannel: MCAPChannel
+    public let audioChannel: MCAPChannel?
+    /// Log time of the session's first message: transcripts count time from here.
+    public let startTimeNanoseconds: UInt64
+
+    private let decoder = FrameDecoder()
+
+    public static let imageSchemas: Set<String> = [FoxgloveSchema.compressedImage.name, FoxgloveSchema.rawImage.name]
+    public static let audioSchemas: Set<String> = [FoxgloveSchema.rawAudio.name]
+
+    /// - Throws: `VisorError` when the session has no camera channel, or a topic asked for is missing.
+    public init(reader: MCAPReader, cameraTopic: String? = nil, audioTopic: String? = nil) throws {
+        self.reader = reader
+        let channels = reader.channels.values.sorted { $0.id < $1.id }
+        func schemaName(_ c: MCAPChannel) -> String { reader.schemas[c.schemaID]?.name ?? "" }
+        func pick(_ topic: String?, _ schemas: Set<String>, _ what: String) throws -> MCAPChannel? {
+            if let topic {
+                guard let channel = channels.first(where: { $0.topic == topic }) else {
+                    throw VisorError("\(reader.path) has no topic \(topic) (topics: \(channels.map(\.topic).joined(separator: ", ")))")
+                }
+                guard schemas.contains(schemaName(channel)) else {
+                    throw VisorError("topic \(topic) carries \(schemaName(channel).isEmpty ? "no schema" : schemaName(channel)), not a \(what) schema (\(schemas.sorted().joined(separator: " or ")))")
+                }
+                return channel
+            }
+            let candidates = channels.filter { schemas.contains(schemaName($0)) }
+            // With several, the busiest one is the sensor; ties go to the lowest id.
+            return candidates.max { a, b in
+                let ca = reader.statistics.channelMessageCounts[a.id] ?? 0, cb = reader.statistics.channelMessageCounts[b.id] ?? 0
+                return ca != cb ? ca < cb : a.id > b.id
+            }
+        }
+        guard let camera = try pick(cameraTopic, Self.imageSchemas, "camera") else {
+            let found = channels.map { "\($0.topic) (\(schemaName($0).isEmpty ? "no schema" : schemaName($0)))" }
+            throw VisorError("\(reader.path) has no camera channel (foxglove.CompressedImage or foxglove.RawImage); it has \(found.isEmpty ? "no channels" : found.joined(separator: ", "))")
+        }
+        for channel in [camera] where channel.messageEncoding != "protobuf" {
+            throw VisorError("camera topic \(channel.topic) is encoded as \(channel.messageEncoding); Visor reads protobuf")
+        }
+        cameraChannel = camera
+        let audio = try pick(audioTopic, Self.audioSchemas, "microphone")
+        audioChannel = audio?.messageEncoding == "protobuf" ? audio : nil
+        startTimeNanoseconds = reader.statistics.messageStartTime
+    }
+
+    public convenience init(path: String, cameraTopic: String? = nil, audioTopic: String? = nil) throws {
+        try self.init(reader: MCAPReader(path: path), cameraTopic: cameraTopic, audioTopic: audioTopic)
+    }
+
+    /// Number of camera messages the session holds (from its statistics or scan).
+    public var cameraMessageCount: UInt64 { reader.statistics.channelMessageCounts[cameraChannel.id] ?? 0 }
+
+    /// Samples in capture-time order. Each call to `next()` decodes one message; decode errors
+    /// (an unknown image encoding, a corrupt image) are thrown from `next()`.
+    public func samples() -> Samples {
+        Samples(source: self, messages: messages())
+    }
+
+    /// The camera and microphone messages, undecoded, in capture-time order.
+    public func messages() -> MCAPMessageIterator {
+        var ids: Set<UInt16> = [cameraChannel.id]
+        if let audioChannel { ids.insert(audioChannel.id) }
+        return reader.messages(channelIDs: ids)
+    }
+
+    /// Decodes one camera or microphone message: images to the working pixel format.
+    /// - Throws: `VisorError` for an unknown image encoding or a corrupt image.
+    public func decode(_ message: MCAPMessage) throws -> SessionSample {
+        if message.channelID == cameraChannel.id {
+            let schema = reader.schemas[cameraChannel.schemaID]?.name ?? ""
+            return .frame(try decoder.decode(message, schema: schema, topic: cameraChannel.topic))
+        }
+        return .audio(try FrameDecoder.decodeAudio(message, topic: audioChannel?.topic ?? ""))
+    }
+
+    public struct Samples {
+        let source: SessionSource
+        var messages: MCAPMessageIterator
+
+        public mutating func next() throws -> SessionSample? {
+            guard let message = messages.next() else { return nil }
+            return try source.decode(message)
+        }
+    }
+}
+
+/// Decodes camera messages to frames in the working pixel format. Holds its JPEG handles and
+/// scratch buffers across frames.
+final class FrameDecoder {
+    private let jpeg = JPEGCodec()
+
+    func decode(_ message: MCAPMessage, schema: String, topic: String) throws -> Frame {
+        var pixels: [UInt8] = []
+        let width: Int, height: Int
+        if schema == FoxgloveSchema.compressedImage.name {
+            let image = try CompressedImageMessage.decode(message.data)
+            switch image.format.lowercased() {
+            case "jpeg", "jpg":
+                (width, height) = try image.data.withUnsafeBytes { try jpeg.decode($0, into: &pixels) }
+            case "png":
+                (width, height) = try image.data.withUnsafeBytes { try PNGCodec.decode($0, into: &pixels) }
+            default:
+                throw VisorError("unknown image encoding \"\(image.format)\" on \(topic) (Visor reads jpeg and png compressed images)")
+            }
+        } else {
+            let image = try RawImageMessage.decode(message.data)
+            guard let encoding = RawPixelEncoding(foxgloveName: image.encoding) else {
+                throw VisorError("unknown image encoding \"\(image.encoding)\" on \(topic) (Visor reads raw \(RawPixelEncoding.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            width = Int(image.width); height = Int(image.height)
+            guard width > 0, height > 0, width <= 16384, height <= 16384 else {
+                throw VisorError("raw image on \(topic) has an impossible size \(width)x\(height)")
+            }
+            try image.data.withUnsafeBytes {
+                try PixelConverter.convertToRGB($0, encoding: encoding, widthPixels: width, heightPixels: height,
+                                                stepBytes: Int(image.step), into: &pixels)
+            }
+        }
+        return Frame(widthPixels: width, heightPixels: height, pixels: pixels, captureTimeNanoseconds: message.logTime)
+    }
+
+    static func decodeAudio(_ message: MCAPMessage, topic: String) throws -> AudioBlock {
+        let audio = try RawAudioMessage.decode(message.data)
+        guard audio.format == "pcm-s16" else {
+            throw VisorError("unknown audio format \"\(audio.format)\" on \(topic) (Visor reads pcm-s16)")
+        }
+        guard audio.sampleRate > 0, audio.numberOfChannels > 0 else {
+            throw VisorError("audio on \(topic) has sample rate \(audio.sampleRate) and \(audio.numberOfChannels) channels")
+        }
+        var samples = [Int16](repeating: 0, count: audio.data.count / 2)
+        samples.withUnsafeMutableBytes { dst in
+            audio.data.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<dst.count])) }
+        }
+        return AudioBlock(sampleRateHertz: Int(audio.sampleRate), channelCount: Int(audio.numberOfChannels),
+                          samples: samples, captureTimeNanoseconds: message.logTime)
+    }
+}

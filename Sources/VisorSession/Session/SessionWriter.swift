@@ -1,0 +1,90 @@
+import VisorCore
+import VisorMedia
+
+/// Writes a Visor session: camera frames (JPEG `CompressedImage`, or `RawImage` rgb8) and
+/// microphone audio (`RawAudio` pcm-s16) on Foxglove's schemas, plus metadata records.
+public final class SessionWriter {
+    public static let cameraTopic = "/camera/image"
+    public static let microphoneTopic = "/microphone/audio"
+
+    public enum ImageStorage: Sendable, Equatable {
+        case jpeg(quality: Int)
+        case raw
+    }
+
+    private let writer: MCAPWriter
+    private let storage: ImageStorage
+    private let jpeg = JPEGCodec()
+    private var cameraChannel: UInt16?
+    private var audioChannel: UInt16?
+    private var cameraSequence: UInt32 = 0
+    private var audioSequence: UInt32 = 0
+    public let frameID: String
+
+    public init(path: String, storage: ImageStorage = .jpeg(quality: 85), frameID: String = "camera",
+                options: MCAPWriter.Options = MCAPWriter.Options()) throws {
+        var options = options
+        if options.profile.isEmpty { options.profile = "" }
+        if options.library == "visor" { options.library = "visor \(visorVersion)" }
+        writer = try MCAPWriter(path: path, options: options)
+        self.storage = storage
+        self.frameID = frameID
+    }
+
+    /// Writes one camera frame at its capture time.
+    public func writeFrame(_ frame: Frame) throws {
+        if cameraChannel == nil {
+            let schema: FoxgloveSchema = storage == .raw ? .rawImage : .compressedImage
+            let schemaID = try writer.addSchema(name: schema.name, encoding: "protobuf", data: schema.fileDescriptorSet)
+            cameraChannel = try writer.addChannel(topic: Self.cameraTopic, messageEncoding: "protobuf", schemaID: schemaID)
+        }
+        let stamp = FoxgloveTimestamp(nanoseconds: frame.captureTimeNanoseconds)
+        let payload: [UInt8]
+        switch storage {
+        case .jpeg(let quality):
+            let data = try jpeg.encode(rgb: frame.pixels, widthPixels: frame.widthPixels, heightPixels: frame.heightPixels, quality: quality)
+            payload = CompressedImageMessage(timestamp: stamp, frameID: frameID, data: data[...], format: "jpeg").encoded()
+        case .raw:
+            payload = RawImageMessage(timestamp: stamp, frameID: frameID, width: UInt32(frame.widthPixels),
+                                      height: UInt32(frame.heightPixels), encoding: "rgb8",
+                                      step: UInt32(frame.widthPixels * 3), data: frame.pixels[...]).encoded()
+        }
+        try writer.write(channelID: cameraChannel!, logTime: frame.captureTimeNanoseconds, sequence: cameraSequence, data: payload)
+        cameraSequence &+= 1
+    }
+
+    /// Writes one block of microphone audio at the capture time of its first sample.
+    public func writeAudio(_ block: AudioBlock) throws {
+        if audioChannel == nil {
+            let schema = FoxgloveSchema.rawAudio
+            let schemaID = try writer.addSchema(name: schema.name, encoding: "protobuf", data: schema.fileDescriptorSet)
+            audioChannel = try writer.addChannel(topic: Self.microphoneTopic, messageEncoding: "protobuf", schemaID: schemaID)
+        }
+        var pcm = [UInt8](repeating: 0, count: block.samples.count * 2)
+        pcm.withUnsafeMutableBytes { dst in
+            block.samples.withUnsafeBytes { src in
+                // pcm-s16 is little-endian, as is every machine Visor runs on.
+                dst.copyMemory(from: src)
+            }
+        }
+        let message = RawAudioMessage(timestamp: FoxgloveTimestamp(nanoseconds: block.captureTimeNanoseconds), data: pcm[...],
+                                      format: "pcm-s16", sampleRate: UInt32(block.sampleRateHertz),
+                                      numberOfChannels: UInt32(block.channelCount))
+        try writer.write(channelID: audioChannel!, logTime: block.captureTimeNanoseconds, sequence: audioSequence, data: message.encoded())
+        audioSequence &+= 1
+    }
+
+    public func addMetadata(name: String, _ metadata: [String: String]) throws {
+        try writer.addMetadata(name: name, metadata: metadata)
+    }
+
+    public func addAttachment(_ attachment: MCAPAttachment) throws {
+        try writer.addAttachment(attachment)
+    }
+
+    /// Writes the summary and closes the file.
+    public func finish() throws { try writer.finish() }
+}
+
+/// Visor's version, written into every session it records.
+public let visorVersion = "0.1.0"

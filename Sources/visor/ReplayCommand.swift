@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import VisorCore
+import VisorDisplay
+import VisorRuntime
+import VisorSession
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a recorded session: the wearer's view with the HUD in the terminal, then a latency summary.",
+        discussion: """
+        Exit status: 0 when the whole session was replayed; 1 on an error; 2 when the session was
+        damaged (truncated, or with corrupt chunks) and was replayed up to where it could be read.
+
+        Examples:
+          visor replay Fixtures/street.mcap
+          visor replay Fixtures/sign.mcap --headless --transcript out.jsonl --report report.json
+        """
+    )
+
+    @Argument(help: "The session file (MCAP).")
+    var session: String
+
+    @Flag(help: "Do not draw in the terminal (for CI). Implied when standard output is not a terminal.")
+    var headless = false
+
+    @Option(help: "Replay speed against recorded time: 1, 2, 4 (or any factor) or max (default: 1 in a terminal, max headless).")
+    var speed: String?
+
+    @Option(help: "Write the transcript (JSON Lines) to this file.")
+    var transcript: String?
+
+    @Option(help: "Write the latency report (JSON) to this file.")
+    var report: String?
+
+    @Option(help: "The camera topic to use (default: the channel with a Foxglove image schema).")
+    var cameraTopic: String?
+
+    @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
+    var audioTopic: String?
+
+    func validate() throws {
+        if let speed, parseSpeed(speed) == nil {
+            throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
+        }
+    }
+
+    private func parseSpeed(_ text: String) -> ReplaySpeed? {
+        if text == "max" { return .max }
+        guard let factor = Double(text.hasSuffix("x") ? String(text.dropLast()) : text), factor > 0, factor.isFinite else { return nil }
+        return .times(factor)
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let source = try SessionSource(path: session, cameraTopic: cameraTopic, audioTopic: audioTopic)
+            let drawing = !headless && isatty(STDOUT_FILENO) == 1
+            var options = ReplayOptions()
+            options.speed = speed.flatMap(parseSpeed) ?? (drawing ? .times(1) : .max)
+            options.transcriptPath = transcript
+            let screen = drawing ? TerminalScreen() : nil
+            if let screen {
+                options.terminal = ReplayTerminal(size: { screen.size() }, write: { screen.write($0) })
+                screen.enter()
+            }
+            let result: ReplayResult
+            do {
+                defer { screen?.leave() }
+                result = try ReplayRunner(source: source, options: options).run(shouldStop: {
+                    StopSignal.requested || (screen?.quitKeyPressed() ?? false)
+                })
+            }
+            if let report {
+                do { try result.reportJSON().write(to: URL(fileURLWithPath: report)) } catch {
+                    throw VisorError("cannot write report \(report): \(error.localizedDescription)")
+                }
+            }
+            print("replayed \(result.frames) frames and \(result.audioBlocks) audio blocks of \(session) (\(formatSessionTime(result.lastSampleTimeNanoseconds)))\(result.stopped ? ", stopped early" : "")")
+            print(result.latencyTable())
+            if let damage = result.damage {
+                printError("session truncated \(damage); replayed \(result.frames) frames up to \(formatSessionTime(result.lastSampleTimeNanoseconds))")
+                throw ExitCode(2)
+            }
+            if let first = result.corruptChunks.first {
+                printError("session has \(result.corruptChunks.count) corrupt chunk(s), skipped (first \(first)); replayed \(result.frames) frames")
+                throw ExitCode(2)
+            }
+        }
+    }
+}

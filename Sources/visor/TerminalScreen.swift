@@ -1,0 +1,69 @@
+import Foundation
+import VisorDisplay
+
+/// Set by SIGINT and SIGTERM: the replay loop stops at the next sample and the terminal is restored.
+enum StopSignal {
+    nonisolated(unsafe) static var requested = false
+
+    static func install() {
+        signal(SIGINT) { _ in StopSignal.requested = true }
+        signal(SIGTERM) { _ in StopSignal.requested = true }
+    }
+}
+
+/// The terminal while a replay draws: alternate screen, hidden cursor and raw keys on `enter()`,
+/// all restored on `leave()`.
+final class TerminalScreen {
+    private var saved = termios()
+    private var rawMode = false
+
+    func enter() {
+        StopSignal.install()
+        if isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, &saved) == 0 {
+            var raw = saved
+            raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+            withUnsafeMutableBytes(of: &raw.c_cc) { cc in
+                cc[Int(VMIN)] = 0
+                cc[Int(VTIME)] = 0
+            }
+            rawMode = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0
+        }
+        writeString("\u{1B}[?1049h\u{1B}[?25l\u{1B}[2J")
+    }
+
+    func leave() {
+        writeString("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
+        if rawMode { tcsetattr(STDIN_FILENO, TCSANOW, &saved); rawMode = false }
+    }
+
+    func size() -> TerminalSize {
+        var ws = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0, ws.ws_row > 0 {
+            return TerminalSize(columns: Int(ws.ws_col), rows: Int(ws.ws_row))
+        }
+        return TerminalSize(columns: 80, rows: 24)
+    }
+
+    /// True when `q` was typed since the last call.
+    func quitKeyPressed() -> Bool {
+        guard rawMode else { return false }
+        var byte: UInt8 = 0
+        while read(STDIN_FILENO, &byte, 1) == 1 {
+            if byte == UInt8(ascii: "q") || byte == UInt8(ascii: "Q") { return true }
+        }
+        return false
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if n <= 0 { if errno == EINTR { continue }; return }
+            offset += n
+        }
+    }
+
+    private func writeString(_ s: String) {
+        Array(s.utf8).withUnsafeBytes { write($0) }
+    }
+}

@@ -39,10 +39,11 @@ let package = Package(
         ]),
         .executableTarget(name: "VisorBenchmarks", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
 
-        .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
-        .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore"]),
-        .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore"]),
-        .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorCore"]),
+        .target(name: "VisorTestSupport", path: "Tests/VisorTestSupport"),
+        .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorCore", "VisorTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -47,13 +47,13 @@ public enum SessionImporter {
         do {
             var metadata: [String: String] = [
                 "size": "\(width)x\(height)", "fps": String(fps), "image_storage": plan.storage == .raw ? "raw rgb8" : "jpeg",
-                "audio_sample_rate": String(plan.audioSampleRateHertz),
             ]
             if let videoPath = plan.videoPath { metadata["video"] = (videoPath as NSString).lastPathComponent }
             if !plan.photos.isEmpty {
                 metadata["photos"] = plan.photos.map { "\(($0.path as NSString).lastPathComponent)@\($0.startSeconds):\($0.lengthSeconds)" }.joined(separator: " ")
             }
             if !plan.audio.isEmpty {
+                metadata["audio_sample_rate"] = String(plan.audioSampleRateHertz)
                 metadata["audio"] = plan.audio.map { "\(($0.path as NSString).lastPathComponent)@\($0.startSeconds)" }.joined(separator: " ")
             }
             try writer.addMetadata(name: "visor.import", metadata)

@@ -10,8 +10,7 @@ struct Replay: ParsableCommand {
         commandName: "replay",
         abstract: "Replay a recorded session: the wearer's view with the HUD in the terminal, then a latency summary.",
         discussion: """
-        Exit status: 0 when the whole session was replayed; 1 on an error; 2 when the session was
-        damaged (truncated, or with corrupt chunks) and was replayed up to where it could be read.
+        Exit status: 0 when the whole session was replayed; 1 on an error; 2 when the session was damaged (truncated, or with corrupt chunks) and was replayed up to where it could be read.
 
         Examples:
           visor replay Fixtures/street.mcap

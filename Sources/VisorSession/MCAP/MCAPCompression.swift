@@ -45,9 +45,11 @@ public enum MCAPCompression: String, CaseIterable, Sendable {
             }
             return Array(input)
         case .zstd:
-            var out = [UInt8](repeating: 0, count: uncompressedSize)
-            let n = out.withUnsafeMutableBytes { dst in
-                ZSTD_decompress(dst.baseAddress, dst.count, input.baseAddress, input.count)
+            // Uninitialised: zstd writes every byte it reports, and a short result is an error.
+            var n = 0
+            let out = [UInt8](unsafeUninitializedCapacity: uncompressedSize) { buffer, count in
+                n = ZSTD_decompress(buffer.baseAddress, buffer.count, input.baseAddress, input.count)
+                count = ZSTD_isError(n) == 0 && n == uncompressedSize ? n : 0
             }
             if ZSTD_isError(n) != 0 {
                 throw MCAPError.corruptChunk(offset: chunkOffset, reason: "zstd: \(String(cString: ZSTD_getErrorName(n)))")

@@ -139,12 +139,18 @@ public final class MCAPWriter {
     public func flushChunk() throws {
         guard !chunkMessageIndex.isEmpty else { return }
         let uncompressed = chunk.bytes
-        let compressed = try options.compression.compress(uncompressed)
+        var compression = options.compression
+        var compressed = try compression.compress(uncompressed)
+        // JPEG frames often do not compress: such a chunk is stored as it is, and reads faster.
+        if compressed.count >= uncompressed.count {
+            compression = .none
+            compressed = uncompressed
+        }
         let chunkOffset = offset
         var w = ByteWriter(capacity: compressed.count + 128)
         Self.record(&w, .chunk) { r in
             r.u64(chunkStart); r.u64(chunkEnd); r.u64(UInt64(uncompressed.count))
-            r.u32(CRC32.checksum(uncompressed)); r.string(options.compression.rawValue)
+            r.u32(CRC32.checksum(uncompressed)); r.string(compression.rawValue)
             r.u64(UInt64(compressed.count)); r.raw(compressed)
         }
         let chunkLength = UInt64(w.bytes.count)
@@ -162,7 +168,7 @@ public final class MCAPWriter {
             messageStartTime: chunkStart, messageEndTime: chunkEnd, chunkStartOffset: chunkOffset,
             chunkLength: chunkLength, messageIndexOffsets: indexOffsets,
             messageIndexLength: UInt64(w.bytes.count) - chunkLength,
-            compression: options.compression.rawValue, compressedSize: UInt64(compressed.count),
+            compression: compression.rawValue, compressedSize: UInt64(compressed.count),
             uncompressedSize: UInt64(uncompressed.count)))
         statistics.chunkCount += 1
         chunk.bytes.removeAll(keepingCapacity: true)

@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         .target(name: "VisorCore"),
@@ -27,11 +28,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia"]),
+        .target(name: "VisorPerception", dependencies: ["VisorCore", "VisorMedia", "CZBar"]),
         .target(name: "VisorRuntime", dependencies: [
-            "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay",
+            "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.copy("Profiles")]),
         .executableTarget(name: "visor", dependencies: [
             "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,31 +1,54 @@
 import VisorCore
 
-/// What the heads-up display shows on one frame: for now, one status line.
-public struct HUDState: Equatable, Sendable {
-    public var lines: [String]
-    public init(lines: [String]) { self.lines = lines }
+/// What the heads-up display shows on one frame: lines of ASCII text, in buffers that are reused
+/// from frame to frame.
+public struct HUDState: Sendable {
+    public var lines: [[UInt8]]
+    public var lineCount: Int
+
+    public init(capacityLines: Int = 4) {
+        lines = (0..<capacityLines).map { _ in
+            var line = [UInt8]()
+            line.reserveCapacity(128)
+            return line
+        }
+        lineCount = 0
+    }
+
+    /// The lines as text (for tests and logs; allocates).
+    public var text: [String] { lines.prefix(lineCount).map { String(decoding: $0, as: UTF8.self) } }
 }
 
-/// Composes the HUD from what the pipeline knows about the frame.
+/// Composes the HUD from what the pipeline knows.
 public enum HUDComposer {
     /// The first HUD line: the time, and the light level with a word for it.
     /// - Parameters:
-    ///   - sessionTimeNanoseconds: time since the session began.
+    ///   - sessionTimeNanoseconds: time since the session began, shown when there is no wall clock.
     ///   - wallClockNanoseconds: capture time as Unix time when the session has one.
-    public static func compose(sessionTimeNanoseconds: UInt64, wallClockNanoseconds: UInt64?, lightLevel: Double) -> HUDState {
-        let time: String
+    public static func compose(into hud: inout HUDState, sessionTimeNanoseconds: UInt64, wallClockNanoseconds: UInt64?,
+                               scene: SceneContext) {
+        hud.lines[0].removeAll(keepingCapacity: true)
         if let wall = wallClockNanoseconds {
-            let secondsOfDay = (wall / 1_000_000_000) % 86_400
-            time = String(format2(Int(secondsOfDay / 3600))) + ":" + format2(Int(secondsOfDay / 60 % 60)) + ":" + format2(Int(secondsOfDay % 60))
+            ByteText.appendTimeOfDay(wall, to: &hud.lines[0])
         } else {
-            time = formatSessionTime(sessionTimeNanoseconds)
+            ByteText.appendSessionTime(sessionTimeNanoseconds, to: &hud.lines[0])
         }
-        let percent = Int((lightLevel * 100).rounded())
-        return HUDState(lines: ["\(time)  light \(percent)% \(lightWord(lightLevel))"])
+        ByteText.append("  light ", to: &hud.lines[0])
+        ByteText.append(Int((scene.lightLevel * 100).rounded()), to: &hud.lines[0])
+        ByteText.append("% ", to: &hud.lines[0])
+        ByteText.append(lightWord(scene.lightLevel), to: &hud.lines[0])
+        hud.lineCount = 1
+        if let code = scene.codes.first, hud.lines.count > 1 {
+            hud.lines[1].removeAll(keepingCapacity: true)
+            ByteText.append("code ", to: &hud.lines[1])
+            // Payloads are the sender's text: only printable ASCII reaches the terminal.
+            for byte in code.payload.utf8.prefix(60) { hud.lines[1].append(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: "?")) }
+            hud.lineCount = 2
+        }
     }
 
     /// A word for the light level, with the thresholds a wearer would feel.
-    public static func lightWord(_ level: Double) -> String {
+    public static func lightWord(_ level: Double) -> StaticString {
         switch level {
         case ..<0.12: return "dark"
         case ..<0.3: return "dim"
@@ -33,6 +56,4 @@ public enum HUDComposer {
         default: return "bright"
         }
     }
-
-    private static func format2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }

@@ -13,6 +13,7 @@ public struct TerminalSize: Equatable, Sendable {
 public final class TerminalFrameEncoder {
     public private(set) var output: [UInt8] = []
     private var cellPixels: [UInt8] = []
+    private var lastView = TerminalSize(columns: 0, rows: 0)
     private static let decimal: [[UInt8]] = (0...255).map { Array(String($0).utf8) }
     private static let upperHalfBlock: [UInt8] = Array("▀".utf8)
 
@@ -27,27 +28,31 @@ public final class TerminalFrameEncoder {
     }
 
     /// Encodes `frame` into `output` at `view` cells, starting at the top-left corner of the
-    /// screen, with `hudLines` drawn over its top rows as the see-through display would show them
-    /// (bright green text on the dimmed world).
-    public func encode(_ frame: Frame, view: TerminalSize, hudLines: [String] = []) {
+    /// screen, with the HUD's lines drawn over its top rows as the see-through display would show
+    /// them (bright green text on the dimmed world). Clears the screen first when the view's size
+    /// changed since the last frame.
+    public func encode(_ frame: Frame, view: TerminalSize, hud: HUDState? = nil) {
         output.removeAll(keepingCapacity: true)
         guard view.columns > 0, view.rows > 0 else { return }
         downsample(frame, columns: view.columns, pixelRows: view.rows * 2)
-        append("\u{1B}[H")
+        if view != lastView { ByteText.append("\u{1B}[2J", to: &output); lastView = view }
+        ByteText.append("\u{1B}[H", to: &output)
+        let empty: [UInt8] = []
         cellPixels.withUnsafeBufferPointer { px in
             for row in 0..<view.rows {
                 var lastForeground = -1, lastBackground = -1
-                let hud = row < hudLines.count ? Array(hudLines[row].unicodeScalars) : []
+                let hudLine = hud.map { row < $0.lineCount ? $0.lines[row] : empty } ?? empty
+                let hudCount = hudLine.count
                 for column in 0..<view.columns {
                     let top = (2 * row * view.columns + column) * 3
                     let bottom = ((2 * row + 1) * view.columns + column) * 3
-                    if !hud.isEmpty && column <= hud.count {
+                    if hudCount > 0 && column <= hudCount {
                         let r = (Int(px[top]) + Int(px[bottom])) / 5, g = (Int(px[top + 1]) + Int(px[bottom + 1])) / 5
                         let b = (Int(px[top + 2]) + Int(px[bottom + 2])) / 5
                         setColor(background: true, r, g, b)
                         setColor(background: false, 120, 255, 140)
                         lastForeground = -1; lastBackground = -1
-                        if column < hud.count { append(String(hud[column])) } else { append(" ") }
+                        output.append(column < hudCount ? hudLine[column] : UInt8(ascii: " "))
                         continue
                     }
                     let fg = Int(px[top]) << 16 | Int(px[top + 1]) << 8 | Int(px[top + 2])
@@ -56,7 +61,7 @@ public final class TerminalFrameEncoder {
                     if bg != lastBackground { setColor(background: true, bg >> 16, (bg >> 8) & 255, bg & 255); lastBackground = bg }
                     output.append(contentsOf: Self.upperHalfBlock)
                 }
-                append("\u{1B}[0m\r\n")
+                ByteText.append("\u{1B}[0m\r\n", to: &output)
             }
         }
     }
@@ -88,11 +93,10 @@ public final class TerminalFrameEncoder {
 
     @inline(__always)
     private func setColor(background: Bool, _ r: Int, _ g: Int, _ b: Int) {
-        output.append(contentsOf: background ? [0x1B, 0x5B, 0x34, 0x38, 0x3B, 0x32, 0x3B] : [0x1B, 0x5B, 0x33, 0x38, 0x3B, 0x32, 0x3B])
+        if background { ByteText.append("\u{1B}[48;2;", to: &output) } else { ByteText.append("\u{1B}[38;2;", to: &output) }
         output.append(contentsOf: Self.decimal[r]); output.append(0x3B)
         output.append(contentsOf: Self.decimal[g]); output.append(0x3B)
         output.append(contentsOf: Self.decimal[b]); output.append(0x6D)
     }
 
-    private func append(_ text: String) { output.append(contentsOf: text.utf8) }
 }

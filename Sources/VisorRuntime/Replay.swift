@@ -23,10 +23,20 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
 
 public struct ReplayOptions {
     public var speed: ReplaySpeed = .max
+    /// Deterministic scheduling of slow stages on the session's virtual clock (see `SchedulingMode`).
+    public var deterministic = false
+    public var workerThreads = 2
+    public var profile: DeviceProfile
+    /// The slow stages to run (none by default).
+    public var slowStages: [SlowStage] = []
     public var transcriptPath: String?
+    public var tracePath: String?
     /// Where the view is drawn; nil runs headless.
     public var terminal: ReplayTerminal?
-    public init() {}
+    /// Replays the session this many times, back to back on one clock (for benchmarks).
+    public var repeatCount = 1
+
+    public init(profile: DeviceProfile) { self.profile = profile }
 }
 
 /// The terminal a replay draws into: how big it is now, and where its bytes go. The command line
@@ -34,20 +44,25 @@ public struct ReplayOptions {
 public struct ReplayTerminal {
     public var size: () -> TerminalSize
     public var write: (UnsafeRawBufferPointer) -> Void
-    public init(size: @escaping () -> TerminalSize, write: @escaping (UnsafeRawBufferPointer) -> Void) {
+    /// Draws the status line under the view (false for benchmarks encoding into nothing).
+    public var showsStatus: Bool
+    public init(size: @escaping () -> TerminalSize, write: @escaping (UnsafeRawBufferPointer) -> Void, showsStatus: Bool = true) {
         self.size = size
         self.write = write
+        self.showsStatus = showsStatus
     }
 }
 
 /// What a replay did, and how long each part took.
 public struct ReplayResult {
     public var sessionPath: String
+    public var profile: DeviceProfile
+    public var deterministic: Bool
     public var frames: Int
     public var audioBlocks: Int
     /// Capture time of the last sample processed, since the session began.
     public var lastSampleTimeNanoseconds: UInt64
-    public var metrics: LatencyMetrics
+    public var metrics: RuntimeMetrics
     /// Set when the session ended early (truncated): where reading stopped and why.
     public var damage: MCAPDamage?
     public var corruptChunks: [MCAPDamage]
@@ -55,14 +70,11 @@ public struct ReplayResult {
     public var stopped: Bool
 }
 
-/// Replays a session through the fast stages (convert to the working pixel format, light level,
-/// HUD composition, terminal encoding), timing each stage and the path from capture to HUD.
+/// Replays a session through the pipeline: the fast stages (convert, light, HUD, terminal) on every
+/// frame, the slow stages on workers, paced at a chosen speed or as fast as possible.
 public final class ReplayRunner {
-    public static let stageNames = ["convert", "light", "hud", "terminal"]
-
     private let source: SessionSource
     private let options: ReplayOptions
-    private let encoder = TerminalFrameEncoder()
     private let logger = Logger(label: "visor.replay")
 
     public init(source: SessionSource, options: ReplayOptions) {
@@ -70,79 +82,86 @@ public final class ReplayRunner {
         self.options = options
     }
 
-    /// Runs to the end of the session, or until `shouldStop` returns true.
-    /// - Throws: `VisorError` when a message cannot be decoded or the transcript cannot be written.
+    /// The fast stages a replay runs, in order.
+    public func fastStages() -> [FastStage] {
+        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), HUDStage()]
+        if options.terminal != nil { stages.append(TerminalStage()) }
+        return stages
+    }
+
+    /// Runs to the end of the session (as many times as asked), or until `shouldStop` returns true.
+    /// - Throws: `VisorError` when a message cannot be decoded or an output cannot be written.
     public func run(shouldStop: () -> Bool = { false }) throws -> ReplayResult {
         let transcript = try options.transcriptPath.map { try TranscriptWriter(path: $0) }
-        var metrics = LatencyMetrics()
+        defer { try? transcript?.close() }
+        let wallStart = DispatchTime.now().uptimeNanoseconds
+        let trace = options.tracePath.map { _ in TraceRecorder(origin: wallStart) }
+        var pipelineOptions = Pipeline.Options(profile: options.profile)
+        pipelineOptions.mode = options.deterministic ? .deterministic : .freeRunning
+        pipelineOptions.workerThreads = options.workerThreads
+        pipelineOptions.transcript = transcript
+        pipelineOptions.trace = trace
+        let pipeline = try Pipeline(fastStages: fastStages(), slowStages: options.slowStages, options: pipelineOptions)
+
+        let start = source.startTimeNanoseconds
+        let hasWallClock = start > 1_000_000_000 * 978_307_200  // after 2001: log times are Unix time
+        let cameraTotal = source.cameraMessageCount
+        let sessionLength = (source.reader.statistics.messageEndTime &- start) + 1_000_000
+        var status: [UInt8] = []
+        status.reserveCapacity(256)
         var frames = 0, audioBlocks = 0
         var lastTime: UInt64 = 0
         var stopped = false
-        let start = source.startTimeNanoseconds
-        let wallStart = DispatchTime.now().uptimeNanoseconds
-        let hasWallClock = start > 1_000_000_000 * 978_307_200  // after 2001: log times are Unix time
-        let cameraTotal = source.cameraMessageCount
-        var messages = source.messages()
-        defer { try? transcript?.close() }
 
-        while let message = messages.next() {
-            if shouldStop() { stopped = true; break }
-            let sessionTime = message.logTime &- start
-            if case .times(let factor) = options.speed {
-                let due = wallStart + UInt64(Double(sessionTime) / factor)
-                while DispatchTime.now().uptimeNanoseconds < due {
-                    if shouldStop() { stopped = true; break }
-                    usleep(UInt32(min(10_000, (due - DispatchTime.now().uptimeNanoseconds) / 1000 + 1)))
+        replaying: for round in 0..<max(1, options.repeatCount) {
+            let offset = UInt64(round) * sessionLength
+            var messages = source.messages()
+            while let message = messages.next() {
+                if shouldStop() { stopped = true; break replaying }
+                let sessionTime = (message.logTime &- start) + offset
+                if case .times(let factor) = options.speed {
+                    let due = wallStart + UInt64(Double(sessionTime) / factor)
+                    while DispatchTime.now().uptimeNanoseconds < due {
+                        if shouldStop() { stopped = true; break replaying }
+                        usleep(UInt32(min(10_000, (due &- DispatchTime.now().uptimeNanoseconds) / 1000 + 1)))
+                    }
                 }
-                if stopped { break }
-            }
-            let arrival = DispatchTime.now().uptimeNanoseconds
-            let sample = try source.decode(message)
-            guard case .frame(let frame) = sample else {
-                audioBlocks += 1
                 lastTime = max(lastTime, sessionTime)
-                continue
+                guard message.channelID == source.cameraChannel.id else {
+                    audioBlocks += 1
+                    continue
+                }
+                let arrival = DispatchTime.now().uptimeNanoseconds
+                var drawing: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)?
+                if let terminal = options.terminal {
+                    drawing = (terminal.size(), { bytes in
+                        terminal.write(bytes)
+                        guard terminal.showsStatus else { return }
+                        status.removeAll(keepingCapacity: true)
+                        ByteText.append("\u{1B}[0m\u{1B}[2K frame ", to: &status)
+                        ByteText.append(frames + 1, to: &status)
+                        status.append(UInt8(ascii: "/"))
+                        ByteText.append(Int(cameraTotal), to: &status)
+                        ByteText.append("  ", to: &status)
+                        ByteText.appendSessionTime(sessionTime, to: &status)
+                        ByteText.append("  q or Ctrl-C quits", to: &status)
+                        status.withUnsafeBytes { terminal.write($0) }
+                    })
+                }
+                try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
+                                     arrival: arrival, terminal: drawing)
+                frames += 1
             }
-            let converted = DispatchTime.now().uptimeNanoseconds
-            metrics.record("convert", nanoseconds: converted - arrival)
-
-            let light = LightMeter.lightLevel(of: frame)
-            let measured = DispatchTime.now().uptimeNanoseconds
-            metrics.record("light", nanoseconds: measured - converted)
-
-            let hud = HUDComposer.compose(sessionTimeNanoseconds: sessionTime,
-                                          wallClockNanoseconds: hasWallClock ? message.logTime : nil, lightLevel: light)
-            let composed = DispatchTime.now().uptimeNanoseconds
-            metrics.record("hud", nanoseconds: composed - measured)
-            metrics.record("capture_to_hud", nanoseconds: composed - arrival)
-
-            if let terminal = options.terminal {
-                let size = terminal.size()
-                let view = TerminalFrameEncoder.viewSize(frameWidth: frame.widthPixels, frameHeight: frame.heightPixels,
-                                                         maxColumns: size.columns, maxRows: max(1, size.rows - 1))
-                encoder.encode(frame, view: view, hudLines: hud.lines)
-                let status = "\u{1B}[0m\u{1B}[2K frame \(frames + 1)/\(cameraTotal)  \(formatSessionTime(sessionTime))  speed \(options.speed)  q or Ctrl-C quits"
-                var bytes = encoder.output
-                bytes.append(contentsOf: status.utf8)
-                let encoded = DispatchTime.now().uptimeNanoseconds
-                metrics.record("terminal", nanoseconds: encoded - composed)
-                bytes.withUnsafeBytes { terminal.write($0) }
-            }
-
-            try transcript?.event(timeNanoseconds: sessionTime, kind: "frame", [
-                "index": .int(Int64(frames)), "width": .int(Int64(frame.widthPixels)),
-                "height": .int(Int64(frame.heightPixels)), "light": .fixed(light, decimals: 3),
-            ])
-            frames += 1
-            lastTime = max(lastTime, sessionTime)
         }
+        try pipeline.finish()
         let damage = source.reader.damage
         if let damage, !stopped {
-            try transcript?.event(timeNanoseconds: lastTime, kind: "truncated", ["offset": .int(Int64(damage.offset))])
+            try transcript?.event(timeNanoseconds: lastTime, TranscriptEvent(kind: "truncated", fields: [("offset", .int(Int64(damage.offset)))]))
         }
+        if let trace, let path = options.tracePath { try trace.write(to: path) }
         logger.info("replayed \(frames) frames, \(audioBlocks) audio blocks")
-        return ReplayResult(sessionPath: source.reader.path, frames: frames, audioBlocks: audioBlocks,
-                            lastSampleTimeNanoseconds: lastTime, metrics: metrics, damage: damage,
-                            corruptChunks: source.reader.corruptChunks, stopped: stopped)
+        return ReplayResult(sessionPath: source.reader.path, profile: options.profile, deterministic: options.deterministic,
+                            frames: frames, audioBlocks: audioBlocks, lastSampleTimeNanoseconds: lastTime,
+                            metrics: pipeline.metrics, damage: damage, corruptChunks: source.reader.corruptChunks, stopped: stopped)
     }
 }

@@ -17,24 +17,17 @@ public final class TranscriptWriter {
         self.path = path
     }
 
-    /// A JSON value in a transcript event.
-    public enum Value {
-        case int(Int64)
-        case uint(UInt64)
-        /// A number printed with a fixed count of decimals, so output never depends on float formatting.
-        case fixed(Double, decimals: Int)
-        case string(String)
-    }
-
-    public func event(timeNanoseconds: UInt64, kind: String, _ fields: KeyValuePairs<String, Value> = [:]) throws {
-        var line = "{\"time_ns\":\(timeNanoseconds),\"kind\":\(Self.quote(kind))"
-        for (key, value) in fields {
+    /// Writes one event as a JSON line: `time_ns`, `kind`, then the event's fields in order.
+    public func event(timeNanoseconds: UInt64, _ event: TranscriptEvent) throws {
+        var line = "{\"time_ns\":\(timeNanoseconds),\"kind\":\(Self.quote(event.kind))"
+        for (key, value) in event.fields {
             line += ",\(Self.quote(key)):"
             switch value {
             case .int(let v): line += String(v)
-            case .uint(let v): line += String(v)
             case .fixed(let v, let decimals): line += Self.fixed(v, decimals: decimals)
             case .string(let s): line += Self.quote(s)
+            case .bool(let b): line += b ? "true" : "false"
+            case .ints(let values): line += "[" + values.map(String.init).joined(separator: ",") + "]"
             }
         }
         line += "}\n"

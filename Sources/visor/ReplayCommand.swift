@@ -13,8 +13,8 @@ struct Replay: ParsableCommand {
         Exit status: 0 when the whole session was replayed; 1 on an error; 2 when the session was damaged (truncated, or with corrupt chunks) and was replayed up to where it could be read.
 
         Examples:
-          visor replay Fixtures/street.mcap
-          visor replay Fixtures/sign.mcap --headless --transcript out.jsonl --report report.json
+          visor replay Fixtures/street.mcap --profile meta-ray-ban-display
+          visor replay Fixtures/codes.mcap --headless --deterministic --transcript out.jsonl --report report.json
         """
     )
 
@@ -33,13 +33,16 @@ struct Replay: ParsableCommand {
     @Option(help: "Write the latency report (JSON) to this file.")
     var report: String?
 
-    @Option(help: "The camera topic to use (default: the channel with a Foxglove image schema).")
-    var cameraTopic: String?
+    @Flag(help: "Schedule slow stages on the session's virtual clock: byte-identical transcripts on any machine, whatever its load.")
+    var deterministic = false
 
-    @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
-    var audioTopic: String?
+    @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing) of every stage and worker.")
+    var trace: String?
+
+    @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        try runtime.validate()
         if let speed, parseSpeed(speed) == nil {
             throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
         }
@@ -53,11 +56,16 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let source = try SessionSource(path: session, cameraTopic: cameraTopic, audioTopic: audioTopic)
+            let profile = try runtime.loadProfile()
+            let source = try SessionSource(path: session, cameraTopic: runtime.cameraTopic, audioTopic: runtime.audioTopic)
             let drawing = !headless && isatty(STDOUT_FILENO) == 1
-            var options = ReplayOptions()
+            var options = ReplayOptions(profile: profile)
             options.speed = speed.flatMap(parseSpeed) ?? (drawing ? .times(1) : .max)
             options.transcriptPath = transcript
+            options.tracePath = trace
+            options.deterministic = deterministic
+            options.workerThreads = runtime.workers
+            options.slowStages = try runtime.makeSlowStages()
             let screen = drawing ? TerminalScreen() : nil
             if let screen {
                 options.terminal = ReplayTerminal(size: { screen.size() }, write: { screen.write($0) })
@@ -70,11 +78,7 @@ struct Replay: ParsableCommand {
                     StopSignal.requested || (screen?.quitKeyPressed() ?? false)
                 })
             }
-            if let report {
-                do { try result.reportJSON().write(to: URL(fileURLWithPath: report)) } catch {
-                    throw VisorError("cannot write report \(report): \(error.localizedDescription)")
-                }
-            }
+            if let report { try writeReport(result, to: report) }
             print("replayed \(result.frames) frames and \(result.audioBlocks) audio blocks of \(session) (\(formatSessionTime(result.lastSampleTimeNanoseconds)))\(result.stopped ? ", stopped early" : "")")
             print(result.latencyTable())
             if let damage = result.damage {
@@ -86,5 +90,11 @@ struct Replay: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+    }
+}
+
+func writeReport(_ result: ReplayResult, to path: String) throws {
+    do { try result.reportJSON().write(to: URL(fileURLWithPath: path)) } catch {
+        throw VisorError("cannot write report \(path): \(error.localizedDescription)")
     }
 }

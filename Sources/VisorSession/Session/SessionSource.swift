@@ -19,6 +19,9 @@ public final class SessionSource {
 
     private let decoder = FrameDecoder()
 
+    /// The camera channel's schema name.
+    public var cameraSchema: String { reader.schemas[cameraChannel.schemaID]?.name ?? "" }
+
     public static let imageSchemas: Set<String> = [FoxgloveSchema.compressedImage.name, FoxgloveSchema.rawImage.name]
     public static let audioSchemas: Set<String> = [FoxgloveSchema.rawAudio.name]
 
@@ -98,21 +101,30 @@ public final class SessionSource {
     }
 }
 
-/// Decodes camera messages to frames in the working pixel format. Holds its JPEG handles and
-/// scratch buffers across frames.
-final class FrameDecoder {
+/// Decodes camera messages to frames in the working pixel format. Holds its JPEG handles across
+/// frames, and decodes into the caller's frame buffer, which is reused while the size holds.
+public final class FrameDecoder {
     private let jpeg = JPEGCodec()
 
+    public init() {}
+
     func decode(_ message: MCAPMessage, schema: String, topic: String) throws -> Frame {
-        var pixels: [UInt8] = []
+        var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
+        try decode(message, schema: schema, topic: topic, into: &frame)
+        return frame
+    }
+
+    /// Decodes `message` (a `CompressedImage` or `RawImage`, as `schema` says) into `frame`.
+    /// - Throws: `VisorError` for an unknown encoding or a corrupt image.
+    public func decode(_ message: MCAPMessage, schema: String, topic: String, into frame: inout Frame) throws {
         let width: Int, height: Int
         if schema == FoxgloveSchema.compressedImage.name {
             let image = try CompressedImageMessage.decode(message.data)
             switch image.format.lowercased() {
             case "jpeg", "jpg":
-                (width, height) = try image.data.withUnsafeBytes { try jpeg.decode($0, into: &pixels) }
+                (width, height) = try image.data.withUnsafeBytes { try jpeg.decode($0, into: &frame.pixels) }
             case "png":
-                (width, height) = try image.data.withUnsafeBytes { try PNGCodec.decode($0, into: &pixels) }
+                (width, height) = try image.data.withUnsafeBytes { try PNGCodec.decode($0, into: &frame.pixels) }
             default:
                 throw VisorError("unknown image encoding \"\(image.format)\" on \(topic) (Visor reads jpeg and png compressed images)")
             }
@@ -127,10 +139,12 @@ final class FrameDecoder {
             }
             try image.data.withUnsafeBytes {
                 try PixelConverter.convertToRGB($0, encoding: encoding, widthPixels: width, heightPixels: height,
-                                                stepBytes: Int(image.step), into: &pixels)
+                                                stepBytes: Int(image.step), into: &frame.pixels)
             }
         }
-        return Frame(widthPixels: width, heightPixels: height, pixels: pixels, captureTimeNanoseconds: message.logTime)
+        frame.widthPixels = width
+        frame.heightPixels = height
+        frame.captureTimeNanoseconds = message.logTime
     }
 
     static func decodeAudio(_ message: MCAPMessage, topic: String) throws -> AudioBlock {

@@ -1,0 +1,158 @@
+import Foundation
+
+/// A device Visor simulates: its display, camera, microphone, frame budget and the modelled
+/// latencies of its slow stages. Profiles are data (one JSON file a device), loaded and validated
+/// here; a bad one is an error naming the field.
+public struct DeviceProfile: Codable, Equatable, Sendable {
+    public enum ColourDepth: String, Codable, CaseIterable, Sendable {
+        case full
+        case colours16 = "16-colour"
+        case green4bit = "green-4bit"
+        case mono1bit = "1-bit"
+    }
+
+    public enum Eye: String, Codable, Sendable { case left, right, both }
+
+    public struct Rect: Codable, Equatable, Sendable {
+        public var x: Int
+        public var y: Int
+        public var width: Int
+        public var height: Int
+    }
+
+    public struct Display: Codable, Equatable, Sendable {
+        public var widthPixels: Int
+        public var heightPixels: Int
+        public var colour: ColourDepth
+        /// The colour of a monochrome display's lit pixels, as `#RRGGBB` (default white).
+        public var tint: String?
+        public var eye: Eye
+        /// Diagonal field of view of the display, in degrees.
+        public var fieldOfViewDegrees: Double
+        /// Centre of the display in the wearer's view, as fractions of the view (0.5, 0.5 is straight ahead).
+        public var centreX: Double
+        public var centreY: Double
+        /// Where text goes, in display pixels, and how many lines fit.
+        public var textArea: Rect
+        public var textLines: Int
+        public var refreshHertz: Double
+        /// Reading speed assumed for legibility checks.
+        public var wordsPerMinute: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case widthPixels = "width_px", heightPixels = "height_px", colour, tint, eye
+            case fieldOfViewDegrees = "field_of_view_deg", centreX = "centre_x", centreY = "centre_y"
+            case textArea = "text_area", textLines = "text_lines", refreshHertz = "refresh_hz"
+            case wordsPerMinute = "words_per_minute"
+        }
+    }
+
+    public struct Camera: Codable, Equatable, Sendable {
+        public var widthPixels: Int
+        public var heightPixels: Int
+        public var framesPerSecond: Double
+        enum CodingKeys: String, CodingKey { case widthPixels = "width_px", heightPixels = "height_px", framesPerSecond = "fps" }
+    }
+
+    public struct Microphone: Codable, Equatable, Sendable {
+        public var sampleRateHertz: Int
+        enum CodingKeys: String, CodingKey { case sampleRateHertz = "sample_rate_hz" }
+    }
+
+    public var name: String
+    public var title: String
+    public var display: Display
+    /// Nil for glasses without a camera (Visor still shows the world view from the session).
+    public var camera: Camera?
+    public var microphone: Microphone
+    /// The time the fast path may take per frame, in milliseconds.
+    public var frameBudgetMilliseconds: Double
+    /// Modelled latency of each slow stage on the device, in milliseconds, for deterministic replay.
+    public var modelledLatencyMilliseconds: [String: Double]
+    /// Where each figure was published: field path to source.
+    public var sources: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, title, display, camera, microphone
+        case frameBudgetMilliseconds = "frame_budget_ms"
+        case modelledLatencyMilliseconds = "modelled_latency_ms"
+        case sources
+    }
+
+    /// A slow stage's modelled latency in nanoseconds; stages the profile does not name get 100 ms.
+    public func modelledLatencyNanoseconds(_ stage: String) -> UInt64 {
+        UInt64(((modelledLatencyMilliseconds[stage] ?? 100) * 1_000_000).rounded())
+    }
+
+    public var frameBudgetNanoseconds: UInt64 { UInt64((frameBudgetMilliseconds * 1_000_000).rounded()) }
+
+    /// Decodes and validates a profile.
+    /// - Throws: `VisorError` naming the file and the field that is missing, mistyped or out of range.
+    public static func load(from data: Data, source: String) throws -> DeviceProfile {
+        let profile: DeviceProfile
+        do {
+            profile = try JSONDecoder().decode(DeviceProfile.self, from: data)
+        } catch let error as DecodingError {
+            throw VisorError("profile \(source): \(describe(error))")
+        } catch {
+            throw VisorError("profile \(source): \(error.localizedDescription)")
+        }
+        if let problem = profile.validationProblem() { throw VisorError("profile \(source): \(problem)") }
+        return profile
+    }
+
+    /// The first thing wrong with the profile's values, naming the field, or nil.
+    public func validationProblem() -> String? {
+        func check(_ ok: Bool, _ field: String, _ why: String) -> String? { ok ? nil : "\(field) \(why)" }
+        let d = display, t = display.textArea
+        let checks: [String?] = [
+            check(!name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }, "name", "must be letters, digits and dashes"),
+            check((1...8192).contains(d.widthPixels), "display.width_px", "must be between 1 and 8192"),
+            check((1...8192).contains(d.heightPixels), "display.height_px", "must be between 1 and 8192"),
+            check(d.fieldOfViewDegrees > 0 && d.fieldOfViewDegrees < 180, "display.field_of_view_deg", "must be between 0 and 180 degrees"),
+            check((0...1).contains(d.centreX), "display.centre_x", "must be between 0 and 1"),
+            check((0...1).contains(d.centreY), "display.centre_y", "must be between 0 and 1"),
+            check(t.x >= 0 && t.y >= 0 && t.width > 0 && t.height > 0 && t.x + t.width <= d.widthPixels && t.y + t.height <= d.heightPixels,
+                  "display.text_area", "must lie inside the \(d.widthPixels)x\(d.heightPixels) display"),
+            check(d.textLines >= 1 && d.textLines <= t.height, "display.text_lines", "must be at least 1 and fit the text area's height"),
+            check(d.refreshHertz > 0 && d.refreshHertz <= 1000, "display.refresh_hz", "must be between 0 and 1000"),
+            check((d.wordsPerMinute ?? 200) > 0, "display.words_per_minute", "must be positive"),
+            check(d.tint.map { $0.count == 7 && $0.hasPrefix("#") && UInt32($0.dropFirst(), radix: 16) != nil } ?? true,
+                  "display.tint", "must be a colour written #RRGGBB"),
+            check(camera.map { $0.widthPixels > 0 && $0.heightPixels > 0 } ?? true, "camera.width_px", "and camera.height_px must be positive"),
+            check(camera.map { $0.framesPerSecond > 0 && $0.framesPerSecond <= 1000 } ?? true, "camera.fps", "must be between 0 and 1000"),
+            check((4000...192_000).contains(microphone.sampleRateHertz), "microphone.sample_rate_hz", "must be between 4000 and 192000"),
+            check(frameBudgetMilliseconds > 0 && frameBudgetMilliseconds <= 10_000, "frame_budget_ms", "must be between 0 and 10000"),
+        ]
+        if let first = checks.compactMap({ $0 }).first { return first }
+        for (stage, ms) in modelledLatencyMilliseconds.sorted(by: { $0.key < $1.key }) where !(ms >= 0 && ms <= 60_000) {
+            return "modelled_latency_ms.\(stage) must be between 0 and 60000"
+        }
+        return nil
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context, _ key: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (key.map { [$0] } ?? [])
+            return keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field \(path(context, key))"
+        case .typeMismatch(let type, let context): return "field \(path(context)) should be \(typeName(type))"
+        case .valueNotFound(let type, let context): return "field \(path(context)) should be \(typeName(type)), not null"
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return "not valid JSON" }
+            return "field \(path(context)) has a value that is not allowed (\(context.debugDescription))"
+        @unknown default: return "unreadable"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: return "a whole number"
+        case is Double.Type: return "a number"
+        case is String.Type: return "text"
+        default: return "an object"
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/// What the glasses perceive now: a plain value the assistant and the HUD read, updated by the
+/// runtime from stage results. Each item keeps the capture time of the sample it came from.
+public struct SceneContext: Equatable, Sendable {
+    /// Mean luma of the latest frame, 0 to 1.
+    public var lightLevel: Double = 0
+    /// Codes in view (QR, barcodes), newest reading first.
+    public var codes: [CodeSighting] = []
+
+    public init() {}
+}
+
+/// A machine-readable code seen in a frame.
+public struct CodeSighting: Equatable, Sendable {
+    public var payload: String
+    /// ZBar's name for the symbology: QR-Code, CODE-128, EAN-13, ...
+    public var symbology: String
+    /// Bounding box in frame pixels: x, y, width, height.
+    public var box: [Int]
+    public var captureTimeNanoseconds: UInt64
+
+    public init(payload: String, symbology: String, box: [Int], captureTimeNanoseconds: UInt64) {
+        self.payload = payload; self.symbology = symbology; self.box = box
+        self.captureTimeNanoseconds = captureTimeNanoseconds
+    }
+}

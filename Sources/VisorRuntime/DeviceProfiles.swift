@@ -1,0 +1,33 @@
+import Foundation
+import VisorCore
+
+/// The device profiles Visor ships (JSON files in the package's resources), and loading a
+/// profile by name or by path.
+public enum DeviceProfiles {
+    public static let defaultName = "laptop"
+
+    private static var directory: URL? { Bundle.module.url(forResource: "Profiles", withExtension: nil) }
+
+    /// Every shipped profile, by name.
+    public static func shipped() throws -> [DeviceProfile] {
+        guard let directory else { throw VisorError("Visor's device profiles are missing from its installation") }
+        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "json" }
+        return try files.map { try DeviceProfile.load(from: Data(contentsOf: $0), source: $0.lastPathComponent) }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// A shipped profile by name, or a profile file by path (anything with a `/` or ending in `.json`).
+    /// - Throws: `VisorError` naming the profile and the field at fault, or listing the names there are.
+    public static func load(_ nameOrPath: String) throws -> DeviceProfile {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: nameOrPath) else { throw VisorError("no such profile file: \(nameOrPath)") }
+            return try DeviceProfile.load(from: data, source: nameOrPath)
+        }
+        let all = try shipped()
+        guard let profile = all.first(where: { $0.name == nameOrPath }) else {
+            throw VisorError("no device profile named \(nameOrPath) (profiles: \(all.map(\.name).joined(separator: ", ")))")
+        }
+        return profile
+    }
+}

@@ -1,0 +1,154 @@
+import Dispatch
+import Foundation
+import Logging
+import VisorCore
+import VisorDisplay
+import VisorSession
+
+/// The runtime's pipeline: fast stages on every frame in order, slow stages on workers, the scene
+/// context updated from their results, and every stage timed by the runtime.
+public final class Pipeline {
+    public struct Options {
+        public var profile: DeviceProfile
+        public var mode: SchedulingMode = .freeRunning
+        public var workerThreads = 2
+        public var transcript: TranscriptWriter?
+        public var trace: TraceRecorder?
+        public init(profile: DeviceProfile) { self.profile = profile }
+    }
+
+    public let fastStages: [FastStage]
+    public let slowStages: [SlowStage]
+    public private(set) var metrics: RuntimeMetrics
+    public private(set) var state = FrameState()
+    private let options: Options
+    private let scheduler: SlowStageScheduler
+    private var ready: [SlowJob] = []
+    private var dropped: [Bool]
+    private var frameIndex = 0
+    private var fastTraceNames: [Int32] = []
+    private var fastTraceTracks: [Int32] = []
+    private let logger = Logger(label: "visor.pipeline")
+
+    /// - Throws: `VisorError` when a stage reads something that neither the input nor an earlier
+    ///   stage provides, or two stages share a name.
+    public init(fastStages: [FastStage], slowStages: [SlowStage], options: Options) throws {
+        var available: Set<ContextKey> = [.encodedFrame]
+        for stage in fastStages {
+            let missing = stage.reads.subtracting(available)
+            guard missing.isEmpty else {
+                throw VisorError("stage \(stage.name) reads \(missing.map(\.rawValue).sorted().joined(separator: ", ")), which no earlier stage writes")
+            }
+            available.formUnion(stage.writes)
+        }
+        for stage in slowStages where !stage.reads.isSubset(of: available) {
+            throw VisorError("slow stage \(stage.name) reads \(stage.reads.subtracting(available).map(\.rawValue).sorted().joined(separator: ", ")), which no fast stage writes")
+        }
+        let names = fastStages.map(\.name) + slowStages.map(\.name)
+        guard Set(names).count == names.count else { throw VisorError("two stages share a name: \(names.joined(separator: ", "))") }
+
+        self.fastStages = fastStages
+        self.slowStages = slowStages
+        self.options = options
+        let latencies = slowStages.map { options.profile.modelledLatencyNanoseconds($0.name) }
+        metrics = RuntimeMetrics(fastStageNames: fastStages.map(\.name), slowStageNames: slowStages.map(\.name),
+                                 slowStageBudgets: latencies, frameBudgetNanoseconds: options.profile.frameBudgetNanoseconds)
+        scheduler = SlowStageScheduler(stages: slowStages, mode: options.mode, modelledLatency: latencies,
+                                       workerThreads: options.workerThreads, trace: options.trace)
+        dropped = Array(repeating: false, count: slowStages.count)
+        ready.reserveCapacity(slowStages.count * 3)
+        if let trace = options.trace {
+            fastTraceNames = fastStages.map { trace.nameIndex($0.name) }
+            fastTraceTracks = fastStages.map { trace.trackIndex("fast: \($0.name)") }
+        }
+    }
+
+    deinit { scheduler.shutdown() }
+
+    /// Processes one camera frame.
+    /// - Parameters:
+    ///   - message: the encoded camera message.
+    ///   - sessionTime: its capture time since the session began (the virtual clock in deterministic mode).
+    ///   - wallClock: its capture time as Unix time, if the session has one.
+    ///   - arrival: monotonic time at which the frame was due (paced or live) or read (as fast as possible).
+    ///   - terminal: where to draw, or nil when headless; `write` is timed as part of the frame.
+    public func process(_ message: MCAPMessage, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
+                        terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {
+        var arrival = arrival
+        let beforePublishing = DispatchTime.now().uptimeNanoseconds
+        try publishResults(upTo: sessionTime)
+        var previous = DispatchTime.now().uptimeNanoseconds
+        // A deterministic run may wait here for a result that is due on the virtual clock; that
+        // wait belongs to the model, not to the frame's latency.
+        if options.mode == .deterministic { arrival &+= previous &- beforePublishing }
+        state.input = message
+        state.sessionTimeNanoseconds = sessionTime
+        state.wallClockNanoseconds = wallClock
+        state.terminalView = terminal?.size
+        for (i, stage) in fastStages.enumerated() {
+            try stage.process(&state)
+            let now = DispatchTime.now().uptimeNanoseconds
+            metrics.fastStages[i].record(now &- previous)
+            if let trace = options.trace { trace.record(name: fastTraceNames[i], track: fastTraceTracks[i], start: previous, end: now) }
+            if stage.writes.contains(.hud) { metrics.captureToHUD.record(now &- arrival) }
+            previous = now
+        }
+        if let terminal, !state.terminalBytes.isEmpty {
+            state.terminalBytes.withUnsafeBytes { terminal.write($0) }
+            metrics.captureToTerminal.record(DispatchTime.now().uptimeNanoseconds &- arrival)
+        }
+        if !slowStages.isEmpty {
+            scheduler.offer(state.frame, sessionTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, dropped: &dropped)
+            for i in dropped.indices where dropped[i] { metrics.slowStages[i].drops += 1 }
+        }
+        if let transcript = options.transcript {
+            try transcript.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "frame", fields: [
+                ("index", .int(Int64(frameIndex))), ("width", .int(Int64(state.frame.widthPixels))),
+                ("height", .int(Int64(state.frame.heightPixels))), ("light", .fixed(state.scene.lightLevel, decimals: 3)),
+            ]))
+        }
+        frameIndex += 1
+        metrics.frames += 1
+    }
+
+    /// Publishes the slow stages' results still outstanding (at their visibility times in
+    /// deterministic mode) and stops the workers.
+    public func finish() throws {
+        scheduler.drain(into: &ready)
+        ready.sort { ($0.visibleAtNanoseconds, $0.stage) < ($1.visibleAtNanoseconds, $1.stage) }
+        for job in ready {
+            try publish(job, at: options.mode == .deterministic ? job.visibleAtNanoseconds : state.sessionTimeNanoseconds)
+        }
+        scheduler.shutdown()
+    }
+
+    private func publishResults(upTo sessionTime: UInt64) throws {
+        guard !slowStages.isEmpty else { return }
+        scheduler.collect(upTo: sessionTime, into: &ready)
+        for job in ready { try publish(job, at: sessionTime) }
+    }
+
+    private func publish(_ job: SlowJob, at sessionTime: UInt64) throws {
+        defer { scheduler.recycle(job) }
+        metrics.slowStages[job.stage].latency.record(job.finishedAt &- job.startedAt)
+        metrics.slowStages[job.stage].queueWait.record(job.startedAt &- job.submittedAt)
+        metrics.slowStages[job.stage].results += 1
+        switch job.output {
+        case .success(let output):
+            output.update(&state.scene)
+            guard let transcript = options.transcript else { return }
+            for var event in output.events {
+                event.fields.append(("source_time_ns", .int(Int64(job.sessionTimeNanoseconds))))
+                try transcript.event(timeNanoseconds: sessionTime, event)
+            }
+        case .failure(let error):
+            logger.error("stage \(slowStages[job.stage].name) failed on the frame at \(formatSessionTime(job.sessionTimeNanoseconds)): \(error)")
+            try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "stage_error", fields: [
+                ("stage", .string(slowStages[job.stage].name)), ("error", .string("\(error)")),
+                ("source_time_ns", .int(Int64(job.sessionTimeNanoseconds))),
+            ]))
+        case .none:
+            break
+        }
+    }
+}

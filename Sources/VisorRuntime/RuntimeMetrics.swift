@@ -1,0 +1,74 @@
+import Histogram
+
+/// Latency figures of one stage or path, in nanoseconds.
+public struct LatencySummary: Equatable, Sendable {
+    public var count: UInt64
+    public var p50: UInt64
+    public var p90: UInt64
+    public var p99: UInt64
+    public var p999: UInt64
+    public var max: UInt64
+}
+
+/// One latency series: an HdrHistogram (3 significant digits, 1 ns to 60 s).
+public struct LatencySeries {
+    private var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000,
+                                              numberOfSignificantValueDigits: .three)
+    /// Samples over the budget this series is held to, if any.
+    public private(set) var budgetMisses: UInt64 = 0
+    public let budgetNanoseconds: UInt64?
+
+    public init(budgetNanoseconds: UInt64? = nil) { self.budgetNanoseconds = budgetNanoseconds }
+
+    public mutating func record(_ nanoseconds: UInt64) {
+        _ = histogram.record(Swift.min(Swift.max(nanoseconds, 1), 60_000_000_000))
+        if let budgetNanoseconds, nanoseconds > budgetNanoseconds { budgetMisses += 1 }
+    }
+
+    public var summary: LatencySummary? {
+        guard histogram.totalCount > 0 else { return nil }
+        return LatencySummary(count: histogram.totalCount, p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
+                              p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9), max: histogram.max)
+    }
+}
+
+/// Everything the runtime measures in a run. Stages never record here themselves.
+public struct RuntimeMetrics {
+    public struct SlowStageMetrics {
+        public var name: String
+        public var latency: LatencySeries
+        /// From handing the frame to the stage to a worker starting on it.
+        public var queueWait = LatencySeries()
+        /// Frames the stage did not take because it was busy.
+        public var drops: UInt64 = 0
+        /// Results published.
+        public var results: UInt64 = 0
+    }
+
+    public var fastStageNames: [String]
+    public var fastStages: [LatencySeries]
+    public var slowStages: [SlowStageMetrics]
+    /// Capture time to HUD composed.
+    public var captureToHUD: LatencySeries
+    /// Capture time to the terminal frame written (only when drawing).
+    public var captureToTerminal: LatencySeries
+    /// End of the wake phrase to the first overlay, and to the first speech sample (voice issues fill these).
+    public var wakeToOverlay = LatencySeries()
+    public var wakeToSpeech = LatencySeries()
+    public var frames: UInt64 = 0
+    public let frameBudgetNanoseconds: UInt64
+
+    public init(fastStageNames: [String], slowStageNames: [String], slowStageBudgets: [UInt64], frameBudgetNanoseconds: UInt64) {
+        self.fastStageNames = fastStageNames
+        fastStages = fastStageNames.map { _ in LatencySeries(budgetNanoseconds: frameBudgetNanoseconds) }
+        slowStages = zip(slowStageNames, slowStageBudgets).map { SlowStageMetrics(name: $0, latency: LatencySeries(budgetNanoseconds: $1)) }
+        captureToHUD = LatencySeries(budgetNanoseconds: frameBudgetNanoseconds)
+        captureToTerminal = LatencySeries(budgetNanoseconds: frameBudgetNanoseconds)
+        self.frameBudgetNanoseconds = frameBudgetNanoseconds
+    }
+
+    /// The series for a fast stage by name.
+    public func fastStage(_ name: String) -> LatencySeries? {
+        fastStageNames.firstIndex(of: name).map { fastStages[$0] }
+    }
+}

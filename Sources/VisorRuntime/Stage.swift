@@ -1,0 +1,64 @@
+import VisorCore
+import VisorDisplay
+import VisorSession
+
+/// The pieces of per-frame state that stages read and write. A pipeline checks at start-up that
+/// every stage reads only what the input or an earlier stage provides.
+public enum ContextKey: String, Hashable, Sendable, CaseIterable {
+    /// The camera message as it arrived (encoded).
+    case encodedFrame
+    /// The frame in the working pixel format.
+    case frame
+    case light
+    case codes
+    case hud
+    case terminal
+}
+
+/// The working set of one frame. The pipeline owns one and reuses its buffers frame after frame.
+public struct FrameState {
+    public var input: MCAPMessage?
+    public var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
+    /// Capture time since the session began.
+    public var sessionTimeNanoseconds: UInt64 = 0
+    /// Capture time as Unix time, when the session has one.
+    public var wallClockNanoseconds: UInt64?
+    public var scene = SceneContext()
+    public var hud = HUDState()
+    /// Where the terminal view goes, or nil when headless.
+    public var terminalView: TerminalSize?
+    public var terminalBytes: [UInt8] = []
+
+    public init() {}
+}
+
+/// A stage that runs on every frame, in order, on the frame's thread. It must be quick and must
+/// not allocate per frame once its buffers have grown.
+public protocol FastStage: AnyObject {
+    var name: String { get }
+    var reads: Set<ContextKey> { get }
+    var writes: Set<ContextKey> { get }
+    func process(_ state: inout FrameState) throws
+}
+
+/// What a slow stage found in one frame: transcript events, and the change to the scene context.
+public struct SlowStageOutput: Sendable {
+    public var events: [TranscriptEvent]
+    public var update: @Sendable (inout SceneContext) -> Void
+
+    public init(events: [TranscriptEvent] = [], update: @escaping @Sendable (inout SceneContext) -> Void = { _ in }) {
+        self.events = events
+        self.update = update
+    }
+}
+
+/// A stage that runs on a worker, fed only the newest frame: a busy stage drops frames instead of
+/// queueing them. The runtime calls `analyze` for one frame at a time per stage, so a stage may
+/// keep state between frames (to report a code once, say); it must touch nothing else.
+public protocol SlowStage: AnyObject {
+    var name: String { get }
+    var reads: Set<ContextKey> { get }
+    var writes: Set<ContextKey> { get }
+    /// - Parameter frame: the frame in the working pixel format; its capture time is the result's.
+    func analyze(_ frame: Frame) throws -> SlowStageOutput
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import VisorCore
+import VisorDisplay
+import VisorRuntime
+import VisorSession
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure per-frame latency on a session: every stage, end to end, against a device profile's frame budget.",
+        discussion: """
+        Replays the session as fast as it goes, drawing into a virtual terminal of 160x48 cells (encoded, then discarded), with the slow stages on workers in free-running scheduling (or --deterministic). Prints count, p50, p90, p99, p99.9 and max per stage, drops, budget misses, the end-to-end figures and whether the pipeline fits the device.
+
+        Examples:
+          visor bench Fixtures/street.mcap
+          visor bench Fixtures/codes.mcap --profile even-g1 --repeat 5 --json bench.json --trace bench.trace.json
+        """
+    )
+
+    @Argument(help: "The session file (MCAP).")
+    var session: String
+
+    @Option(help: "Write the report as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing): one track per stage and worker.")
+    var trace: String?
+
+    @Option(help: "Replay the session this many times back to back (default 1).")
+    var `repeat`: Int = 1
+
+    @Flag(help: "Schedule slow stages on the virtual clock, as `replay --deterministic` does.")
+    var deterministic = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        try runtime.validate()
+        guard (1...1000).contains(self.repeat) else { throw ValidationError("--repeat must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let profile = try runtime.loadProfile()
+            let source = try SessionSource(path: session, cameraTopic: runtime.cameraTopic, audioTopic: runtime.audioTopic)
+            var options = ReplayOptions(profile: profile)
+            options.speed = .max
+            options.deterministic = deterministic
+            options.workerThreads = runtime.workers
+            options.slowStages = try runtime.makeSlowStages()
+            options.tracePath = trace
+            options.repeatCount = self.repeat
+            options.terminal = ReplayTerminal(size: { TerminalSize(columns: 160, rows: 49) }, write: { _ in }, showsStatus: false)
+            let result = try ReplayRunner(source: source, options: options).run()
+            print("\(session): \(result.frames) frames on \(profile.name) (\(profile.title)), frame budget \(String(format: "%.1f", profile.frameBudgetMilliseconds)) ms, \(runtime.workers) worker(s), \(deterministic ? "deterministic" : "free-running") scheduling")
+            print(result.latencyTable())
+            if let json { try writeReport(result, to: json) }
+            if result.damage != nil || !result.corruptChunks.isEmpty {
+                printError("session is damaged; measured \(result.frames) frames")
+                throw ExitCode(2)
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import VisorCore
+import VisorRuntime
+
+/// Options that `replay` and `bench` share: the device profile, the slow stages, scheduling.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Device profile: a name from `visor profiles`, or a profile file (default laptop).")
+    var profile: String = DeviceProfiles.defaultName
+
+    @Option(help: "Slow stages to run, comma-separated: codes, or none (default codes).")
+    var stages: String = "codes"
+
+    @Option(help: "Worker threads for the slow stages (default 2).")
+    var workers: Int = 2
+
+    @Option(help: "The camera topic to use (default: the channel with a Foxglove image schema).")
+    var cameraTopic: String?
+
+    @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
+    var audioTopic: String?
+
+    static let knownStages = ["codes"]
+
+    func validate() throws {
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+        for name in stageNames where !Self.knownStages.contains(name) {
+            throw ValidationError("unknown stage \"\(name)\" in --stages (stages: \(Self.knownStages.joined(separator: ", ")), or none)")
+        }
+    }
+
+    var stageNames: [String] {
+        stages == "none" ? [] : stages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    func makeSlowStages() throws -> [SlowStage] {
+        try stageNames.map { name -> SlowStage in
+            switch name {
+            default: return try CodesStage()
+            }
+        }
+    }
+
+    func loadProfile() throws -> DeviceProfile { try DeviceProfiles.load(profile) }
+}

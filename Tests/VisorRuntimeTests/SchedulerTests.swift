@@ -1,0 +1,140 @@
+import Foundation
+import VisorCore
+import VisorSession
+import VisorTestSupport
+import XCTest
+@testable import VisorRuntime
+
+/// A slow stage for testing the scheduler's own logic: it reports which frame it saw (by the
+/// frame's grey level) and can be made slow.
+final class ProbeStage: SlowStage {
+    let name: String
+    let reads: Set<ContextKey> = [.frame]
+    let writes: Set<ContextKey> = [.codes]
+    let delayMicroseconds: () -> UInt32
+
+    init(name: String = "probe", delayMicroseconds: @escaping () -> UInt32 = { 0 }) {
+        self.name = name
+        self.delayMicroseconds = delayMicroseconds
+    }
+
+    func analyze(_ frame: Frame) throws -> SlowStageOutput {
+        usleep(delayMicroseconds())
+        let level = Int(frame.pixels[0])
+        let sighting = CodeSighting(payload: "frame \(level)", symbology: "probe", box: [0, 0, 1, 1], captureTimeNanoseconds: frame.captureTimeNanoseconds)
+        return SlowStageOutput(events: [TranscriptEvent(kind: "probe", fields: [("level", .int(Int64(level)))])]) { $0.codes = [sighting] }
+    }
+}
+
+/// A raw grey frame as a camera message, at a capture time in milliseconds.
+func greyFrameMessage(level: UInt8, milliseconds: UInt64, width: Int = 8, height: Int = 6) -> MCAPMessage {
+    let image = RawImageMessage(timestamp: FoxgloveTimestamp(nanoseconds: milliseconds * 1_000_000), frameID: "test",
+                                width: UInt32(width), height: UInt32(height), encoding: "mono8", step: UInt32(width),
+                                data: ArraySlice(repeating: level, count: width * height))
+    return MCAPMessage(channelID: 1, sequence: 0, logTime: milliseconds * 1_000_000, publishTime: 0, data: image.encoded()[...])
+}
+
+func profile(latencies: [String: Double]) throws -> DeviceProfile {
+    var p = try DeviceProfiles.load("laptop")
+    p.modelledLatencyMilliseconds = latencies
+    return p
+}
+
+final class SchedulerTests: XCTestCase {
+    private func makePipeline(_ stages: [SlowStage], latencies: [String: Double], mode: SchedulingMode, workers: Int = 2,
+                              transcript: TranscriptWriter? = nil) throws -> Pipeline {
+        var options = Pipeline.Options(profile: try profile(latencies: latencies))
+        options.mode = mode
+        options.workerThreads = workers
+        options.transcript = transcript
+        return try Pipeline(fastStages: [ConvertStage(schema: FoxgloveSchema.rawImage.name, topic: "/test"), LightStage(), HUDStage()],
+                            slowStages: stages, options: options)
+    }
+
+    /// Steps the runtime frame by frame on the virtual clock, as SwiftNIO's embedded event loop
+    /// lets its tests do, and checks when each result becomes visible.
+    func testResultBecomesVisibleAtTheFirstFrameAfterItsModelledLatency() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let transcriptPath = dir.appendingPathComponent("steps.jsonl").path
+        let transcript = try TranscriptWriter(path: transcriptPath)
+        // The stage really takes 30 ms, but the model says 250 ms: the model decides.
+        let pipeline = try makePipeline([ProbeStage(delayMicroseconds: { 30_000 })], latencies: ["probe": 250],
+                                        mode: .deterministic, transcript: transcript)
+        var visible: [String] = []
+        for i in 0..<10 {
+            try pipeline.process(greyFrameMessage(level: UInt8(10 * i), milliseconds: UInt64(100 * i)),
+                                 sessionTime: UInt64(100 * i) * 1_000_000, wallClock: nil, arrival: DispatchTime.now().uptimeNanoseconds)
+            visible.append(pipeline.state.scene.codes.first?.payload ?? "-")
+        }
+        // Frame 0 is taken at 0 ms and seen at 300 ms, the first frame at or after 250 ms; the
+        // stage takes the 300 ms frame next, seen at 600 ms; and so on.
+        XCTAssertEqual(visible, ["-", "-", "-", "frame 0", "frame 0", "frame 0", "frame 30", "frame 30", "frame 30", "frame 60"])
+        try pipeline.finish()
+        try transcript.close()
+        XCTAssertEqual(pipeline.metrics.slowStages[0].drops, 6, "frames at 100, 200, 400, 500, 700 and 800 ms")
+        XCTAssertEqual(pipeline.metrics.slowStages[0].results, 4)
+        let probes = try TestSupport.transcriptEvents(transcriptPath).filter { $0["kind"] as? String == "probe" }
+        XCTAssertEqual(probes.map { $0["time_ns"] as? Int }, [300, 600, 900, 1150].map { $0 * 1_000_000 }, "the last result is published at its own time")
+        XCTAssertEqual(probes.map { $0["source_time_ns"] as? Int }, [0, 300, 600, 900].map { $0 * 1_000_000 }, "each carries its frame's capture time")
+    }
+
+    func testDeterministicTranscriptsMatchWithOneAndTwoWorkersUnderLoad() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        var transcripts: [Data] = []
+        for (run, workers) in [1, 2, 2, 1].enumerated() {
+            var options = ReplayOptions(profile: try profile(latencies: ["codes": 150, "probe": 230]))
+            options.deterministic = true
+            options.workerThreads = workers
+            // A stage that takes a random time, to shake the threads' timing.
+            options.slowStages = [try CodesStage(), ProbeStage(delayMicroseconds: { UInt32.random(in: 0...40_000) })]
+            options.transcriptPath = dir.appendingPathComponent("run\(run).jsonl").path
+            let result = try ReplayRunner(source: SessionSource(path: TestSupport.fixture("codes.mcap")), options: options).run()
+            XCTAssertGreaterThan(result.metrics.slowStages[0].drops, 0, "a 150 ms model drops some of the 100 ms frames")
+            transcripts.append(try Data(contentsOf: URL(fileURLWithPath: options.transcriptPath!)))
+        }
+        let text = String(decoding: transcripts[0], as: UTF8.self)
+        XCTAssertTrue(text.contains("\"kind\":\"code\",\"payload\":\"Thalassiodracon\""), "the real code reader ran")
+        XCTAssertTrue(text.contains("\"kind\":\"probe\""))
+        for other in transcripts.dropFirst() { XCTAssertEqual(other, transcripts[0]) }
+    }
+
+    func testBusySlowStageDropsFramesWithoutSlowingTheFastPath() throws {
+        func run(_ stages: [SlowStage]) throws -> ReplayResult {
+            var options = ReplayOptions(profile: try profile(latencies: [:]))
+            options.slowStages = stages
+            options.speed = .times(4)  // 25 ms between frames: the stage below cannot keep up
+            return try ReplayRunner(source: SessionSource(path: TestSupport.fixture("sign.mcap")), options: options).run()
+        }
+        let baseline = try run([])
+        let loaded = try run([ProbeStage(name: "sluggish", delayMicroseconds: { 120_000 })])
+        let slow = loaded.metrics.slowStages[0]
+        XCTAssertEqual(slow.results + slow.drops, UInt64(loaded.frames), "every frame is either taken or dropped, none queued")
+        XCTAssertGreaterThan(slow.drops, UInt64(loaded.frames) / 2)
+        let queue = try XCTUnwrap(slow.queueWait.summary)
+        XCTAssertLessThan(queue.max, 130_000_000, "a frame never waits behind more than the one being analysed")
+        let before = try XCTUnwrap(baseline.metrics.captureToHUD.summary), after = try XCTUnwrap(loaded.metrics.captureToHUD.summary)
+        XCTAssertLessThan(after.p50, max(before.p50 * 3, before.p50 + 2_000_000), "the fast path does not wait for the slow stage")
+        XCTAssertLessThan(after.max, 20_000_000)
+    }
+
+    func testLatencyDoesNotGrowWithTheLengthOfARun() throws {
+        var options = ReplayOptions(profile: try profile(latencies: [:]))
+        options.slowStages = [ProbeStage(delayMicroseconds: { 3_000 })]
+        options.repeatCount = 8
+        let result = try ReplayRunner(source: SessionSource(path: TestSupport.fixture("codes.mcap")), options: options).run()
+        XCTAssertEqual(result.frames, 480)
+        let queue = try XCTUnwrap(result.metrics.slowStages[0].queueWait.summary)
+        XCTAssertLessThan(queue.p999, 20_000_000, "no backlog builds up over 480 frames")
+    }
+
+    func testStagesMustReadWhatEarlierStagesWrite() throws {
+        let options = Pipeline.Options(profile: try profile(latencies: [:]))
+        XCTAssertThrowsError(try Pipeline(fastStages: [LightStage(), ConvertStage(schema: "", topic: "")], slowStages: [], options: options)) {
+            XCTAssertEqual(($0 as? VisorError)?.message, "stage light reads frame, which no earlier stage writes")
+        }
+        XCTAssertThrowsError(try Pipeline(fastStages: [ConvertStage(schema: "", topic: ""), LightStage()],
+                                          slowStages: [ProbeStage(name: "light")], options: options)) {
+            XCTAssertTrue(($0 as? VisorError)?.message.contains("share a name") ?? false)
+        }
+    }
+}

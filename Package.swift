@@ -39,7 +39,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "VisorBenchmarks", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
+        .target(name: "CMallocCounter"),
+        .executableTarget(name: "VisorBenchmarks", dependencies: [
+            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "CMallocCounter",
+        ]),
 
         .target(name: "VisorTestSupport", path: "Tests/VisorTestSupport"),
         .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),

@@ -64,8 +64,8 @@ final class ReplayRunnerTests: XCTestCase {
             XCTAssertNotNil(stage["budget_misses"] as? Int, name)
         }
         XCTAssertEqual(stages["codes"]?["kind"] as? String, "slow")
-        XCTAssertEqual(stages["codes"]?["drops"] as? Int, 0, "a 60 ms model on 100 ms frames never drops")
-        XCTAssertEqual(stages["codes"]?["budget_ns"] as? Int, 60_000_000)
+        XCTAssertEqual(stages["codes"]?["drops"] as? Int, 0, "a 20 ms model on 100 ms frames never drops")
+        XCTAssertEqual(stages["codes"]?["budget_ns"] as? Int, 20_000_000)
         XCTAssertNotNil(stages["codes"]?["queue_wait"] as? [String: Any])
         let endToEnd = json["end_to_end"] as? [String: Any] ?? [:]
         XCTAssertEqual((endToEnd["capture_to_hud"] as? [String: Any])?["count"] as? Int, 60)

@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         .target(name: "VisorCore"),
@@ -28,6 +30,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia"]),
+        .target(name: "VisorDevices", dependencies: [
+            "VisorCore", "VisorMedia", "CV4L2", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "VisorVirtualDevices", dependencies: [
+            "VisorCore", "VisorMedia", "VisorSession", "CFUSE", "CV4L2", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "VisorPerception", dependencies: ["VisorCore", "VisorMedia", "CZBar"]),
         .target(name: "VisorRuntime", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception",
@@ -35,7 +43,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Profiles")]),
         .executableTarget(name: "visor", dependencies: [
-            "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore",
+            "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore", "VisorDevices", "VisorVirtualDevices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -48,6 +56,7 @@ let package = Package(
         .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorCore", "VisorTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

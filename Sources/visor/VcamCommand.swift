@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import VisorCore
+import VisorSession
+import VisorVirtualDevices
+
+struct Vcam: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vcam",
+        abstract: "Serve a recording as a V4L2 camera at DIR/video0 (FUSE, no kernel module), until Ctrl-C.",
+        discussion: """
+        Any V4L2 program reads DIR/video0: MMAP streaming with poll, YUYV and MJPEG, the recording's size and half of it, frames paced at the recording's rate (or --fps), sequence numbers and monotonic timestamps. DIR/video0-read serves the read() method. A video file (anything FFmpeg reads) is imported first.
+
+        Examples:
+          mkdir -p /tmp/cam && visor vcam Fixtures/street.mcap --mount /tmp/cam
+          visor live --camera /tmp/cam/video0 --mic none
+        """
+    )
+
+    @Argument(help: "A session (MCAP) or a video file.")
+    var recording: String
+
+    @Option(help: "The directory to mount the camera on (created if missing).")
+    var mount: String
+
+    @Option(help: "Frames per second to serve (default: the recording's rate).")
+    var fps: Double?
+
+    @Flag(help: "Stop serving frames at the end of the recording instead of starting again.")
+    var noLoop = false
+
+    func validate() throws {
+        if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be between 0 and 1000") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+            var sessionPath = recording
+            var temporary: String?
+            if !Self.isMCAP(recording) {
+                guard FileManager.default.fileExists(atPath: recording) else { throw VisorError("no such file: \(recording)") }
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("visor-vcam-\(getpid()).mcap").path
+                var plan = ImportPlan()
+                plan.videoPath = recording
+                _ = try SessionImporter.run(plan, outputPath: path)
+                sessionPath = path
+                temporary = path
+            }
+            defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+            var options = VirtualCamera.Options(mountDirectory: mount)
+            options.framesPerSecond = fps
+            options.loop = !noLoop
+            let camera = try VirtualCamera(sessionPath: sessionPath, options: options)
+            try camera.run {
+                let sizes = camera.modes.map { "\($0.width)x\($0.height)" }.joined(separator: ", ")
+                print("serving \(recording) as a V4L2 camera at \(mount)/video0 (YUYV and MJPEG, \(sizes), \(String(format: "%.1f", camera.framesPerSecond)) fps); Ctrl-C stops")
+                fflush(stdout)
+            }
+            print("unmounted \(mount)")
+        }
+    }
+
+    static func isMCAP(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 8)).map { Array($0) == mcapMagic } ?? false
+    }
+}

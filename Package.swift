@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CV4LConvert", pkgConfig: "libv4lconvert", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         .target(name: "VisorCore"),
@@ -49,7 +50,8 @@ let package = Package(
         ]),
         .target(name: "CMallocCounter"),
         .executableTarget(name: "VisorBenchmarks", dependencies: [
-            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "CMallocCounter",
+            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "CMallocCounter",
+            "CV4L2", "CV4LConvert", .product(name: "Logging", package: "swift-log"),
         ]),
 
         .target(name: "VisorTestSupport", path: "Tests/VisorTestSupport"),

@@ -1,4 +1,9 @@
 import CMallocCounter
+import Logging
+import CV4L2
+import CV4LConvert
+import VisorDevices
+import VisorMedia
 import Dispatch
 import Foundation
 import VisorCore
@@ -18,6 +23,12 @@ import VisorSession
 ///     encoding at 160x48 cells) ROUNDS times after a warm-up round, as `visor bench` does but
 ///     with the frames already in memory, and counts heap allocations per frame. Prints the
 ///     per-frame latencies' percentiles and the allocation count.
+///
+///   visor-benchmarks camera DEVICE [FRAMES]
+///     Captures FRAMES frames (YUYV 640x480) from DEVICE with Visor's V4L2 code as fast as the
+///     device delivers them: frames per second and this process's CPU time per frame. Then
+///     converts the captured YUYV frames to RGB with Visor's converter and with libv4lconvert's,
+///     alternating, and prints both timings and their ratio.
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("visor-benchmarks: \(message)\n".utf8))
@@ -110,8 +121,80 @@ func fastPath(path: String, rounds: Int) throws {
     }
 }
 
+func cpuNanoseconds() -> UInt64 {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let user = UInt64(usage.ru_utime.tv_sec) * 1_000_000_000 + UInt64(usage.ru_utime.tv_usec) * 1000
+    let system = UInt64(usage.ru_stime.tv_sec) * 1_000_000_000 + UInt64(usage.ru_stime.tv_usec) * 1000
+    return user + system
+}
+
+func cameraBenchmark(device: String, frames count: Int) throws {
+    LoggingSystem.bootstrap { label in var h = StreamLogHandler.standardError(label: label); h.logLevel = .error; return h }
+    let camera = try V4L2Camera(path: device)
+    let grant = try camera.configure(widthPixels: 640, heightPixels: 480, framesPerSecond: 1000, format: .yuyv)
+    try camera.start(bufferCount: 4)
+    var captured: [[UInt8]] = []
+    var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
+    // Warm up, then time frames captured and converted to RGB, as `visor live` takes them.
+    for _ in 0..<5 { _ = try camera.nextFrame(into: &frame) }
+    let wallStart = now(), cpuStart = cpuNanoseconds()
+    var got = 0
+    while got < count { if try camera.nextFrame(into: &frame) != nil { got += 1 } }
+    let wall = Double(now() - wallStart) / 1e9, cpu = Double(cpuNanoseconds() - cpuStart) / 1e9
+    while captured.count < 20 {
+        _ = try camera.nextRawFrame { bytes, _ in captured.append(Array(bytes)) }
+    }
+    print("{\"benchmark\":\"camera-capture\",\"frames\":\(count),\"width\":\(grant.widthPixels),\"height\":\(grant.heightPixels),"
+        + "\"fps\":\(Double(count) / wall),\"cpu_ms_per_frame\":\(cpu * 1000 / Double(count)),\"dropped\":\(camera.droppedFrames)}")
+    camera.stop()
+
+    // YUYV to RGB: Visor's converter against libv4lconvert's, on the same frames.
+    let fd = open(device, O_RDWR | O_NONBLOCK)
+    guard fd >= 0, let converter = v4lconvert_create(fd) else { fail("libv4lconvert could not start on \(device)") }
+    defer { v4lconvert_destroy(converter); close(fd) }
+    var source = v4l2_format()
+    source.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+    source.fmt.pix.width = 640; source.fmt.pix.height = 480
+    source.fmt.pix.pixelformat = VISOR_PIX_FMT_YUYV; source.fmt.pix.bytesperline = 1280
+    source.fmt.pix.sizeimage = 640 * 480 * 2; source.fmt.pix.field = V4L2_FIELD_NONE.rawValue
+    var destination = source
+    destination.fmt.pix.pixelformat = VISOR_PIX_FMT_RGB24; destination.fmt.pix.bytesperline = 1920
+    destination.fmt.pix.sizeimage = 640 * 480 * 3
+    var ours = [UInt8](repeating: 0, count: 640 * 480 * 3), theirs = ours
+    var oursTimes: [Double] = [], theirsTimes: [Double] = []
+    var totalDifference = 0, comparedBytes = 0
+    for round in 0..<10 {
+        for yuyv in captured {
+            var start = now()
+            try yuyv.withUnsafeBytes { try PixelConverter.convertToRGB($0, encoding: .yuyv, widthPixels: 640, heightPixels: 480, stepBytes: 1280, into: &ours) }
+            oursTimes.append(Double(now() - start) / 1e6)
+            start = now()
+            let n = yuyv.withUnsafeBufferPointer { src in
+                theirs.withUnsafeMutableBufferPointer { dst in
+                    v4lconvert_convert(converter, &source, &destination, UnsafeMutablePointer(mutating: src.baseAddress!), Int32(src.count), dst.baseAddress!, Int32(dst.count))
+                }
+            }
+            theirsTimes.append(Double(now() - start) / 1e6)
+            guard n == Int32(theirs.count) else { fail("libv4lconvert converted \(n) bytes: \(String(cString: v4lconvert_get_error_message(converter)))") }
+            if round == 0 {
+                for i in 0..<ours.count { totalDifference += abs(Int(ours[i]) - Int(theirs[i])) }
+                comparedBytes += ours.count
+            }
+        }
+    }
+    oursTimes.sort(); theirsTimes.sort()
+    let oursMedian = oursTimes[oursTimes.count / 2], theirsMedian = theirsTimes[theirsTimes.count / 2]
+    print("{\"benchmark\":\"yuyv-to-rgb\",\"frames\":\(oursTimes.count),\"visor_median_ms\":\(oursMedian),\"libv4lconvert_median_ms\":\(theirsMedian),"
+        + "\"speedup\":\(theirsMedian / oursMedian),\"mean_channel_difference\":\(Double(totalDifference) / Double(comparedBytes))}")
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
+case "camera":
+    guard arguments.count >= 2 else { fail("usage: visor-benchmarks camera DEVICE [FRAMES]") }
+    let count = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 300 : 300
+    do { try cameraBenchmark(device: arguments[arguments.startIndex + 1], frames: count) } catch { fail("\(error)") }
 case "fast-path":
     guard arguments.count >= 2 else { fail("usage: visor-benchmarks fast-path FILE [ROUNDS]") }
     let rounds = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 20 : 20
@@ -122,5 +205,5 @@ case "mcap-read":
     let passes = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 10 : 10
     do { try mcapRead(path: path, passes: passes) } catch { fail("\(error)") }
 default:
-    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS]")
+    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES]")
 }

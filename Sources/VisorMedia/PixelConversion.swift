@@ -77,31 +77,64 @@ public enum PixelConverter {
         }
     }
 
-    /// BT.601 limited-range YCbCr to RGB in 16.16 fixed point, the conversion UVC webcams expect.
+    /// BT.601 limited-range YCbCr to RGB, the conversion UVC webcams expect, in 16.16 fixed point
+    /// from lookup tables: each pixel pair costs table loads and adds, no multiplies, and the
+    /// clamp to 0...255 is one more table load.
     @inline(__always)
     static func convert422Row(_ s: UnsafePointer<UInt8>, _ d: UnsafeMutablePointer<UInt8>,
                               pairs: Int, y0: Int, u: Int, y1: Int, v: Int) {
-        for p in 0..<pairs {
-            let q = s + 4 * p
-            let cb = Int32(q[u]) - 128
-            let cr = Int32(q[v]) - 128
-            let rAdd = 104_597 * cr
-            let gAdd = -25_675 * cb - 53_279 * cr
-            let bAdd = 132_201 * cb
-            let o = d + 6 * p
-            let l0 = (Int32(q[y0]) - 16) * 76_309 + 32_768
-            let l1 = (Int32(q[y1]) - 16) * 76_309 + 32_768
-            o[0] = clampByte((l0 + rAdd) >> 16)
-            o[1] = clampByte((l0 + gAdd) >> 16)
-            o[2] = clampByte((l0 + bAdd) >> 16)
-            o[3] = clampByte((l1 + rAdd) >> 16)
-            o[4] = clampByte((l1 + gAdd) >> 16)
-            o[5] = clampByte((l1 + bAdd) >> 16)
+        YCbCrTables.shared.withPointers { luma, redV, greenU, greenV, blueU, clamp in
+            for p in 0..<pairs {
+                let q = s + 4 * p
+                let cb = Int(q[u]), cr = Int(q[v])
+                let rAdd = redV[cr], gAdd = greenU[cb] &+ greenV[cr], bAdd = blueU[cb]
+                let l0 = luma[Int(q[y0])], l1 = luma[Int(q[y1])]
+                let o = d + 6 * p
+                o[0] = clamp[Int((l0 &+ rAdd) >> 16)]
+                o[1] = clamp[Int((l0 &+ gAdd) >> 16)]
+                o[2] = clamp[Int((l0 &+ bAdd) >> 16)]
+                o[3] = clamp[Int((l1 &+ rAdd) >> 16)]
+                o[4] = clamp[Int((l1 &+ gAdd) >> 16)]
+                o[5] = clamp[Int((l1 &+ bAdd) >> 16)]
+            }
         }
     }
 
     @inline(__always)
     static func clampByte(_ value: Int32) -> UInt8 {
         UInt8(truncatingIfNeeded: Swift.min(Swift.max(value, 0), 255))
+    }
+}
+
+/// Lookup tables for BT.601 limited-range YCbCr to RGB in 16.16 fixed point. The clamp table is
+/// indexed from -512, wider than any sum the other tables can make.
+final class YCbCrTables: @unchecked Sendable {
+    static let shared = YCbCrTables()
+    static let clampOffset = 512
+
+    private let luma: [Int32]
+    private let redV: [Int32]
+    private let greenU: [Int32]
+    private let greenV: [Int32]
+    private let blueU: [Int32]
+    private let clamp: [UInt8]
+
+    private init() {
+        luma = (0..<256).map { Int32(($0 - 16) * 76_309 + 32_768) }
+        redV = (0..<256).map { Int32(104_597 * ($0 - 128)) }
+        greenU = (0..<256).map { Int32(-25_675 * ($0 - 128)) }
+        greenV = (0..<256).map { Int32(-53_279 * ($0 - 128)) }
+        blueU = (0..<256).map { Int32(132_201 * ($0 - 128)) }
+        clamp = (0..<1536).map { UInt8(Swift.min(Swift.max($0 - YCbCrTables.clampOffset, 0), 255)) }
+    }
+
+    @inline(__always)
+    func withPointers(_ body: (UnsafePointer<Int32>, UnsafePointer<Int32>, UnsafePointer<Int32>, UnsafePointer<Int32>,
+                               UnsafePointer<Int32>, UnsafePointer<UInt8>) -> Void) {
+        luma.withUnsafeBufferPointer { l in redV.withUnsafeBufferPointer { r in greenU.withUnsafeBufferPointer { gu in
+            greenV.withUnsafeBufferPointer { gv in blueU.withUnsafeBufferPointer { b in clamp.withUnsafeBufferPointer { c in
+                body(l.baseAddress!, r.baseAddress!, gu.baseAddress!, gv.baseAddress!, b.baseAddress!, c.baseAddress! + YCbCrTables.clampOffset)
+            } } } } }
+        }
     }
 }

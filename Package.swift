@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "visor", targets: ["visor"]),
         .executable(name: "visor-benchmarks", targets: ["VisorBenchmarks"]),
+        // alsa-lib loads `type visor` PCMs from a library of this name.
+        .library(name: "asound_module_pcm_visor", type: .dynamic, targets: ["VisorALSAPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CV4LConvert", pkgConfig: "libv4lconvert", providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         .target(name: "VisorCore"),
@@ -32,23 +35,24 @@ let package = Package(
         ]),
         .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia"]),
         .target(name: "VisorDevices", dependencies: [
-            "VisorCore", "VisorMedia", "CV4L2", .product(name: "Logging", package: "swift-log"),
+            "VisorCore", "VisorMedia", "CV4L2", "CALSA", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VisorVirtualDevices", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "CFUSE", "CV4L2", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VisorPerception", dependencies: ["VisorCore", "VisorMedia", "CZBar"]),
         .target(name: "VisorRuntime", dependencies: [
-            "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception",
+            "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception", "VisorDevices",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Profiles")]),
         .executableTarget(name: "visor", dependencies: [
-            "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore", "VisorDevices", "VisorVirtualDevices",
+            "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore", "VisorDevices", "VisorVirtualDevices", "VisorDisplay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CMallocCounter"),
+        .target(name: "VisorALSAPlugin", cSettings: [.define("PIC")], linkerSettings: [.linkedLibrary("asound")]),
         .executableTarget(name: "VisorBenchmarks", dependencies: [
             "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "CMallocCounter",
             "CV4L2", "CV4LConvert", .product(name: "Logging", package: "swift-log"),

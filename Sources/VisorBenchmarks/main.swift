@@ -106,7 +106,7 @@ func fastPath(path: String, rounds: Int) throws {
     var stageAllocations = [UInt64](repeating: 0, count: pipeline.fastStages.count)
     for round in 0...2 {
         for message in messages {
-            state.input = message
+            state.input = .message(message)
             for (i, stage) in pipeline.fastStages.enumerated() {
                 let before = visor_allocation_count()
                 try stage.process(&state)

@@ -9,6 +9,7 @@ public final class ConvertStage: FastStage {
     public let reads: Set<ContextKey> = [.encodedFrame]
     public let writes: Set<ContextKey> = [.frame]
     private let decoder = FrameDecoder()
+    private let jpeg = JPEGCodec()
     private let schema: String
     private let topic: String
 
@@ -18,8 +19,20 @@ public final class ConvertStage: FastStage {
     }
 
     public func process(_ state: inout FrameState) throws {
-        guard let message = state.input else { return }
-        try decoder.decode(message, schema: schema, topic: topic, into: &state.frame)
+        switch state.input {
+        case .message(let message):
+            try decoder.decode(message, schema: schema, topic: topic, into: &state.frame)
+        case .pixels(let bytes, let encoding, let width, let height, let step):
+            try PixelConverter.convertToRGB(bytes, encoding: encoding, widthPixels: width, heightPixels: height, stepBytes: step, into: &state.frame.pixels)
+            state.frame.widthPixels = width
+            state.frame.heightPixels = height
+        case .jpeg(let bytes):
+            let size = try jpeg.decode(bytes, into: &state.frame.pixels)
+            state.frame.widthPixels = size.width
+            state.frame.heightPixels = size.height
+        case nil:
+            break
+        }
     }
 }
 

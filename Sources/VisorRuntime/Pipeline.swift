@@ -74,6 +74,13 @@ public final class Pipeline {
     ///   - terminal: where to draw, or nil when headless; `write` is timed as part of the frame.
     public func process(_ message: MCAPMessage, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
                         terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {
+        try process(input: .message(message), sessionTime: sessionTime, wallClock: wallClock, arrival: arrival, terminal: terminal)
+    }
+
+    /// Processes one camera frame, from whatever it arrived as.
+    public func process(input: FrameInput, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
+                        terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {
+        defer { state.input = nil }
         var arrival = arrival
         let beforePublishing = DispatchTime.now().uptimeNanoseconds
         try publishResults(upTo: sessionTime)
@@ -81,7 +88,7 @@ public final class Pipeline {
         // A deterministic run may wait here for a result that is due on the virtual clock; that
         // wait belongs to the model, not to the frame's latency.
         if options.mode == .deterministic { arrival &+= previous &- beforePublishing }
-        state.input = message
+        state.input = input
         state.sessionTimeNanoseconds = sessionTime
         state.wallClockNanoseconds = wallClock
         state.terminalView = terminal?.size
@@ -97,6 +104,8 @@ public final class Pipeline {
             state.terminalBytes.withUnsafeBytes { terminal.write($0) }
             metrics.captureToTerminal.record(DispatchTime.now().uptimeNanoseconds &- arrival)
         }
+        // Downstream, a frame's capture time is the session's clock.
+        state.frame.captureTimeNanoseconds = sessionTime
         if !slowStages.isEmpty {
             scheduler.offer(state.frame, sessionTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, dropped: &dropped)
             for i in dropped.indices where dropped[i] { metrics.slowStages[i].drops += 1 }

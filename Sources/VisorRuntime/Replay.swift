@@ -68,6 +68,13 @@ public struct ReplayResult {
     public var corruptChunks: [MCAPDamage]
     /// True when the run was stopped (Ctrl-C) before the end of the session.
     public var stopped: Bool
+
+    public init(sessionPath: String, profile: DeviceProfile, deterministic: Bool, frames: Int, audioBlocks: Int,
+                lastSampleTimeNanoseconds: UInt64, metrics: RuntimeMetrics, damage: MCAPDamage?, corruptChunks: [MCAPDamage], stopped: Bool) {
+        self.sessionPath = sessionPath; self.profile = profile; self.deterministic = deterministic; self.frames = frames
+        self.audioBlocks = audioBlocks; self.lastSampleTimeNanoseconds = lastSampleTimeNanoseconds; self.metrics = metrics
+        self.damage = damage; self.corruptChunks = corruptChunks; self.stopped = stopped
+    }
 }
 
 /// Replays a session through the pipeline: the fast stages (convert, light, HUD, terminal) on every

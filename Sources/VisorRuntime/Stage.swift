@@ -1,5 +1,6 @@
 import VisorCore
 import VisorDisplay
+import VisorMedia
 import VisorSession
 
 /// The pieces of per-frame state that stages read and write. A pipeline checks at start-up that
@@ -15,9 +16,18 @@ public enum ContextKey: String, Hashable, Sendable, CaseIterable {
     case terminal
 }
 
+/// A frame as it arrives, before conversion: a session's camera message, or a camera's buffer.
+public enum FrameInput {
+    case message(MCAPMessage)
+    /// Raw pixels straight from a device buffer, valid only while the frame is processed.
+    case pixels(UnsafeRawBufferPointer, encoding: RawPixelEncoding, widthPixels: Int, heightPixels: Int, stepBytes: Int)
+    /// A JPEG straight from a device buffer (an MJPEG webcam), valid only while the frame is processed.
+    case jpeg(UnsafeRawBufferPointer)
+}
+
 /// The working set of one frame. The pipeline owns one and reuses its buffers frame after frame.
 public struct FrameState {
-    public var input: MCAPMessage?
+    public var input: FrameInput?
     public var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
     /// Capture time since the session began.
     public var sessionTimeNanoseconds: UInt64 = 0

@@ -6,7 +6,7 @@ import VisorDevices
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
-        abstract: "List the cameras (every V4L2 capture device, with its formats, sizes and frame rates).",
+        abstract: "List the cameras (every V4L2 capture device, with its formats, sizes and frame rates) and the ALSA capture and playback PCMs.",
         discussion: "Examples:\n  visor devices\n  visor devices --camera /tmp/cam/video0"
     )
 
@@ -36,6 +36,13 @@ struct Devices: ParsableCommand {
                 } catch {
                     print("  \(path): not usable: \(oneLine(error))")
                 }
+            }
+            let pcms = alsaPCMs()
+            for (title, wanted) in [("microphones (ALSA capture PCMs):", true), ("speakers (ALSA playback PCMs):", false)] {
+                print(title)
+                let list = pcms.filter { wanted ? $0.capture : $0.playback }
+                if list.isEmpty { print("  none") }
+                for pcm in list { print("  \(pcm.name)\(pcm.description.isEmpty ? "" : ": \(pcm.description)")") }
             }
         }
     }

@@ -53,6 +53,25 @@ public final class SessionWriter {
         cameraSequence &+= 1
     }
 
+    /// Writes a frame exactly as a camera delivered it: JPEG bytes as a `CompressedImage`, or raw
+    /// pixels (`yuyv`, `uyvy`, ...) as a `RawImage`, with no conversion.
+    public func writeCameraBuffer(_ bytes: UnsafeRawBufferPointer, jpeg: Bool, encoding: String, widthPixels: Int, heightPixels: Int,
+                                  stepBytes: Int, captureTimeNanoseconds: UInt64) throws {
+        if cameraChannel == nil {
+            let schema: FoxgloveSchema = jpeg ? .compressedImage : .rawImage
+            let schemaID = try writer.addSchema(name: schema.name, encoding: "protobuf", data: schema.fileDescriptorSet)
+            cameraChannel = try writer.addChannel(topic: Self.cameraTopic, messageEncoding: "protobuf", schemaID: schemaID)
+        }
+        let stamp = FoxgloveTimestamp(nanoseconds: captureTimeNanoseconds)
+        let data = Array(bytes)[...]
+        let payload = jpeg
+            ? CompressedImageMessage(timestamp: stamp, frameID: frameID, data: data, format: "jpeg").encoded()
+            : RawImageMessage(timestamp: stamp, frameID: frameID, width: UInt32(widthPixels), height: UInt32(heightPixels),
+                              encoding: encoding, step: UInt32(stepBytes), data: data).encoded()
+        try writer.write(channelID: cameraChannel!, logTime: captureTimeNanoseconds, sequence: cameraSequence, data: payload)
+        cameraSequence &+= 1
+    }
+
     /// Writes one block of microphone audio at the capture time of its first sample.
     public func writeAudio(_ block: AudioBlock) throws {
         if audioChannel == nil {

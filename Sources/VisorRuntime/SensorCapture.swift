@@ -1,0 +1,113 @@
+import Dispatch
+import Foundation
+import Logging
+import VisorCore
+import VisorDevices
+import VisorMedia
+
+/// What `live` and `record` capture from.
+public struct SensorOptions {
+    /// A V4L2 device path, or nil for no camera.
+    public var cameraPath: String?
+    /// An ALSA capture PCM, or nil for no microphone.
+    public var microphone: String?
+    public var widthPixels = 640
+    public var heightPixels = 480
+    public var framesPerSecond = 30.0
+    public var format: CameraPixelFormat?
+    public init() {}
+}
+
+/// The camera and the microphone, each on its own thread, until told to stop or both are gone.
+/// A sensor that fails is reported and the other keeps running.
+public final class SensorCapture {
+    public let camera: V4L2Camera?
+    public let microphone: ALSAMicrophone?
+    public let grant: CameraGrant?
+    private let logger = Logger(label: "visor.sensors")
+
+    /// Opens and configures the sensors.
+    /// - Throws: `VisorError` naming the device when one cannot be opened.
+    public init(_ options: SensorOptions) throws {
+        guard options.cameraPath != nil || options.microphone != nil else {
+            throw VisorError("nothing to capture: give a camera or a microphone (both are none)")
+        }
+        if let path = options.cameraPath {
+            let camera = try V4L2Camera(path: path)
+            grant = try camera.configure(widthPixels: options.widthPixels, heightPixels: options.heightPixels,
+                                         framesPerSecond: options.framesPerSecond, format: options.format)
+            try camera.start()
+            self.camera = camera
+        } else {
+            camera = nil
+            grant = nil
+        }
+        microphone = try options.microphone.map { try ALSAMicrophone(device: $0) }
+    }
+
+    /// Captures until `shouldStop` says so or every sensor has ended. Frames are handed over on the
+    /// calling thread, still in the device's buffer; audio blocks on the microphone's thread.
+    /// Returns what went wrong with each sensor that stopped early, one line each.
+    public func run(shouldStop: @escaping () -> Bool,
+                    onFrame: (FrameInput, CapturedFrame) throws -> Void,
+                    onAudio: @escaping (AudioBlock) throws -> Void) -> [String] {
+        let faults = LockedList()
+        var microphoneThread: Thread?
+        let microphoneDone = LockedFlag()
+        if let microphone {
+            let thread = Thread {
+                var block = AudioBlock(sampleRateHertz: microphone.sampleRateHertz, channelCount: microphone.channelCount, samples: [], captureTimeNanoseconds: 0)
+                do {
+                    while !shouldStop() {
+                        guard try microphone.read(into: &block) else {
+                            faults.append("microphone \(microphone.device): the recording it plays has ended")
+                            break
+                        }
+                        try onAudio(block)
+                    }
+                } catch {
+                    faults.append((error as? VisorError)?.message ?? "\(error)")
+                }
+                microphoneDone.set()
+            }
+            thread.name = "visor-microphone"
+            microphoneThread = thread
+            thread.start()
+        }
+        if let camera, let grant {
+            do {
+                while !shouldStop() {
+                    _ = try camera.nextRawFrame(timeoutMilliseconds: 500) { bytes, info in
+                        let input: FrameInput = grant.format == .mjpeg
+                            ? .jpeg(bytes)
+                            : .pixels(bytes, encoding: grant.format == .yuyv ? .yuyv : .uyvy, widthPixels: grant.widthPixels,
+                                      heightPixels: grant.heightPixels, stepBytes: grant.bytesPerLine)
+                        try onFrame(input, info)
+                    }
+                }
+            } catch {
+                faults.append((error as? VisorError)?.message ?? "\(error)")
+            }
+            camera.stop()
+        }
+        if microphoneThread != nil {
+            while !microphoneDone.isSet && !shouldStop() { usleep(10_000) }
+            while !microphoneDone.isSet { usleep(10_000) }
+        }
+        return faults.items
+    }
+}
+
+final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func append(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
+    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}

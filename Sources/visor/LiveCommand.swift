@@ -1,0 +1,92 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import VisorCore
+import VisorDevices
+import VisorDisplay
+import VisorRuntime
+
+struct Live: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Run the glasses against a webcam and a microphone, drawing the view in the terminal as replay does.",
+        discussion: """
+        Capture times are the devices' own (the V4L2 buffer timestamps, the ALSA PCM timestamps) on the monotonic clock, so capture_to_hud is measured from the moment the camera took the frame. A sensor that fails is reported and the other keeps running.
+
+        Examples:
+          visor live --camera /dev/video0 --mic default --profile meta-ray-ban-display
+          visor live --camera /tmp/cam/video0 --mic none --headless --duration 10 --report live.json
+        """
+    )
+
+    @Flag(help: "Do not draw in the terminal. Implied when standard output is not a terminal.")
+    var headless = false
+
+    @Option(help: "Write the transcript (JSON Lines) to this file.")
+    var transcript: String?
+
+    @Option(help: "Write the latency report (JSON) to this file.")
+    var report: String?
+
+    @OptionGroup var sensors: SensorArguments
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        try sensors.validate()
+        try runtime.validate()
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let profile = try runtime.loadProfile()
+            let capture = try SensorCapture(sensors.options)
+            let drawing = !headless && isatty(STDOUT_FILENO) == 1
+            let transcriptWriter = try transcript.map { try TranscriptWriter(path: $0) }
+            var options = Pipeline.Options(profile: profile)
+            options.workerThreads = runtime.workers
+            options.transcript = transcriptWriter
+            var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), HUDStage()]
+            if drawing { fast.append(TerminalStage()) }
+            let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)
+            let screen = drawing ? TerminalScreen() : nil
+            screen?.enter()
+            let stop = stopCondition(duration: sensors.duration)
+            var firstCapture: UInt64?
+            var frames = 0
+            let audio = AudioCounter()
+            var failure: Error?
+            let faults: [String]
+            do {
+                defer { screen?.leave() }
+                faults = capture.run(shouldStop: { failure != nil || stop() || (screen?.quitKeyPressed() ?? false) }, onFrame: { input, info in
+                    let start = firstCapture ?? info.captureTimeNanoseconds
+                    firstCapture = start
+                    let terminal = screen.map { s in (size: s.size(), write: { (bytes: UnsafeRawBufferPointer) in s.write(bytes) }) }
+                    do {
+                        try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
+                                             arrival: info.captureTimeNanoseconds, terminal: terminal)
+                    } catch { failure = error }
+                    frames += 1
+                }, onAudio: { _ in audio.add() })
+            }
+            try pipeline.finish()
+            try transcriptWriter?.close()
+            for fault in faults { printError(fault) }
+            if let failure { throw failure }
+            print("live: \(frames) frames and \(audio.count) audio blocks\(capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? "")")
+            let result = ReplayResult(sessionPath: capture.camera?.path ?? "microphone", profile: profile, deterministic: false, frames: frames,
+                                      audioBlocks: audio.count, lastSampleTimeNanoseconds: 0, metrics: pipeline.metrics, damage: nil,
+                                      corruptChunks: [], stopped: true)
+            print(result.latencyTable())
+            if let report { try writeReport(result, to: report) }
+        }
+    }
+}
+
+final class AudioCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add() { lock.lock(); value += 1; lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import VisorCore
+import VisorDevices
+import VisorMedia
+import VisorRuntime
+import VisorSession
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record a session from a camera and a microphone (MCAP, as replay and Foxglove read it).",
+        discussion: """
+        Frames are stored as JPEG (an MJPEG camera's own JPEGs, or YUYV frames compressed with libturbojpeg), or as the camera's raw pixels with --raw; audio as 16-bit PCM. Ctrl-C finishes a valid, indexed file. Every complete chunk is on disk as it is written, so a recording cut off by a crash or a power loss keeps them (visor inspect and replay read it).
+
+        Examples:
+          visor record -o walk.mcap --camera /dev/video0 --mic default --duration 30
+          visor record -o quiet.mcap --camera /tmp/cam/video0 --mic none --raw
+        """
+    )
+
+    @Option(name: .shortAndLong, help: "The session file to write.")
+    var output: String
+
+    @Flag(help: "Store frames as the camera sent them (foxglove.RawImage) instead of JPEG.")
+    var raw = false
+
+    @Option(help: "JPEG quality for frames the camera sends raw (default 85).")
+    var quality: Int = 85
+
+    @OptionGroup var sensors: SensorArguments
+
+    func validate() throws {
+        try sensors.validate()
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be between 1 and 100") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let capture = try SensorCapture(sensors.options)
+            let writer = try SessionWriter(path: output, storage: .jpeg(quality: quality))
+            var metadata = ["visor_version": visorVersion]
+            if let camera = capture.camera, let grant = capture.grant {
+                metadata["camera_device"] = camera.path
+                metadata["camera_card"] = camera.card
+                metadata["camera_driver"] = camera.driver
+                metadata["camera_format"] = "\(grant.format) \(grant.widthPixels)x\(grant.heightPixels) at \(grant.framesPerSecond) fps"
+                metadata["frame_storage"] = raw ? "raw \(grant.format)" : "jpeg"
+            }
+            if let mic = capture.microphone {
+                metadata["microphone_device"] = mic.device
+                metadata["microphone_format"] = "S16_LE \(mic.sampleRateHertz) Hz, \(mic.channelCount) channel(s), \(mic.periodFrames)-frame periods"
+            }
+            try writer.addMetadata(name: "visor.record", metadata)
+            let lock = NSLock()
+            var writeError: Error?
+            var frames = 0, blocks = 0
+            let jpeg = JPEGCodec()
+            var rgb: [UInt8] = []
+            let stop = stopCondition(duration: sensors.duration)
+            let shouldStop = { () -> Bool in
+                lock.lock(); defer { lock.unlock() }
+                return writeError != nil || stop()
+            }
+            func store(_ body: () throws -> Void) {
+                lock.lock(); defer { lock.unlock() }
+                guard writeError == nil else { return }
+                do { try body() } catch { writeError = error }
+            }
+            print("recording to \(output); Ctrl-C stops")
+            let faults = capture.run(shouldStop: shouldStop, onFrame: { input, info in
+                store {
+                    switch input {
+                    case .jpeg(let bytes):
+                        try writer.writeCameraBuffer(bytes, jpeg: true, encoding: "", widthPixels: 0, heightPixels: 0, stepBytes: 0,
+                                                     captureTimeNanoseconds: info.captureTimeNanoseconds)
+                    case .pixels(let bytes, let encoding, let width, let height, let step):
+                        if raw {
+                            try writer.writeCameraBuffer(bytes, jpeg: false, encoding: encoding.rawValue, widthPixels: width, heightPixels: height,
+                                                         stepBytes: step, captureTimeNanoseconds: info.captureTimeNanoseconds)
+                        } else {
+                            try PixelConverter.convertToRGB(bytes, encoding: encoding, widthPixels: width, heightPixels: height, stepBytes: step, into: &rgb)
+                            let data = try jpeg.encode(rgb: rgb, widthPixels: width, heightPixels: height, quality: quality)
+                            try data.withUnsafeBytes {
+                                try writer.writeCameraBuffer($0, jpeg: true, encoding: "", widthPixels: 0, heightPixels: 0, stepBytes: 0,
+                                                             captureTimeNanoseconds: info.captureTimeNanoseconds)
+                            }
+                        }
+                    case .message:
+                        break
+                    }
+                    frames += 1
+                }
+            }, onAudio: { block in
+                store { try writer.writeAudio(block); blocks += 1 }
+            })
+            for fault in faults { printError(fault) }
+            lock.lock()
+            let failure = writeError
+            lock.unlock()
+            do { try writer.finish() } catch {
+                printError("error: \(oneLine(error)); the chunks written before it are kept (visor inspect reads them)")
+                throw ExitCode(1)
+            }
+            if let failure {
+                printError("error: \(oneLine(failure)); the recording up to then is kept in \(output)")
+                throw ExitCode(1)
+            }
+            let droppedNote = capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? ""
+            let overrunNote = capture.microphone.map { $0.overruns > 0 ? ", \($0.overruns) microphone overruns" : "" } ?? ""
+            print("wrote \(output): \(frames) frames and \(blocks) audio blocks\(droppedNote)\(overrunNote)")
+        }
+    }
+}

@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
-        .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

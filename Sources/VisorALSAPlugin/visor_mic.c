@@ -78,13 +78,15 @@ static int load_audio(visor_mic *mic, const char *path, unsigned int raw_rate, u
     return 0;
 }
 
-static snd_pcm_uframes_t frames_since_start(visor_mic *mic) {
+/* The clock runs one period past the end, in silence, so that a reader gets the last partial
+   period of the recording. */
+static snd_pcm_uframes_t frames_since_start(visor_mic *mic, snd_pcm_uframes_t period) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double seconds = (double)(now.tv_sec - mic->start.tv_sec) + (double)(now.tv_nsec - mic->start.tv_nsec) / 1e9;
     if (seconds < 0) return 0;
     snd_pcm_uframes_t frames = (snd_pcm_uframes_t)(seconds * mic->rate);
-    return frames > mic->frames ? mic->frames : frames;
+    return frames > mic->frames + period ? mic->frames + period : frames;
 }
 
 static int mic_start(snd_pcm_ioplug_t *io) {
@@ -116,7 +118,7 @@ static snd_pcm_sframes_t mic_pointer(snd_pcm_ioplug_t *io) {
     visor_mic *mic = io->private_data;
     /* Everything handed over: the recording has ended. */
     if (mic->cursor >= mic->frames) return -ENODATA;
-    snd_pcm_uframes_t now = frames_since_start(mic);
+    snd_pcm_uframes_t now = frames_since_start(mic, io->period_size);
     if (now > mic->captured) mic->captured = now;
     return (snd_pcm_sframes_t)(mic->captured % io->buffer_size);
 }

@@ -22,6 +22,7 @@ public final class ALSAMicrophone {
     /// - Throws: `VisorError` naming the device and what to do.
     public init(device: String = "default", sampleRateHertz: Int = 16_000, channelCount: Int = 1, periodMilliseconds: Int = 20) throws {
         self.device = device
+        visor_alsa_silence_errors()
         var handle: OpaquePointer?
         let opened = snd_pcm_open(&handle, device, SND_PCM_STREAM_CAPTURE, 0)
         guard opened >= 0, let handle else { throw Self.error(device, opened, "cannot open") }
@@ -126,6 +127,7 @@ public final class ALSAMicrophone {
 
 /// The PCMs ALSA knows, by name, for `visor devices`.
 public func alsaPCMs() -> [(name: String, description: String, capture: Bool, playback: Bool)] {
+    visor_alsa_silence_errors()
     var hints: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     guard snd_device_name_hint(-1, "pcm", &hints) == 0, let hints else { return [] }
     defer { snd_device_name_free_hint(hints) }

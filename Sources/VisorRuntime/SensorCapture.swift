@@ -47,11 +47,13 @@ public final class SensorCapture {
 
     /// Captures until `shouldStop` says so or every sensor has ended. Frames are handed over on the
     /// calling thread, still in the device's buffer; audio blocks on the microphone's thread.
-    /// Returns what went wrong with each sensor that stopped early, one line each.
+    /// Returns what went wrong with each sensor that failed (`faults`), and the sensors whose
+    /// recording simply ended (`ended`: a virtual microphone's file), one line each.
     public func run(shouldStop: @escaping () -> Bool,
                     onFrame: (FrameInput, CapturedFrame) throws -> Void,
-                    onAudio: @escaping (AudioBlock) throws -> Void) -> [String] {
+                    onAudio: @escaping (AudioBlock) throws -> Void) -> (faults: [String], ended: [String]) {
         let faults = LockedList()
+        let ended = LockedList()
         var microphoneThread: Thread?
         let microphoneDone = LockedFlag()
         if let microphone {
@@ -60,7 +62,7 @@ public final class SensorCapture {
                 do {
                     while !shouldStop() {
                         guard try microphone.read(into: &block) else {
-                            faults.append("microphone \(microphone.device): the recording it plays has ended")
+                            ended.append("microphone \(microphone.device): the recording it plays has ended")
                             break
                         }
                         try onAudio(block)
@@ -94,7 +96,7 @@ public final class SensorCapture {
             while !microphoneDone.isSet && !shouldStop() { usleep(10_000) }
             while !microphoneDone.isSet { usleep(10_000) }
         }
-        return faults.items
+        return (faults.items, ended.items)
     }
 }
 

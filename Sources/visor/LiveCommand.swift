@@ -56,10 +56,10 @@ struct Live: ParsableCommand {
             var frames = 0
             let audio = AudioCounter()
             var failure: Error?
-            let faults: [String]
+            let faults: [String], ended: [String]
             do {
                 defer { screen?.leave() }
-                faults = capture.run(shouldStop: { failure != nil || stop() || (screen?.quitKeyPressed() ?? false) }, onFrame: { input, info in
+                (faults, ended) = capture.run(shouldStop: { failure != nil || stop() || (screen?.quitKeyPressed() ?? false) }, onFrame: { input, info in
                     let start = firstCapture ?? info.captureTimeNanoseconds
                     firstCapture = start
                     let terminal = screen.map { s in (size: s.size(), write: { (bytes: UnsafeRawBufferPointer) in s.write(bytes) }) }
@@ -72,7 +72,8 @@ struct Live: ParsableCommand {
             }
             try pipeline.finish()
             try transcriptWriter?.close()
-            for fault in faults { printError(fault) }
+            for note in ended { printError("note: \(note)") }
+            for fault in faults { printError("error: \(fault)") }
             if let failure { throw failure }
             print("live: \(frames) frames and \(audio.count) audio blocks\(capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? "")")
             let result = ReplayResult(sessionPath: capture.camera?.path ?? "microphone", profile: profile, deterministic: false, frames: frames,
@@ -80,6 +81,7 @@ struct Live: ParsableCommand {
                                       corruptChunks: [], stopped: true)
             print(result.latencyTable())
             if let report { try writeReport(result, to: report) }
+            if !faults.isEmpty { throw ExitCode(2) }
         }
     }
 }

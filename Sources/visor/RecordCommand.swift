@@ -11,6 +11,8 @@ struct Record: ParsableCommand {
         commandName: "record",
         abstract: "Record a session from a camera and a microphone (MCAP, as replay and Foxglove read it).",
         discussion: """
+        Exit status: 0 when every sensor recorded to the end; 1 on an error (the file keeps what was written before it); 2 when a sensor failed and the recording went on with the other.
+
         Frames are stored as JPEG (an MJPEG camera's own JPEGs, or YUYV frames compressed with libturbojpeg), or as the camera's raw pixels with --raw; audio as 16-bit PCM. Ctrl-C finishes a valid, indexed file. Every complete chunk is on disk as it is written, so a recording cut off by a crash or a power loss keeps them (visor inspect and replay read it).
 
         Examples:
@@ -68,7 +70,7 @@ struct Record: ParsableCommand {
                 do { try body() } catch { writeError = error }
             }
             print("recording to \(output); Ctrl-C stops")
-            let faults = capture.run(shouldStop: shouldStop, onFrame: { input, info in
+            let (faults, ended) = capture.run(shouldStop: shouldStop, onFrame: { input, info in
                 store {
                     switch input {
                     case .jpeg(let bytes):
@@ -94,7 +96,8 @@ struct Record: ParsableCommand {
             }, onAudio: { block in
                 store { try writer.writeAudio(block); blocks += 1 }
             })
-            for fault in faults { printError(fault) }
+            for note in ended { printError("note: \(note)") }
+            for fault in faults { printError("error: \(fault); the recording goes on with what is left") }
             lock.lock()
             let failure = writeError
             lock.unlock()
@@ -109,6 +112,7 @@ struct Record: ParsableCommand {
             let droppedNote = capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? ""
             let overrunNote = capture.microphone.map { $0.overruns > 0 ? ", \($0.overruns) microphone overruns" : "" } ?? ""
             print("wrote \(output): \(frames) frames and \(blocks) audio blocks\(droppedNote)\(overrunNote)")
+            if !faults.isEmpty { throw ExitCode(2) }
         }
     }
 }

@@ -1,0 +1,183 @@
+import Foundation
+import VisorCore
+import VisorMedia
+import VisorSession
+import VisorTestSupport
+import XCTest
+
+/// `record`, `live`, and other programs, against Visor's virtual camera and microphone.
+final class SensorCommandTests: XCTestCase {
+    private var servers: [Process] = []
+    private var directory: URL!
+    private var mountPoint: URL { directory.appendingPathComponent("cam") }
+    private var environment: [String: String] = ProcessInfo.processInfo.environment
+
+    override func setUpWithError() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/fuse") else { throw XCTSkip("no /dev/fuse on this machine") }
+        directory = try TestSupport.temporaryDirectory(self)
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        for server in servers where server.isRunning { server.terminate(); server.waitUntilExit() }
+        _ = try? TestSupport.run("/bin/umount", ["-l", mountPoint.path])
+    }
+
+    /// Starts `visor vcam` on a fixture and `visor vmic` on its audio; returns the camera's path.
+    private func startDevices(_ fixture: String, arguments: [String] = []) throws -> String {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
+        server.arguments = ["vcam", TestSupport.fixture(fixture), "--mount", mountPoint.path] + arguments
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        servers.append(server)
+        let device = mountPoint.appendingPathComponent("video0").path
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: device) { usleep(20_000) }
+        let vmic = try TestSupport.visor("vmic", TestSupport.fixture(fixture), "--name", "test_mic", "--wav", directory.appendingPathComponent("mic.wav").path)
+        if vmic.status == 0 {
+            let config = directory.appendingPathComponent("alsa.conf")
+            try vmic.stdout.write(to: config, atomically: true, encoding: .utf8)
+            environment["ALSA_CONFIG_PATH"] = "/usr/share/alsa/alsa.conf:\(config.path)"
+        }
+        return device
+    }
+
+    private func visor(_ arguments: [String]) throws -> TestSupport.Run {
+        try TestSupport.run(TestSupport.visorPath, arguments, environment: environment)
+    }
+
+    func testRecordFromTheVirtualCameraAndMicrophone() throws {
+        let device = try startDevices("street.mcap", arguments: ["--no-loop"])
+        let out = directory.appendingPathComponent("walk.mcap").path
+        let run = try visor(["record", "-o", out, "--camera", device, "--mic", "test_mic", "--duration", "7.5"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("the recording it plays has ended"), run.stderr)
+        let inspect = try visor(["inspect", out, "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+        let channels = try XCTUnwrap(json["channels"] as? [[String: Any]])
+        func channel(_ schema: String) -> [String: Any]? { channels.first { $0["schema"] as? String == schema } }
+        let frames = try XCTUnwrap(channel("foxglove.CompressedImage")?["message_count"] as? Int)
+        let blocks = try XCTUnwrap(channel("foxglove.RawAudio")?["message_count"] as? Int)
+        XCTAssertEqual(Double(frames), 60, accuracy: 60 * 0.02, "the source's 60 frames")
+        XCTAssertEqual(Double(blocks), 300, accuracy: 300 * 0.02, "the source's 300 blocks of 20 ms")
+        let audioSpan = Double((channel("foxglove.RawAudio")?["last_time_ns"] as? Int ?? 0) - (channel("foxglove.RawAudio")?["first_time_ns"] as? Int ?? 0)) / 1e9
+        XCTAssertEqual(audioSpan, 5.98, accuracy: 0.1, "the source's audio lasts 5.98 s")
+        let frameSpan = Double((channel("foxglove.CompressedImage")?["last_time_ns"] as? Int ?? 0) - (channel("foxglove.CompressedImage")?["first_time_ns"] as? Int ?? 0)) / 1e9
+        XCTAssertEqual(frameSpan, 5.9, accuracy: 0.1, "the source's frames span 5.9 s")
+        let metadata = try XCTUnwrap((json["metadata"] as? [[String: Any]])?.first { $0["name"] as? String == "visor.record" }?["metadata"] as? [String: String])
+        XCTAssertEqual(metadata["camera_driver"], "visor-vcam")
+        XCTAssertEqual(metadata["camera_format"], "YUYV 640x480 at 10.0 fps")
+        XCTAssertEqual(metadata["microphone_device"], "test_mic")
+        XCTAssertNotNil(metadata["visor_version"])
+        // Replay reads what record wrote.
+        XCTAssertEqual(try visor(["replay", out, "--headless"]).status, 0)
+    }
+
+    func testRecordKeepsGoingWhenTheCameraDiesAndKeepsWhatItHad() throws {
+        let device = try startDevices("street.mcap")
+        let out = directory.appendingPathComponent("cut.mcap").path
+        let recorder = Process()
+        recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
+        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "test_mic", "--duration", "3"]
+        recorder.environment = environment
+        let errors = Pipe()
+        recorder.standardError = errors
+        recorder.standardOutput = FileHandle.nullDevice
+        try recorder.run()
+        sleep(1)
+        kill(servers[0].processIdentifier, SIGKILL)
+        recorder.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(recorder.terminationStatus, 2, stderr)
+        XCTAssertTrue(stderr.contains("camera \(device) stopped delivering frames"), stderr)
+        let source = try SessionSource(path: out)
+        XCTAssertTrue(source.reader.usedIndex, "a finished, indexed file")
+        XCTAssertGreaterThan(source.cameraMessageCount, 3)
+        let audio = source.reader.statistics.channelMessageCounts[source.audioChannel!.id] ?? 0
+        XCTAssertGreaterThan(audio, 120, "the microphone went on for 3 s")
+    }
+
+    func testKilledRecorderLeavesAReadableRecording() throws {
+        let device = try startDevices("street.mcap", arguments: ["--fps", "30"])
+        let out = directory.appendingPathComponent("killed.mcap").path
+        let recorder = Process()
+        recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
+        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "none", "--raw"]
+        recorder.environment = environment
+        recorder.standardOutput = FileHandle.nullDevice
+        recorder.standardError = FileHandle.nullDevice
+        try recorder.run()
+        sleep(3)
+        kill(recorder.processIdentifier, SIGKILL)
+        recorder.waitUntilExit()
+        let inspect = try visor(["inspect", out, "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stderr.contains("damaged"), inspect.stderr)
+        let source = try SessionSource(path: out)
+        XCTAssertFalse(source.reader.usedIndex)
+        XCTAssertGreaterThan(source.cameraMessageCount, 1, "every complete chunk of raw frames is kept")
+        let replay = try visor(["replay", out, "--headless"])
+        XCTAssertEqual(replay.status, 2, replay.stderr)
+        XCTAssertEqual(replay.stderrLines.count, 1, replay.stderr)
+    }
+
+    func testLiveRunsThePipelineOnTheVirtualDevices() throws {
+        let device = try startDevices("codes.mcap")
+        let transcript = directory.appendingPathComponent("live.jsonl").path
+        let run = try visor(["live", "--camera", device, "--mic", "none", "--headless", "--duration", "2", "--transcript", transcript,
+                             "--profile", "even-g1"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("capture_to_hud"), run.stdout)
+        let events = try TestSupport.transcriptEvents(transcript)
+        XCTAssertGreaterThan(events.filter { $0["kind"] as? String == "frame" }.count, 10)
+        XCTAssertTrue(events.contains { $0["kind"] as? String == "code" && $0["payload"] as? String == "Thalassiodracon" })
+    }
+
+    func testLiveWithoutDevicesIsAClearError() throws {
+        var run = try visor(["live", "--camera", "/dev/video-missing", "--mic", "none", "--headless"])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertEqual(run.stderrLines, ["visor: error: no camera at /dev/video-missing (no such device); `visor devices` lists the cameras"])
+        run = try visor(["record", "-o", directory.appendingPathComponent("x.mcap").path, "--camera", "none", "--mic", "no_such_pcm"])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertEqual(run.stderrLines.count, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("no microphone named no_such_pcm"), run.stderr)
+        run = try visor(["live", "--camera", "none", "--mic", "none"])
+        XCTAssertEqual(run.status, 64)
+    }
+
+    func testOtherProgramsReadTheVirtualCamera() throws {
+        let device = try startDevices("street.mcap", arguments: ["--fps", "30"])
+        for tool in ["v4l2-ctl", "ffmpeg", "unshare"] where (try? TestSupport.run("/usr/bin/env", ["which", tool]))?.status != 0 {
+            throw XCTSkip("\(tool) is not installed (tools/setup installs it)")
+        }
+        // v4l2-ctl looks up /sys/dev/char/<rdev>/uevent; a FUSE file's rdev is 0:0, so give it one.
+        let sys = directory.appendingPathComponent("sys/0:0")
+        try FileManager.default.createDirectory(at: sys, withIntermediateDirectories: true)
+        try "MAJOR=0\nMINOR=0\nDEVNAME=video0\n".write(to: sys.appendingPathComponent("uevent"), atomically: true, encoding: .utf8)
+        let raw = directory.appendingPathComponent("v4l2-ctl.yuyv").path
+        let v4l2 = try TestSupport.run("/usr/bin/env", ["unshare", "-m", "sh", "-c",
+            "mount --bind \(sys.deletingLastPathComponent().path) /sys/dev/char && v4l2-ctl -d \(device) --set-fmt-video=width=640,height=480,pixelformat=YUYV --stream-mmap --stream-count=30 --stream-to=\(raw)"])
+        XCTAssertEqual(v4l2.status, 0, v4l2.stderr)
+        let captured = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
+        XCTAssertEqual(captured.count, 30 * 640 * 480 * 2)
+        let frame0 = try firstSessionFrame("street.mcap")
+        var expected = [UInt8](repeating: 0, count: 640 * 480 * 2)
+        frame0.pixels.withUnsafeBufferPointer { src in expected.withUnsafeMutableBufferPointer { PixelConverter.convertRGBToYUYV(src, widthPixels: 640, heightPixels: 480, into: $0) } }
+        XCTAssertTrue(captured.prefix(expected.count).elementsEqual(expected), "v4l2-ctl's first frame is the session's first, byte for byte")
+
+        let rgb = directory.appendingPathComponent("ffmpeg.rgb").path
+        let ffmpeg = try TestSupport.run("/usr/bin/env", ["ffmpeg", "-v", "error", "-y", "-f", "v4l2", "-input_format", "yuyv422", "-video_size", "640x480",
+                                                          "-i", device, "-frames:v", "5", "-f", "rawvideo", "-pix_fmt", "rgb24", rgb])
+        XCTAssertEqual(ffmpeg.status, 0, ffmpeg.stderr)
+        let frames = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rgb)))
+        XCTAssertEqual(frames.count, 5 * 640 * 480 * 3)
+    }
+
+    private func firstSessionFrame(_ fixture: String) throws -> Frame {
+        var samples = try SessionSource(path: TestSupport.fixture(fixture)).samples()
+        while let sample = try samples.next() { if case .frame(let f) = sample { return f } }
+        throw XCTSkip("no frame")
+    }
+}

@@ -2,16 +2,23 @@ import CALSA
 import Foundation
 import Logging
 import VisorCore
+import VisorMedia
 
 /// A microphone captured through ALSA: 16-bit interleaved at the rate and channel count asked for
-/// (through `plug` when the device differs, so ALSA resamples), in short periods for low latency,
+/// (a device that captures at another rate is resampled), in short periods for low latency,
 /// each block stamped with the capture time of its first sample from the PCM's timestamps on the
 /// monotonic clock. Overruns are recovered with `snd_pcm_recover` and counted.
 public final class ALSAMicrophone {
     public let device: String
+    /// The rate blocks are delivered at (the rate asked for).
     public let sampleRateHertz: Int
+    /// The rate the device captures at; when it differs, blocks are resampled.
+    public let deviceRateHertz: Int
     public let channelCount: Int
+    /// Frames the device delivers a period.
     public let periodFrames: Int
+    private var resampler: AudioResampler?
+    private var deviceSamples: [Int16] = []
     /// Overruns recovered from so far.
     public private(set) var overruns = 0
     private var pcm: OpaquePointer?
@@ -55,7 +62,11 @@ public final class ALSAMicrophone {
         snd_pcm_sw_params_set_tstamp_mode(handle, sw, SND_PCM_TSTAMP_ENABLE)
         snd_pcm_sw_params_set_tstamp_type(handle, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)
         snd_pcm_sw_params(handle, sw)
-        self.sampleRateHertz = Int(rate)
+        self.sampleRateHertz = sampleRateHertz
+        deviceRateHertz = Int(rate)
+        if deviceRateHertz != sampleRateHertz {
+            resampler = AudioResampler(inputRateHertz: deviceRateHertz, outputRateHertz: sampleRateHertz, channelCount: channelCount)
+        }
         self.channelCount = channelCount
         periodFrames = Int(period)
         logger.info("microphone \(device): \(rate) Hz, \(channelCount) channel(s), \(period)-frame periods")
@@ -81,12 +92,12 @@ public final class ALSAMicrophone {
     public func read(into block: inout AudioBlock) throws -> Bool {
         guard let pcm else { return false }
         let count = periodFrames * channelCount
-        if block.samples.count != count { block.samples = [Int16](repeating: 0, count: count) }
+        if deviceSamples.count != count { deviceSamples = [Int16](repeating: 0, count: count) }
         block.sampleRateHertz = sampleRateHertz
         block.channelCount = channelCount
         var filled = 0
         while filled < periodFrames {
-            let n = block.samples.withUnsafeMutableBufferPointer { buffer in
+            let n = deviceSamples.withUnsafeMutableBufferPointer { buffer in
                 snd_pcm_readi(pcm, buffer.baseAddress! + filled * channelCount, snd_pcm_uframes_t(periodFrames - filled))
             }
             if n >= 0 { filled += Int(n); continue }
@@ -102,6 +113,12 @@ public final class ALSAMicrophone {
                 if -recovered == ENODATA { return false }
                 throw VisorError("microphone \(device) failed and could not recover: \(String(cString: snd_strerror(recovered)))")
             }
+        }
+        if resampler != nil {
+            resampler!.process(deviceSamples, into: &block.samples)
+        } else {
+            if block.samples.count != count { block.samples = [Int16](repeating: 0, count: count) }
+            block.samples.withUnsafeMutableBufferPointer { dst in deviceSamples.withUnsafeBufferPointer { dst.baseAddress!.update(from: $0.baseAddress!, count: count) } }
         }
         block.captureTimeNanoseconds = captureTimeOfFirstSample(framesJustRead: filled)
         return true
@@ -120,7 +137,7 @@ public final class ALSAMicrophone {
         } else {
             base = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         }
-        let back = UInt64(Int(available) + framesJustRead) * 1_000_000_000 / UInt64(sampleRateHertz)
+        let back = UInt64(Int(available) + framesJustRead) * 1_000_000_000 / UInt64(deviceRateHertz)
         return base > back ? base - back : 0
     }
 }

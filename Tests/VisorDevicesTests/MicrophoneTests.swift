@@ -1,6 +1,7 @@
 import Foundation
 import VisorCore
 import VisorDevices
+import VisorMedia
 import VisorTestSupport
 import XCTest
 
@@ -49,5 +50,29 @@ final class MicrophoneTests: XCTestCase {
         XCTAssertThrowsError(try ALSAMicrophone(device: "no_such_pcm_here")) {
             XCTAssertTrue(($0 as? VisorError)?.message.hasPrefix("no microphone named no_such_pcm_here") ?? false, "\($0)")
         }
+    }
+}
+
+final class MicrophoneResamplingTests: XCTestCase {
+    func testADeviceAtAnotherRateIsResampledTo16kHz() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        // One second of a 440 Hz tone at 48 kHz, which the plugin serves only at 48 kHz.
+        let tone = (0..<48_000).map { Int16((sin(2 * Double.pi * 440 * Double($0) / 48_000) * 10_000).rounded()) }
+        let wav = dir.appendingPathComponent("tone48k.wav").path
+        try VisorMedia.WAVFile.write(samples: tone, sampleRateHertz: 48_000, channelCount: 1, to: wav)
+        try MicrophoneTests.useVirtualMicrophone(file: wav, in: dir)
+        let microphone = try ALSAMicrophone(device: "visor_test_mic", sampleRateHertz: 16_000)
+        XCTAssertEqual(microphone.deviceRateHertz, 48_000)
+        var block = AudioBlock(sampleRateHertz: 0, channelCount: 0, samples: [], captureTimeNanoseconds: 0)
+        var captured: [Int16] = []
+        while try microphone.read(into: &block) {
+            XCTAssertEqual(block.sampleRateHertz, 16_000)
+            captured += block.samples
+        }
+        XCTAssertEqual(Double(captured.count), 16_000, accuracy: 16_000 * 0.03)
+        // The tone survives: compare with a 440 Hz tone at 16 kHz.
+        var error = 0.0
+        for i in 0..<15_000 { error += abs(Double(captured[i]) - sin(2 * Double.pi * 440 * Double(i) / 16_000) * 10_000) }
+        XCTAssertLessThan(error / 15_000, 150, "mean error against the ideal tone, of 10000 peak")
     }
 }

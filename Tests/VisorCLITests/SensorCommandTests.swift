@@ -181,3 +181,45 @@ final class SensorCommandTests: XCTestCase {
         throw XCTSkip("no frame")
     }
 }
+
+extension SensorCommandTests {
+    func testFullDiskKeepsWhatWasRecorded() throws {
+        let device = try startDevices("street.mcap", arguments: ["--fps", "30"])
+        let small = directory.appendingPathComponent("small-disk")
+        try FileManager.default.createDirectory(at: small, withIntermediateDirectories: true)
+        guard (try TestSupport.run("/bin/mount", ["-t", "tmpfs", "-o", "size=2600k", "tmpfs", small.path])).status == 0 else {
+            throw XCTSkip("cannot mount a small tmpfs here (needs root)")
+        }
+        defer { _ = try? TestSupport.run("/bin/umount", ["-l", small.path]) }
+        let out = small.appendingPathComponent("full.mcap").path
+        let run = try visor(["record", "-o", out, "--camera", device, "--mic", "none", "--duration", "8"])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertEqual(run.stderrLines.count, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("the disk is full"), run.stderr)
+        let source = try SessionSource(path: out)
+        XCTAssertGreaterThan(source.cameraMessageCount, 10, "the chunks that fitted are readable")
+        XCTAssertEqual(source.reader.corruptChunks.count, 0)
+    }
+}
+
+extension SensorCommandTests {
+    func testCtrlCFinishesAValidIndexedFile() throws {
+        let device = try startDevices("street.mcap")
+        let out = directory.appendingPathComponent("interrupted.mcap").path
+        let recorder = Process()
+        recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
+        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "test_mic"]
+        recorder.environment = environment
+        recorder.standardOutput = FileHandle.nullDevice
+        recorder.standardError = FileHandle.nullDevice
+        try recorder.run()
+        sleep(2)
+        kill(recorder.processIdentifier, SIGINT)
+        recorder.waitUntilExit()
+        XCTAssertEqual(recorder.terminationStatus, 0)
+        let reader = try MCAPReader(path: out)
+        XCTAssertTrue(reader.usedIndex, "Ctrl-C leaves a summary and footer")
+        XCTAssertNil(reader.damage)
+        XCTAssertGreaterThan(reader.statistics.messageCount, 50)
+    }
+}

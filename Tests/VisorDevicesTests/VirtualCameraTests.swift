@@ -171,3 +171,23 @@ final class VirtualCameraTests: XCTestCase {
         }
     }
 }
+
+extension VirtualCameraTests {
+    func testReadMethodServesWholeFramesAndUnmountsOnSIGTERM() throws {
+        _ = try startServer("street.mcap")
+        let readDevice = mountPoint.appendingPathComponent("video0-read").path
+        let fd = open(readDevice, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        var frame = [UInt8](repeating: 0, count: 640 * 480 * 2)
+        for _ in 0..<3 {
+            let n = frame.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            XCTAssertEqual(n, 640 * 480 * 2, "one whole YUYV frame a read()")
+        }
+        close(fd)
+        server!.terminate()
+        server!.waitUntilExit()
+        XCTAssertEqual(server!.terminationStatus, 0, "a clean exit on SIGTERM")
+        let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
+        XCTAssertFalse(mounts.contains(mountPoint.path), "unmounted")
+    }
+}

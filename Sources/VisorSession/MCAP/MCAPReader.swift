@@ -46,7 +46,9 @@ public final class MCAPReader {
         }
         guard !isDirectory.boolValue else { throw VisorError("\(path) is a directory, not an MCAP file") }
         do {
-            file = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            // Read, not mapped: a mapping dies with SIGBUS when the file shrinks under it or holds
+            // a hole on a full tmpfs; a read returns what is there.
+            file = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw VisorError("cannot read \(path): \(error.localizedDescription)")
         }

@@ -237,10 +237,23 @@ public final class MCAPWriter {
     }
 
     private func emit(_ bytes: [UInt8]) throws {
-        do {
-            try handle.write(contentsOf: bytes)
-        } catch {
-            throw VisorError("cannot write \(path): \(error.localizedDescription)")
+        let fd = handle.fileDescriptor
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                // Leave the file ending at the last whole record, so a scan reads everything before it,
+                // and the next write (the summary, at finish) continues from there, not after a hole.
+                _ = ftruncate(fd, off_t(offset))
+                _ = lseek(fd, off_t(offset), SEEK_SET)
+                if code == ENOSPC || code == EDQUOT {
+                    throw VisorError("cannot write \(path): the disk is full (\(String(cString: strerror(code))))")
+                }
+                throw VisorError("cannot write \(path): \(String(cString: strerror(code)))")
+            }
+            written += n
         }
         dataCRC.update(bytes)
         offset += UInt64(bytes.count)

@@ -19,6 +19,7 @@ typedef struct {
     struct timespec start;      /* when frame 0 would have been captured */
     snd_pcm_uframes_t captured; /* frames the hardware pointer has passed */
     snd_pcm_uframes_t cursor;   /* frames handed to the application */
+    double disconnect_after;    /* seconds of capture before the device "vanishes"; 0: never */
 } visor_mic;
 
 static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -91,8 +92,9 @@ static snd_pcm_uframes_t frames_since_start(visor_mic *mic, snd_pcm_uframes_t pe
 
 static int mic_start(snd_pcm_ioplug_t *io) {
     visor_mic *mic = io->private_data;
-    /* A reader that recovers and starts again after the end learns it once more. */
+    /* A reader that recovers and starts again after the end (or the unplugging) learns it once more. */
     if (mic->cursor >= mic->frames) return -ENODATA;
+    if (mic->disconnect_after > 0 && (double)mic->captured / mic->rate >= mic->disconnect_after) return -ENODEV;
     /* Capture resumes where it stopped: frame `captured` is due now. */
     clock_gettime(CLOCK_MONOTONIC, &mic->start);
     double back = (double)mic->captured / mic->rate;
@@ -116,6 +118,8 @@ static int mic_stop(snd_pcm_ioplug_t *io) {
 
 static snd_pcm_sframes_t mic_pointer(snd_pcm_ioplug_t *io) {
     visor_mic *mic = io->private_data;
+    /* A fault for tests: the microphone is unplugged after a while. */
+    if (mic->disconnect_after > 0 && (double)mic->captured / mic->rate >= mic->disconnect_after) return -ENODEV;
     /* Everything handed over: the recording has ended. */
     if (mic->cursor >= mic->frames) return -ENODATA;
     snd_pcm_uframes_t now = frames_since_start(mic, io->period_size);
@@ -190,6 +194,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
     snd_config_iterator_t i, next;
     const char *file = NULL;
     long rate = 16000, channels = 1;
+    double disconnect_after = 0;
     (void)root;
     snd_config_for_each(i, next, conf) {
         snd_config_t *n = snd_config_iterator_entry(i);
@@ -198,6 +203,10 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
         if (strcmp(id, "comment") == 0 || strcmp(id, "type") == 0 || strcmp(id, "hint") == 0) continue;
         if (strcmp(id, "file") == 0) { if (snd_config_get_string(n, &file) < 0) { SNDERR("visor: file must be a string"); return -EINVAL; } continue; }
         if (strcmp(id, "rate") == 0) { if (snd_config_get_integer(n, &rate) < 0) { SNDERR("visor: rate must be an integer"); return -EINVAL; } continue; }
+        if (strcmp(id, "disconnect_after") == 0) {
+            if (snd_config_get_ireal(n, &disconnect_after) < 0) { SNDERR("visor: disconnect_after must be a number of seconds"); return -EINVAL; }
+            continue;
+        }
         if (strcmp(id, "channels") == 0) { if (snd_config_get_integer(n, &channels) < 0) { SNDERR("visor: channels must be an integer"); return -EINVAL; } continue; }
         SNDERR("visor: unknown field %s", id);
         return -EINVAL;
@@ -209,6 +218,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
     if (!mic) return -ENOMEM;
     int err = load_audio(mic, file, (unsigned int)rate, (unsigned int)channels);
     if (err < 0) { free(mic); return err; }
+    mic->disconnect_after = disconnect_after;
     mic->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (mic->timer_fd < 0) { err = -errno; free(mic->samples); free(mic); return err; }
 

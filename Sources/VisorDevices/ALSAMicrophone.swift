@@ -111,6 +111,9 @@ public final class ALSAMicrophone {
             let recovered = snd_pcm_recover(pcm, code, 1)
             if recovered < 0 {
                 if -recovered == ENODATA { return false }
+                if -recovered == ENODEV || -recovered == EIO {
+                    throw VisorError("microphone \(device) stopped delivering audio (\(String(cString: snd_strerror(recovered)))): it was unplugged or its driver stopped")
+                }
                 throw VisorError("microphone \(device) failed and could not recover: \(String(cString: snd_strerror(recovered)))")
             }
         }

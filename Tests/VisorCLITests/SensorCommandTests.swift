@@ -223,3 +223,22 @@ extension SensorCommandTests {
         XCTAssertGreaterThan(reader.statistics.messageCount, 50)
     }
 }
+
+extension SensorCommandTests {
+    func testLiveGoesOnWithTheCameraWhenTheMicrophoneVanishes() throws {
+        let device = try startDevices("street.mcap")
+        let plugin = URL(fileURLWithPath: TestSupport.visorPath).deletingLastPathComponent().appendingPathComponent("libasound_module_pcm_visor.so").path
+        let config = directory.appendingPathComponent("vanishing.conf")
+        try """
+        pcm_type.visor { lib "\(plugin)" }
+        pcm.vanishing_mic { type visor file "\(TestSupport.fixture("goforward.raw"))" disconnect_after 0.5 }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        environment["ALSA_CONFIG_PATH"] = "/usr/share/alsa/alsa.conf:\(config.path)"
+        let transcript = directory.appendingPathComponent("live.jsonl").path
+        let run = try visor(["live", "--camera", device, "--mic", "vanishing_mic", "--headless", "--duration", "2.5", "--transcript", transcript])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertEqual(run.stderrLines.filter { $0.contains("microphone vanishing_mic stopped delivering audio") }.count, 1, run.stderr)
+        let frames = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "frame" }
+        XCTAssertGreaterThan(frames.count, 18, "the camera went on for the whole 2.5 s at 10 fps")
+    }
+}

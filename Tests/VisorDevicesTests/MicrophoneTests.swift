@@ -76,3 +76,23 @@ final class MicrophoneResamplingTests: XCTestCase {
         XCTAssertLessThan(error / 15_000, 150, "mean error against the ideal tone, of 10000 peak")
     }
 }
+
+final class MicrophoneFaultTests: XCTestCase {
+    func testAMicrophoneThatVanishesIsAClearError() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let plugin = URL(fileURLWithPath: TestSupport.visorPath).deletingLastPathComponent().appendingPathComponent("libasound_module_pcm_visor.so").path
+        let config = dir.appendingPathComponent("alsa.conf")
+        try """
+        pcm_type.visor { lib "\(plugin)" }
+        pcm.visor_vanishing_mic { type visor file "\(TestSupport.fixture("goforward.raw"))" disconnect_after 0.5 }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        setenv("ALSA_CONFIG_PATH", "/usr/share/alsa/alsa.conf:\(config.path)", 1)
+        let microphone = try ALSAMicrophone(device: "visor_vanishing_mic")
+        var block = AudioBlock(sampleRateHertz: 0, channelCount: 0, samples: [], captureTimeNanoseconds: 0)
+        var blocks = 0
+        XCTAssertThrowsError(try { while try microphone.read(into: &block) { blocks += 1 } }()) {
+            XCTAssertTrue(($0 as? VisorError)?.message.hasPrefix("microphone visor_vanishing_mic stopped delivering audio") ?? false, "\($0)")
+        }
+        XCTAssertEqual(Double(blocks), 25, accuracy: 2, "half a second of 20 ms blocks before it vanished")
+    }
+}

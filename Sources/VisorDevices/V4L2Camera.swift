@@ -249,52 +249,38 @@ public final class V4L2Camera {
     /// on a timeout.
     /// - Throws: `VisorError` when the camera is gone (unplugged) or a frame cannot be decoded.
     public func nextFrame(into frame: inout Frame, timeoutMilliseconds: Int32 = 2000) throws -> CapturedFrame? {
-        guard streaming, let grant else { throw VisorError("camera \(path) is not streaming") }
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, timeoutMilliseconds)
-        if ready < 0 {
-            if errno == EINTR { return nil }
-            throw disconnected(errno)
+        guard let grant else { throw VisorError("camera \(path) is not streaming") }
+        var captured: CapturedFrame?
+        _ = try nextRawFrame(timeoutMilliseconds: timeoutMilliseconds) { data, info in
+            if grant.format == .mjpeg {
+                let size = try jpeg.decode(data, into: &frame.pixels)
+                frame.widthPixels = size.width
+                frame.heightPixels = size.height
+            } else {
+                try PixelConverter.convertToRGB(data, encoding: grant.format == .yuyv ? .yuyv : .uyvy, widthPixels: grant.widthPixels,
+                                                heightPixels: grant.heightPixels, stepBytes: grant.bytesPerLine, into: &frame.pixels)
+                frame.widthPixels = grant.widthPixels
+                frame.heightPixels = grant.heightPixels
+            }
+            frame.captureTimeNanoseconds = info.captureTimeNanoseconds
+            captured = info
         }
-        if ready == 0 { return nil }
-        if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
-            throw disconnected(ENODEV)
-        }
-        var buffer = v4l2_buffer()
-        buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        buffer.memory = V4L2_MEMORY_MMAP.rawValue
-        guard visor_v4l2_ioctl(fd, VISOR_VIDIOC_DQBUF, &buffer) == 0 else {
-            if errno == EAGAIN || errno == EINTR { return nil }
-            throw disconnected(errno)
-        }
-        defer { var requeue = buffer; _ = visor_v4l2_ioctl(fd, VISOR_VIDIOC_QBUF, &requeue) }
-        let data = UnsafeRawBufferPointer(start: buffers[Int(buffer.index)].pointer, count: Int(buffer.bytesused))
-        if grant.format == .mjpeg {
-            let size = try jpeg.decode(data, into: &frame.pixels)
-            frame.widthPixels = size.width
-            frame.heightPixels = size.height
-        } else {
-            try PixelConverter.convertToRGB(data, encoding: grant.format == .yuyv ? .yuyv : .uyvy, widthPixels: grant.widthPixels,
-                                            heightPixels: grant.heightPixels, stepBytes: grant.bytesPerLine, into: &frame.pixels)
-            frame.widthPixels = grant.widthPixels
-            frame.heightPixels = grant.heightPixels
-        }
-        let time = UInt64(buffer.timestamp.tv_sec) * 1_000_000_000 + UInt64(buffer.timestamp.tv_usec) * 1000
-        frame.captureTimeNanoseconds = time
-        var dropped: UInt32 = 0
-        if let last = lastSequence, buffer.sequence > last &+ 1 { dropped = buffer.sequence &- last &- 1 }
-        lastSequence = buffer.sequence
-        droppedFrames += Int(dropped)
-        return CapturedFrame(captureTimeNanoseconds: time, sequence: buffer.sequence, droppedBefore: dropped)
+        return captured
     }
 
-    /// The raw bytes of the next frame, as the camera sent them (for tests and recording).
+    /// Waits up to `timeoutMilliseconds` for the next frame and hands `body` the bytes as the
+    /// camera sent them, still in the mapped buffer, which goes back to the driver when `body`
+    /// returns. Returns false on a timeout.
+    /// - Throws: `VisorError` when the camera is gone (unplugged), or what `body` throws.
     public func nextRawFrame(timeoutMilliseconds: Int32 = 2000, _ body: (UnsafeRawBufferPointer, CapturedFrame) throws -> Void) throws -> Bool {
         guard streaming else { throw VisorError("camera \(path) is not streaming") }
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, timeoutMilliseconds)
         if ready < 0 { if errno == EINTR { return false }; throw disconnected(errno) }
         if ready == 0 { return false }
+        if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
+            throw disconnected(ENODEV)
+        }
         var buffer = v4l2_buffer()
         buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         buffer.memory = V4L2_MEMORY_MMAP.rawValue

@@ -151,24 +151,22 @@ public final class VirtualCamera {
             lock.unlock()
             guard wanted else { continue }
             guard let frame = frames.next() else { continue }
-            var payload: UnsafeRawBufferPointer
-            var encoded: [UInt8] = []
             var rgb = frame.pixels
             if current.width != frame.widthPixels {
                 PixelConverter.halveRGB(frame.pixels, widthPixels: frame.widthPixels, heightPixels: frame.heightPixels, into: &scratch)
                 rgb = scratch
             }
+            var encoded: [UInt8]
             if current.fourcc == VISOR_PIX_FMT_MJPEG {
-                encoded = (try? jpeg.encode(rgb: rgb, widthPixels: current.width, heightPixels: current.height, quality: 90)) ?? []
+                guard let jpegBytes = try? jpeg.encode(rgb: rgb, widthPixels: current.width, heightPixels: current.height, quality: 90) else { continue }
+                encoded = jpegBytes
             } else {
                 encoded = [UInt8](repeating: 0, count: current.width * current.height * 2)
                 rgb.withUnsafeBufferPointer { src in
                     encoded.withUnsafeMutableBufferPointer { PixelConverter.convertRGBToYUYV(src, widthPixels: current.width, heightPixels: current.height, into: $0) }
                 }
             }
-            payload = encoded.withUnsafeBytes { $0 }
             encoded.withUnsafeBytes { bytes in deliver(bytes, mode: current) }
-            _ = payload
         }
     }
 
@@ -477,13 +475,11 @@ final class FrameSupply {
         guard frame.widthPixels % 2 == 0 else { throw VisorError("\(path): frames \(frame.widthPixels) pixels wide cannot be served as YUYV (the width must be even)") }
         width = frame.widthPixels
         height = frame.heightPixels
-        let stats = source.reader.statistics
-        var span = Double(0)
+        // The recorded rate: frames over the camera channel's time span.
         var last: UInt64 = 0, firstTime: UInt64?
         for m in source.reader.messages(channelIDs: [source.cameraChannel.id]) { firstTime = firstTime ?? m.logTime; last = m.logTime }
-        span = Double(last &- (firstTime ?? last)) / 1e9
+        let span = Double(last &- (firstTime ?? last)) / 1e9
         framesPerSecond = count > 1 && span > 0 ? Double(count - 1) / span : 30
-        _ = stats
         messages = source.reader.messages(channelIDs: [source.cameraChannel.id])
     }
 

@@ -79,7 +79,7 @@ func fastPath(path: String, rounds: Int) throws {
     guard !messages.isEmpty else { fail("\(path) has no camera frames") }
     let profile = try DeviceProfiles.load("laptop")
     let pipeline = try Pipeline(
-        fastStages: [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), HUDStage(), TerminalStage()],
+        fastStages: [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(), HUDStage(), TerminalStage()],
         slowStages: [], options: Pipeline.Options(profile: profile))
     let terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void) = (TerminalSize(columns: 160, rows: 49), { _ in })
     var perFrame: [UInt64] = []

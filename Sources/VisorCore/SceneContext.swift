@@ -3,6 +3,13 @@
 public struct SceneContext: Equatable, Sendable {
     /// Mean luma of the latest frame, 0 to 1.
     public var lightLevel: Double = 0
+    /// Too dark to see well (light under 0.12), and more than a fifth of the view blown out.
+    public var lowLight = false
+    public var glare = false
+    /// How the head moves: "still", "turning" or "walking" (empty before the second frame).
+    public var motion = ""
+    /// Mean absolute Laplacian of the view, in grey levels: low means blurred.
+    public var sharpness: Double = 0
     /// Codes in view (QR, barcodes), newest reading first.
     public var codes: [CodeSighting] = []
 

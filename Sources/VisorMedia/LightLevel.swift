@@ -5,10 +5,16 @@ public enum LightMeter {
     /// Samples every `stride`-th pixel of every `stride`-th row; 2 is indistinguishable from a full
     /// pass on camera frames and does a quarter of the work.
     public static func lightLevel(of frame: Frame, stride: Int = 2) -> Double {
+        measure(frame, stride: stride).level
+    }
+
+    /// The light level, and the fraction of the view blown out (luma 250 or more), in one pass.
+    public static func measure(_ frame: Frame, stride: Int = 2) -> (level: Double, blownFraction: Double) {
         let width = frame.widthPixels, height = frame.heightPixels
-        guard width > 0, height > 0 else { return 0 }
+        guard width > 0, height > 0 else { return (0, 0) }
         var total: UInt64 = 0
         var count: UInt64 = 0
+        var blown: UInt64 = 0
         frame.pixels.withUnsafeBufferPointer { p in
             var y = 0
             while y < height {
@@ -16,7 +22,9 @@ public enum LightMeter {
                 var i = y * width * 3
                 let end = i + width * 3
                 while i < end {
-                    rowSum &+= UInt64(77 &* UInt32(p[i]) &+ 150 &* UInt32(p[i + 1]) &+ 29 &* UInt32(p[i + 2]))
+                    let luma = 77 &* UInt32(p[i]) &+ 150 &* UInt32(p[i + 1]) &+ 29 &* UInt32(p[i + 2])
+                    rowSum &+= UInt64(luma)
+                    if luma >= 250 * 256 { blown &+= 1 }
                     i += 3 * stride
                 }
                 total &+= rowSum
@@ -24,6 +32,6 @@ public enum LightMeter {
                 y += stride
             }
         }
-        return Double(total) / Double(count) / (256.0 * 255.0)
+        return (Double(total) / Double(count) / (256.0 * 255.0), Double(blown) / Double(count))
     }
 }

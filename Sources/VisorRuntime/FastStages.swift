@@ -1,6 +1,7 @@
 import VisorCore
 import VisorDisplay
 import VisorMedia
+import VisorPerception
 import VisorSession
 
 /// Decodes the camera message to the working pixel format, once, where the frame is first touched.
@@ -36,16 +37,58 @@ public final class ConvertStage: FastStage {
     }
 }
 
-/// Measures the light level of the frame.
+/// Measures the light level, and raises `light` events when the view turns dark or glaring, or
+/// back.
 public final class LightStage: FastStage {
     public let name = "light"
     public let reads: Set<ContextKey> = [.frame]
     public let writes: Set<ContextKey> = [.light]
+    private var reported: (lowLight: Bool, glare: Bool)?
 
     public init() {}
 
     public func process(_ state: inout FrameState) {
-        state.scene.lightLevel = LightMeter.lightLevel(of: state.frame)
+        let (level, blown) = LightMeter.measure(state.frame)
+        state.scene.lightLevel = level
+        state.scene.lowLight = level < 0.12
+        state.scene.glare = blown > 0.2
+        if reported == nil || reported! != (state.scene.lowLight, state.scene.glare) {
+            reported = (state.scene.lowLight, state.scene.glare)
+            state.events.append(TranscriptEvent(kind: "light", fields: [
+                ("level", .fixed(level, decimals: 3)), ("low_light", .bool(state.scene.lowLight)), ("glare", .bool(state.scene.glare)),
+            ]))
+        }
+    }
+}
+
+/// How the head moves (still, turning, walking), how sharp the view is, and whether the scene
+/// changed; `motion` events when the movement changes, `scene_change` events.
+public final class MotionStage: FastStage {
+    public let name = "motion"
+    public let reads: Set<ContextKey> = [.frame]
+    public let writes: Set<ContextKey> = [.motion]
+    private let statistics = ImageStatistics()
+    /// A movement is reported once it has held for this many frames, so one jolt is not a walk.
+    private let settleFrames = 3
+    private var candidate: ImageStatistics.Motion?
+    private var candidateFrames = 0
+
+    public init() {}
+
+    public func process(_ state: inout FrameState) {
+        let reading = statistics.read(state.frame)
+        state.scene.sharpness = reading.sharpness
+        if reading.sceneChanged {
+            state.events.append(TranscriptEvent(kind: "scene_change", fields: [("residual", .fixed(reading.residual, decimals: 1))]))
+        }
+        if reading.motion == candidate { candidateFrames += 1 } else { candidate = reading.motion; candidateFrames = 1 }
+        if candidateFrames == settleFrames, reading.motion.rawValue != state.scene.motion {
+            state.scene.motion = reading.motion.rawValue
+            state.events.append(TranscriptEvent(kind: "motion", fields: [
+                ("state", .string(reading.motion.rawValue)), ("shift", .ints([Int64(reading.shiftX), Int64(reading.shiftY)])),
+                ("sharpness", .fixed(reading.sharpness, decimals: 1)),
+            ]))
+        }
     }
 }
 

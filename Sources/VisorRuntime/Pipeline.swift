@@ -111,11 +111,13 @@ public final class Pipeline {
             for i in dropped.indices where dropped[i] { metrics.slowStages[i].drops += 1 }
         }
         if let transcript = options.transcript {
+            for event in state.events { try transcript.event(timeNanoseconds: sessionTime, event) }
             try transcript.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "frame", fields: [
                 ("index", .int(Int64(frameIndex))), ("width", .int(Int64(state.frame.widthPixels))),
                 ("height", .int(Int64(state.frame.heightPixels))), ("light", .fixed(state.scene.lightLevel, decimals: 3)),
             ]))
         }
+        state.events.removeAll(keepingCapacity: true)
         frameIndex += 1
         metrics.frames += 1
     }

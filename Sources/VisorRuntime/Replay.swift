@@ -91,7 +91,7 @@ public final class ReplayRunner {
 
     /// The fast stages a replay runs, in order.
     public func fastStages() -> [FastStage] {
-        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), HUDStage()]
+        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(), HUDStage()]
         if options.terminal != nil { stages.append(TerminalStage()) }
         return stages
     }

@@ -11,6 +11,7 @@ public enum ContextKey: String, Hashable, Sendable, CaseIterable {
     /// The frame in the working pixel format.
     case frame
     case light
+    case motion
     case codes
     case hud
     case terminal
@@ -38,6 +39,8 @@ public struct FrameState {
     /// Where the terminal view goes, or nil when headless.
     public var terminalView: TerminalSize?
     public var terminalBytes: [UInt8] = []
+    /// Transcript events fast stages raise on this frame (rare: on changes), written by the runtime.
+    public var events: [TranscriptEvent] = []
 
     public init() {}
 }

@@ -46,7 +46,7 @@ struct Live: ParsableCommand {
             var options = Pipeline.Options(profile: profile)
             options.workerThreads = runtime.workers
             options.transcript = transcriptWriter
-            var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), HUDStage()]
+            var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), MotionStage(), HUDStage()]
             if drawing { fast.append(TerminalStage()) }
             let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)
             let screen = drawing ? TerminalScreen() : nil

@@ -55,7 +55,7 @@ final class ReplayRunnerTests: XCTestCase {
         XCTAssertEqual(json["frame_budget_ns"] as? Int, 33_300_000)
         XCTAssertEqual(json["fits"] as? Bool, true)
         let stages = json["stages"] as? [String: [String: Any]] ?? [:]
-        XCTAssertEqual(Set(stages.keys), ["convert", "light", "hud", "codes"], "headless runs draw nothing")
+        XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "codes"], "headless runs draw nothing")
         for (name, stage) in stages {
             XCTAssertEqual(stage["count"] as? Int, 60, name)
             let p50 = stage["p50_ns"] as? Int ?? -1, p90 = stage["p90_ns"] as? Int ?? -1

@@ -1,0 +1,135 @@
+import VisorCore
+
+/// What the camera's frames say about the wearer's situation: how sharp the view is, how the head
+/// moves, and whether the scene just changed (the light level is `LightMeter`'s). Computed in Swift on a 160x120 grey thumbnail made
+/// once per frame, in buffers kept from frame to frame: nothing is allocated per frame.
+public final class ImageStatistics {
+    public enum Motion: String, Sendable, Equatable {
+        /// The view hardly moves.
+        case still
+        /// The view slides sideways or up and down: the head turns.
+        case turning
+        /// The view moves more than a turn explains, or shakes: walking.
+        case walking
+    }
+
+    public struct Reading: Sendable, Equatable {
+        /// Mean absolute Laplacian of the thumbnail, in grey levels: low is blurred.
+        public var sharpness: Double
+        /// Estimated shift of the view since the last frame, in thumbnail pixels (1 = 4 frame pixels at 640 wide).
+        public var shiftX: Int
+        public var shiftY: Int
+        /// Mean difference left after the shift is undone, 0 to 255.
+        public var residual: Double
+        public var motion: Motion
+        /// The view is not the one of the last frame.
+        public var sceneChanged: Bool
+    }
+
+    public static let thumbnailWidth = 160
+    public static let thumbnailHeight = 120
+    private static let search = 6
+
+    private var thumbnail = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
+    private var previous = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
+    private var hasPrevious = false
+    private var recentShifts = (0, 0, 0)
+
+    public init() {}
+
+    /// Reads one frame (packed RGB). Frames of any size are box-filtered to the thumbnail.
+    public func read(_ frame: Frame) -> Reading {
+        makeThumbnail(frame)
+        let sharpness = laplacian()
+        var shift = (0, 0), residual = 0.0
+        if hasPrevious { (shift, residual) = estimateShift() }
+        let magnitude = abs(shift.0) + abs(shift.1)
+        recentShifts = (recentShifts.1, recentShifts.2, magnitude)
+        let sceneChanged = hasPrevious && residual > 28
+        let motion: Motion
+        if sceneChanged || residual > 14 || recentShifts.0 + recentShifts.1 + recentShifts.2 > 12 {
+            motion = .walking
+        } else if magnitude >= 1 {
+            motion = .turning
+        } else {
+            motion = .still
+        }
+        swap(&thumbnail, &previous)
+        hasPrevious = true
+        return Reading(sharpness: sharpness, shiftX: shift.0, shiftY: shift.1,
+                       residual: residual, motion: motion, sceneChanged: sceneChanged)
+    }
+
+    private func makeThumbnail(_ frame: Frame) {
+        let w = frame.widthPixels, h = frame.heightPixels
+        let tw = Self.thumbnailWidth, th = Self.thumbnailHeight
+        frame.pixels.withUnsafeBufferPointer { src in
+            thumbnail.withUnsafeMutableBufferPointer { dst in
+                for ty in 0..<th {
+                    let y0 = ty * h / th, y1 = max(y0 + 1, (ty + 1) * h / th)
+                    for tx in 0..<tw {
+                        let x0 = tx * w / tw, x1 = max(x0 + 1, (tx + 1) * w / tw)
+                        var sum: UInt32 = 0
+                        for y in y0..<y1 {
+                            var i = (y * w + x0) * 3
+                            for _ in x0..<x1 {
+                                sum &+= 77 &* UInt32(src[i]) &+ 150 &* UInt32(src[i + 1]) &+ 29 &* UInt32(src[i + 2])
+                                i += 3
+                            }
+                        }
+                        dst[ty * tw + tx] = UInt8(truncatingIfNeeded: (sum / UInt32((y1 - y0) * (x1 - x0))) >> 8)
+                    }
+                }
+            }
+        }
+    }
+
+    private func laplacian() -> Double {
+        let tw = Self.thumbnailWidth, th = Self.thumbnailHeight
+        var total = 0
+        thumbnail.withUnsafeBufferPointer { p in
+            for y in 1..<(th - 1) {
+                for x in 1..<(tw - 1) {
+                    let i = y * tw + x
+                    let v = 4 * Int(p[i]) - Int(p[i - 1]) - Int(p[i + 1]) - Int(p[i - tw]) - Int(p[i + tw])
+                    total += abs(v)
+                }
+            }
+        }
+        return Double(total) / Double((tw - 2) * (th - 2))
+    }
+
+    /// The shift within ±6 thumbnail pixels that best lines this frame up with the last, by the
+    /// mean absolute difference over the central region.
+    private func estimateShift() -> ((Int, Int), Double) {
+        let tw = Self.thumbnailWidth, th = Self.thumbnailHeight, s = Self.search
+        var best = (0, 0), bestCost = Int.max
+        thumbnail.withUnsafeBufferPointer { now in
+            previous.withUnsafeBufferPointer { before in
+                for dy in -s...s {
+                    for dx in -s...s {
+                        var cost = 0
+                        // Every second pixel of the region that stays in view for every shift.
+                        var y = s
+                        while y < th - s {
+                            var x = s
+                            let row = y * tw, shifted = (y + dy) * tw + dx
+                            while x < tw - s {
+                                cost += abs(Int(now[row + x]) - Int(before[shifted + x]))
+                                x += 2
+                            }
+                            y += 2
+                        }
+                        // Ties go to the smaller shift: a still view stays still.
+                        if cost < bestCost || (cost == bestCost && abs(dx) + abs(dy) < abs(best.0) + abs(best.1)) {
+                            bestCost = cost
+                            best = (dx, dy)
+                        }
+                    }
+                }
+            }
+        }
+        let samples = ((th - 2 * s + 1) / 2) * ((tw - 2 * s + 1) / 2)
+        return (best, Double(bestCost) / Double(samples))
+    }
+}

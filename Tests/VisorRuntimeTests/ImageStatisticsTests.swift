@@ -1,0 +1,51 @@
+import Foundation
+import VisorCore
+import VisorSession
+import VisorTestSupport
+import XCTest
+@testable import VisorRuntime
+
+/// Light, motion and scene changes on the real fixtures, through a deterministic replay.
+final class ImageStatisticsTests: XCTestCase {
+    private func events(_ fixture: String) throws -> [[String: Any]] {
+        let dir = try TestSupport.temporaryDirectory(self)
+        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
+        options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
+        options.deterministic = true
+        _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture(fixture)), options: options).run()
+        return try TestSupport.transcriptEvents(options.transcriptPath!).filter { $0["kind"] as? String != "frame" }
+    }
+
+    func testAFixedCameraIsStillAndNeverChangesScene() throws {
+        let street = try events("street.mcap")
+        let motions = street.filter { $0["kind"] as? String == "motion" }.compactMap { $0["state"] as? String }
+        XCTAssertEqual(motions, ["still"], "vtest.avi is filmed from a fixed camera")
+        XCTAssertFalse(street.contains { $0["kind"] as? String == "scene_change" })
+        let light = try XCTUnwrap(street.first { $0["kind"] as? String == "light" })
+        XCTAssertEqual(light["low_light"] as? Bool, false)
+        XCTAssertEqual(light["glare"] as? Bool, false)
+    }
+
+    func testTheSceneChangesWhenTheQRCodeGivesWayToTheBarcodes() throws {
+        let changes = try events("codes.mcap").filter { $0["kind"] as? String == "scene_change" }
+        XCTAssertEqual(changes.compactMap { $0["time_ns"] as? Int }, [3_000_000_000], "exactly at the cut, 3 s in")
+    }
+
+    func testAPannedViewTurns() throws {
+        let motions = try events("sign.mcap").filter { $0["kind"] as? String == "motion" }.compactMap { $0["state"] as? String }
+        XCTAssertTrue(motions.contains("turning"), "the import pans across the sign: \(motions)")
+        XCTAssertFalse(motions.contains("walking"))
+    }
+
+    func testDarkFramesAreLowLight() throws {
+        let stage = LightStage()
+        var state = FrameState()
+        state.frame = Frame(widthPixels: 64, heightPixels: 48, pixels: [UInt8](repeating: 12, count: 64 * 48 * 3), captureTimeNanoseconds: 0)
+        stage.process(&state)
+        XCTAssertTrue(state.scene.lowLight)
+        XCTAssertEqual(state.events.first?.kind, "light")
+        state.events.removeAll()
+        stage.process(&state)
+        XCTAssertTrue(state.events.isEmpty, "reported once, until it changes")
+    }
+}

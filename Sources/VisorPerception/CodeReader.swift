@@ -12,9 +12,12 @@ public final class CodeReader {
     public init() throws {
         guard let scanner = zbar_image_scanner_create() else { throw VisorError("ZBar could not create an image scanner") }
         self.scanner = scanner
-        // Every symbology (the default), plus positions for boxes.
+        // Every symbology (the default), plus positions for boxes; but not GS1 DataBar, whose
+        // decoder in Debian's ZBar prints assertion warnings on stderr for ordinary scenes.
         zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_ENABLE, 1)
         zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_POSITION, 1)
+        zbar_image_scanner_set_config(scanner, ZBAR_DATABAR, ZBAR_CFG_ENABLE, 0)
+        zbar_image_scanner_set_config(scanner, ZBAR_DATABAR_EXP, ZBAR_CFG_ENABLE, 0)
     }
 
     deinit { zbar_image_scanner_destroy(scanner) }

@@ -25,21 +25,21 @@ final class BenchAndProfilesCommandTests: XCTestCase {
             XCTAssertTrue(run.stdout.contains(expected), "\(expected) missing from:\n\(run.stdout)")
         }
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
-        XCTAssertEqual(report["frames"] as? Int, 120)
+        XCTAssertEqual(report["frames"] as? Int, 140)
         let stages = try XCTUnwrap(report["stages"] as? [String: [String: Any]])
         XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "terminal", "codes"])
-        XCTAssertEqual(stages["terminal"]?["count"] as? Int, 120)
+        XCTAssertEqual(stages["terminal"]?["count"] as? Int, 140)
         let codes = try XCTUnwrap(stages["codes"])
-        XCTAssertEqual((codes["results"] as? Int ?? 0) + (codes["drops"] as? Int ?? 0), 120)
+        XCTAssertEqual((codes["results"] as? Int ?? 0) + (codes["drops"] as? Int ?? 0), 140)
         let endToEnd = try XCTUnwrap(report["end_to_end"] as? [String: Any])
-        XCTAssertEqual((endToEnd["capture_to_terminal"] as? [String: Any])?["count"] as? Int, 120)
+        XCTAssertEqual((endToEnd["capture_to_terminal"] as? [String: Any])?["count"] as? Int, 140)
 
         let traceJSON = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any])
         let events = try XCTUnwrap(traceJSON["traceEvents"] as? [[String: Any]])
         let threadNames = events.filter { $0["name"] as? String == "thread_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
         XCTAssertTrue(Set(threadNames).isSuperset(of: ["fast: convert", "fast: light", "fast: motion", "fast: hud", "fast: terminal", "worker 1", "worker 2"]), "\(threadNames)")
         let spans = events.filter { $0["ph"] as? String == "X" }
-        XCTAssertEqual(spans.filter { $0["name"] as? String == "convert" }.count, 120)
+        XCTAssertEqual(spans.filter { $0["name"] as? String == "convert" }.count, 140)
         XCTAssertEqual(spans.filter { $0["name"] as? String == "codes" }.count, codes["results"] as? Int)
         XCTAssertTrue(spans.allSatisfy { ($0["dur"] as? Double ?? -1) >= 0 && ($0["ts"] as? Double ?? -1) >= 0 })
     }

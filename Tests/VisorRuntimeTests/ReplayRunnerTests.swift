@@ -49,7 +49,7 @@ final class ReplayRunnerTests: XCTestCase {
         options.deterministic = true
         let result = try ReplayRunner(source: SessionSource(path: TestSupport.fixture("codes.mcap")), options: options).run()
         let json = try JSONSerialization.jsonObject(with: result.reportJSON()) as? [String: Any] ?? [:]
-        XCTAssertEqual(json["frames"] as? Int, 60)
+        XCTAssertEqual(json["frames"] as? Int, 70)
         XCTAssertEqual(json["profile"] as? String, "laptop")
         XCTAssertEqual(json["scheduling"] as? String, "deterministic")
         XCTAssertEqual(json["frame_budget_ns"] as? Int, 33_300_000)
@@ -57,7 +57,7 @@ final class ReplayRunnerTests: XCTestCase {
         let stages = json["stages"] as? [String: [String: Any]] ?? [:]
         XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "codes"], "headless runs draw nothing")
         for (name, stage) in stages {
-            XCTAssertEqual(stage["count"] as? Int, 60, name)
+            XCTAssertEqual(stage["count"] as? Int, 70, name)
             let p50 = stage["p50_ns"] as? Int ?? -1, p90 = stage["p90_ns"] as? Int ?? -1
             let p99 = stage["p99_ns"] as? Int ?? -1, p999 = stage["p999_ns"] as? Int ?? -1, max = stage["max_ns"] as? Int ?? -1
             XCTAssertTrue(0 < p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max, "\(name): \(p50) \(p90) \(p99) \(p999) \(max)")
@@ -68,7 +68,7 @@ final class ReplayRunnerTests: XCTestCase {
         XCTAssertEqual(stages["codes"]?["budget_ns"] as? Int, 20_000_000)
         XCTAssertNotNil(stages["codes"]?["queue_wait"] as? [String: Any])
         let endToEnd = json["end_to_end"] as? [String: Any] ?? [:]
-        XCTAssertEqual((endToEnd["capture_to_hud"] as? [String: Any])?["count"] as? Int, 60)
+        XCTAssertEqual((endToEnd["capture_to_hud"] as? [String: Any])?["count"] as? Int, 70)
         for reserved in ["capture_to_terminal", "wake_to_overlay", "wake_to_speech"] {
             XCTAssertTrue(endToEnd.keys.contains(reserved), "\(reserved) has its place, null until measured")
         }

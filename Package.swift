@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorPerceptionTests", dependencies: ["VisorPerception"]),
         .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
     ],

@@ -16,6 +16,7 @@ public final class CodesStage: SlowStage {
         let events = reader.newlySeen(in: sightings).map { code in
             TranscriptEvent(kind: "code", fields: [
                 ("payload", .string(code.payload)), ("symbology", .string(code.symbology)),
+                ("payload_kind", .string(CodePayloadKind(payload: code.payload).rawValue)),
                 ("box", .ints(code.box.map(Int64.init))),
             ])
         }

@@ -55,6 +55,8 @@ public final class VirtualCamera {
     private var waitingReads: [(req: fuse_req_t, size: Int)] = []
     private var pollHandle: OpaquePointer?
     private var sequence: UInt32 = 0
+    /// Changes whenever streaming stops, so a frame stored meanwhile is not handed out.
+    private var streamGeneration = 0
     private var nextHandle: UInt64 = 1
     private var running = true
     private var pacer: Thread?
@@ -173,44 +175,45 @@ public final class VirtualCamera {
     /// Hands a produced frame to the client: into the first queued buffer (pushed into the page
     /// cache so the client's mapping sees it), or dropped when none is queued; and to waiting readers.
     private func deliver(_ bytes: UnsafeRawBufferPointer, mode produced: Mode) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard produced == mode else { return }
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let stamp = timeval(tv_sec: now.tv_sec, tv_usec: now.tv_nsec / 1000)
-        if streaming {
-            if !queued.isEmpty {
-                let index = queued.removeFirst()
-                let count = min(bytes.count, stride)
-                let target = arena + index * stride
-                target.copyMemory(from: bytes.baseAddress!, byteCount: count)
-                buffers[index].bytesUsed = count
-                buffers[index].sequence = sequence
-                buffers[index].timestamp = stamp
-                buffers[index].state = .done
-                if let se = session {
-                    var vector = fuse_bufvec(count: 1, idx: 0, off: 0,
-                                             buf: fuse_buf(size: count, flags: fuse_buf_flags(0), mem: target, fd: -1, pos: 0))
-                    _ = fuse_lowlevel_notify_store(se, Self.streamingInode, off_t(index * stride), &vector, fuse_buf_copy_flags(0))
-                }
-                done.append(index)
-                if !waitingDequeues.isEmpty {
-                    let req = waitingDequeues.removeFirst()
-                    replyDequeue(req)
-                }
-                if let handle = pollHandle {
-                    fuse_lowlevel_notify_poll(handle)
-                    fuse_pollhandle_destroy(handle)
-                    pollHandle = nil
-                }
-            }
-            sequence &+= 1
-        }
+        lock.lock()
+        guard produced == mode else { lock.unlock(); return }
         for (req, size) in waitingReads {
             _ = fuse_reply_buf(req, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), min(size, bytes.count))
         }
         waitingReads.removeAll()
+        guard streaming else { lock.unlock(); return }
+        defer { sequence &+= 1 }
+        guard !queued.isEmpty else { lock.unlock(); return }  // no buffer queued: the frame is dropped
+        let index = queued.removeFirst()
+        let generation = streamGeneration
+        let count = min(bytes.count, stride)
+        let target = arena + index * stride
+        target.copyMemory(from: bytes.baseAddress!, byteCount: count)
+        buffers[index].bytesUsed = count
+        buffers[index].sequence = sequence
+        buffers[index].timestamp = stamp
+        let se = session
+        lock.unlock()
+        // Outside the lock: the kernel may wait on a page that a read request of ours holds.
+        if let se {
+            var vector = fuse_bufvec(count: 1, idx: 0, off: 0, buf: fuse_buf(size: count, flags: fuse_buf_flags(0), mem: target, fd: -1, pos: 0))
+            _ = fuse_lowlevel_notify_store(se, Self.streamingInode, off_t(index * stride), &vector, fuse_buf_copy_flags(0))
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        // Streaming stopped, or the buffers were freed, while the frame was being stored.
+        guard generation == streamGeneration, index < buffers.count else { return }
+        buffers[index].state = .done
+        done.append(index)
+        if !waitingDequeues.isEmpty { replyDequeue(waitingDequeues.removeFirst()) }
+        if let handle = pollHandle {
+            fuse_lowlevel_notify_poll(handle)
+            fuse_pollhandle_destroy(handle)
+            pollHandle = nil
+        }
     }
 
     // MARK: V4L2 ioctls (called on the FUSE thread)
@@ -385,6 +388,7 @@ public final class VirtualCamera {
 
     private func stopStreaming() {
         streaming = false
+        streamGeneration += 1
         for req in waitingDequeues { _ = fuse_reply_err(req, EINVAL) }
         waitingDequeues.removeAll()
         queued.removeAll()

@@ -1,4 +1,5 @@
 import VisorCore
+import VisorMedia
 
 /// The size of a terminal in character cells.
 public struct TerminalSize: Equatable, Sendable {
@@ -34,7 +35,7 @@ public final class TerminalFrameEncoder {
     public func encode(_ frame: Frame, view: TerminalSize, hud: HUDState? = nil) {
         output.removeAll(keepingCapacity: true)
         guard view.columns > 0, view.rows > 0 else { return }
-        downsample(frame, columns: view.columns, pixelRows: view.rows * 2)
+        Resampler.areaAverage(frame, width: view.columns, height: view.rows * 2, into: &cellPixels)
         if view != lastView { ByteText.append("\u{1B}[2J", to: &output); lastView = view }
         ByteText.append("\u{1B}[H", to: &output)
         let empty: [UInt8] = []
@@ -62,31 +63,6 @@ public final class TerminalFrameEncoder {
                     output.append(contentsOf: Self.upperHalfBlock)
                 }
                 ByteText.append("\u{1B}[0m\r\n", to: &output)
-            }
-        }
-    }
-
-    /// Area-averages the frame down to `columns` x `pixelRows` RGB pixels.
-    private func downsample(_ frame: Frame, columns: Int, pixelRows: Int) {
-        let needed = columns * pixelRows * 3
-        if cellPixels.count != needed { cellPixels = [UInt8](repeating: 0, count: needed) }
-        let w = frame.widthPixels, h = frame.heightPixels
-        frame.pixels.withUnsafeBufferPointer { src in
-            cellPixels.withUnsafeMutableBufferPointer { dst in
-                for oy in 0..<pixelRows {
-                    let y0 = oy * h / pixelRows, y1 = max(y0 + 1, (oy + 1) * h / pixelRows)
-                    for ox in 0..<columns {
-                        let x0 = ox * w / columns, x1 = max(x0 + 1, (ox + 1) * w / columns)
-                        var r = 0, g = 0, b = 0
-                        for y in y0..<y1 {
-                            var i = (y * w + x0) * 3
-                            for _ in x0..<x1 { r += Int(src[i]); g += Int(src[i + 1]); b += Int(src[i + 2]); i += 3 }
-                        }
-                        let n = (y1 - y0) * (x1 - x0)
-                        let o = (oy * columns + ox) * 3
-                        dst[o] = UInt8(r / n); dst[o + 1] = UInt8(g / n); dst[o + 2] = UInt8(b / n)
-                    }
-                }
             }
         }
     }

@@ -52,3 +52,32 @@ public enum Resampler {
         }
     }
 }
+
+extension Resampler {
+    /// Area-averages packed RGB down to `width` x `height` (each output pixel the mean of the
+    /// source pixels it covers). `output` is resized only when the size changes.
+    public static func areaAverage(_ frame: Frame, width: Int, height: Int, into output: inout [UInt8]) {
+        let needed = width * height * 3
+        if output.count != needed { output = [UInt8](repeating: 0, count: needed) }
+        let w = frame.widthPixels, h = frame.heightPixels
+        guard w > 0, h > 0 else { return }
+        frame.pixels.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                for oy in 0..<height {
+                    let y0 = oy * h / height, y1 = Swift.max(y0 + 1, (oy + 1) * h / height)
+                    for ox in 0..<width {
+                        let x0 = ox * w / width, x1 = Swift.max(x0 + 1, (ox + 1) * w / width)
+                        var r = 0, g = 0, b = 0
+                        for y in y0..<y1 {
+                            var i = (y * w + x0) * 3
+                            for _ in x0..<x1 { r += Int(src[i]); g += Int(src[i + 1]); b += Int(src[i + 2]); i += 3 }
+                        }
+                        let n = (y1 - y0) * (x1 - x0)
+                        let o = (oy * width + ox) * 3
+                        dst[o] = UInt8(r / n); dst[o + 1] = UInt8(g / n); dst[o + 2] = UInt8(b / n)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import VisorCore
+import VisorMedia
 
 /// What the camera's frames say about the wearer's situation: how sharp the view is, how the head
 /// moves, and whether the scene just changed (the light level is `LightMeter`'s). Computed in Swift on a 160x120 grey thumbnail made
@@ -30,6 +31,7 @@ public final class ImageStatistics {
     public static let thumbnailHeight = 120
     private static let search = 6
 
+    private var colourThumbnail: [UInt8] = []
     private var thumbnail = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
     private var previous = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
     private var hasPrevious = false
@@ -43,11 +45,14 @@ public final class ImageStatistics {
         let sharpness = laplacian()
         var shift = (0, 0), residual = 0.0
         if hasPrevious { (shift, residual) = estimateShift() }
-        let magnitude = abs(shift.0) + abs(shift.1)
-        recentShifts = (recentShifts.1, recentShifts.2, magnitude)
         let sceneChanged = hasPrevious && residual > 28
+        // Across a cut the best shift is noise: it is not counted as movement.
+        let magnitude = sceneChanged ? 0 : abs(shift.0) + abs(shift.1)
+        recentShifts = sceneChanged ? (0, 0, 0) : (recentShifts.1, recentShifts.2, magnitude)
         let motion: Motion
-        if sceneChanged || residual > 14 || recentShifts.0 + recentShifts.1 + recentShifts.2 > 12 {
+        if sceneChanged {
+            motion = .turning
+        } else if residual > 14 || recentShifts.0 + recentShifts.1 + recentShifts.2 > 12 {
             motion = .walking
         } else if magnitude >= 1 {
             motion = .turning
@@ -61,24 +66,12 @@ public final class ImageStatistics {
     }
 
     private func makeThumbnail(_ frame: Frame) {
-        let w = frame.widthPixels, h = frame.heightPixels
-        let tw = Self.thumbnailWidth, th = Self.thumbnailHeight
-        frame.pixels.withUnsafeBufferPointer { src in
-            thumbnail.withUnsafeMutableBufferPointer { dst in
-                for ty in 0..<th {
-                    let y0 = ty * h / th, y1 = max(y0 + 1, (ty + 1) * h / th)
-                    for tx in 0..<tw {
-                        let x0 = tx * w / tw, x1 = max(x0 + 1, (tx + 1) * w / tw)
-                        var sum: UInt32 = 0
-                        for y in y0..<y1 {
-                            var i = (y * w + x0) * 3
-                            for _ in x0..<x1 {
-                                sum &+= 77 &* UInt32(src[i]) &+ 150 &* UInt32(src[i + 1]) &+ 29 &* UInt32(src[i + 2])
-                                i += 3
-                            }
-                        }
-                        dst[ty * tw + tx] = UInt8(truncatingIfNeeded: (sum / UInt32((y1 - y0) * (x1 - x0))) >> 8)
-                    }
+        Resampler.areaAverage(frame, width: Self.thumbnailWidth, height: Self.thumbnailHeight, into: &colourThumbnail)
+        colourThumbnail.withUnsafeBufferPointer { rgb in
+            thumbnail.withUnsafeMutableBufferPointer { grey in
+                for i in 0..<grey.count {
+                    let luma = 77 &* UInt32(rgb[3 * i]) &+ 150 &* UInt32(rgb[3 * i + 1]) &+ 29 &* UInt32(rgb[3 * i + 2])
+                    grey[i] = UInt8(truncatingIfNeeded: luma >> 8)
                 }
             }
         }

@@ -71,8 +71,10 @@ final class SensorCommandTests: XCTestCase {
         XCTAssertEqual(metadata["camera_format"], "YUYV 640x480 at 10.0 fps")
         XCTAssertEqual(metadata["microphone_device"], "test_mic")
         XCTAssertNotNil(metadata["visor_version"])
-        // Replay reads what record wrote.
+        // Replay reads what record wrote, and so does the official Python reader, every message decoded.
         XCTAssertEqual(try visor(["replay", out, "--headless"]).status, 0)
+        let official = try TestSupport.python("read_with_official.py", [out])
+        XCTAssertEqual(official.status, 0, official.stderr)
     }
 
     func testRecordKeepsGoingWhenTheCameraDiesAndKeepsWhatItHad() throws {
@@ -208,7 +210,7 @@ extension SensorCommandTests {
         let out = directory.appendingPathComponent("interrupted.mcap").path
         let recorder = Process()
         recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
-        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "test_mic"]
+        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "test_mic", "--raw"]
         recorder.environment = environment
         recorder.standardOutput = FileHandle.nullDevice
         recorder.standardError = FileHandle.nullDevice
@@ -221,6 +223,11 @@ extension SensorCommandTests {
         XCTAssertTrue(reader.usedIndex, "Ctrl-C leaves a summary and footer")
         XCTAssertNil(reader.damage)
         XCTAssertGreaterThan(reader.statistics.messageCount, 50)
+        // Raw YUYV frames as the camera sent them, which the official reader decodes too.
+        XCTAssertEqual(try SessionSource(reader: reader).cameraSchema, "foxglove.RawImage")
+        let official = try TestSupport.python("read_with_official.py", [out])
+        XCTAssertEqual(official.status, 0, official.stderr)
+        XCTAssertTrue(official.stdout.contains("foxglove.RawImage"))
     }
 }
 

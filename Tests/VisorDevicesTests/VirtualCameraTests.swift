@@ -191,3 +191,28 @@ extension VirtualCameraTests {
         XCTAssertFalse(mounts.contains(mountPoint.path), "unmounted")
     }
 }
+
+extension VirtualCameraTests {
+    func testServesAVideoFile() throws {
+        let video = mountPoint.deletingLastPathComponent().appendingPathComponent("clip.mp4").path
+        let ffmpeg = try TestSupport.run("/usr/bin/env", ["ffmpeg", "-v", "error", "-loop", "1", "-i", TestSupport.fixture("scene-320.jpg"),
+                                                          "-t", "1", "-r", "10", "-pix_fmt", "yuv420p", video])
+        XCTAssertEqual(ffmpeg.status, 0, ffmpeg.stderr)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
+        process.arguments = ["vcam", video, "--mount", mountPoint.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        server = process
+        let device = mountPoint.appendingPathComponent("video0").path
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: device) { usleep(20_000) }
+        let camera = try V4L2Camera(path: device)
+        let grant = try camera.configure(widthPixels: 320, heightPixels: 240, framesPerSecond: 10)
+        XCTAssertEqual([grant.widthPixels, grant.heightPixels], [320, 240], "the video's own size")
+        try camera.start()
+        var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
+        XCTAssertNotNil(try camera.nextFrame(into: &frame))
+        XCTAssertEqual(frame.widthPixels, 320)
+    }
+}

@@ -246,6 +246,6 @@ extension SensorCommandTests {
         XCTAssertEqual(run.status, 2, run.stderr)
         XCTAssertEqual(run.stderrLines.filter { $0.contains("microphone vanishing_mic stopped delivering audio") }.count, 1, run.stderr)
         let frames = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "frame" }
-        XCTAssertGreaterThan(frames.count, 18, "the camera went on for the whole 2.5 s at 10 fps")
+        XCTAssertGreaterThan(frames.count, 15, "the camera went on for the whole 2.5 s at 10 fps (25 frames)")
     }
 }

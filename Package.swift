@@ -52,6 +52,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CMallocCounter"),
+        // libFuzzer targets: `tools/fuzz` builds this with -sanitize=fuzzer,address; a plain build
+        // replays inputs given as files (the regression tests run the crashes found).
+        .executableTarget(name: "VisorFuzz", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
         .target(name: "VisorALSAPlugin", cSettings: [.define("PIC")], linkerSettings: [.linkedLibrary("asound")]),
         .executableTarget(name: "VisorBenchmarks", dependencies: [
             "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "CMallocCounter",

@@ -59,6 +59,17 @@ public final class MCAPReader {
         }
     }
 
+    /// Reads an MCAP file held in memory (`name` stands for its path in messages).
+    public init(data: Data, name: String = "<memory>") throws {
+        path = name
+        file = data
+        fileSizeBytes = data.count
+        guard file.count >= 8, file.prefix(8).elementsEqual(mcapMagic) else { throw MCAPError.notMCAP }
+        if !readSummary() {
+            try scan()
+        }
+    }
+
     // MARK: summary
 
     /// Reads the footer and summary. Returns false (and leaves state empty) when either is

@@ -53,8 +53,12 @@ final class ReplayRunnerTests: XCTestCase {
         XCTAssertEqual(json["profile"] as? String, "laptop")
         XCTAssertEqual(json["scheduling"] as? String, "deterministic")
         XCTAssertEqual(json["frame_budget_ns"] as? Int, 33_300_000)
-        XCTAssertEqual(json["fits"] as? Bool, true)
         let stages = json["stages"] as? [String: [String: Any]] ?? [:]
+        // The verdict follows from the figures (which a sanitizer build slows down).
+        let codesP50 = stages["codes"]?["p50_ns"] as? Int ?? .max
+        let hudP99 = ((json["end_to_end"] as? [String: Any])?["capture_to_hud"] as? [String: Any])?["p99_ns"] as? Int ?? .max
+        XCTAssertEqual(json["fits"] as? Bool, codesP50 <= 20_000_000 && hudP99 <= 33_300_000)
+        XCTAssertEqual((json["verdict"] as? String)?.hasPrefix("fits laptop"), json["fits"] as? Bool)
         XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "codes"], "headless runs draw nothing")
         for (name, stage) in stages {
             XCTAssertEqual(stage["count"] as? Int, 70, name)

@@ -114,8 +114,14 @@ public final class ReplayRunner {
         let hasWallClock = start > 1_000_000_000 * 978_307_200  // after 2001: log times are Unix time
         let cameraTotal = source.cameraMessageCount
         let sessionLength = (source.reader.statistics.messageEndTime &- start) + 1_000_000
-        var status: [UInt8] = []
-        status.reserveCapacity(256)
+        // Made once: a closure capturing per-frame values would be allocated on every frame.
+        let status = StatusLine(total: Int(cameraTotal))
+        let writeView: ((UnsafeRawBufferPointer) -> Void)? = options.terminal.map { terminal in
+            { bytes in
+                terminal.write(bytes)
+                if terminal.showsStatus { status.write(to: terminal) }
+            }
+        }
         var frames = 0, audioBlocks = 0
         var lastTime: UInt64 = 0
         var stopped = false
@@ -140,20 +146,10 @@ public final class ReplayRunner {
                 }
                 let arrival = DispatchTime.now().uptimeNanoseconds
                 var drawing: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)?
-                if let terminal = options.terminal {
-                    drawing = (terminal.size(), { bytes in
-                        terminal.write(bytes)
-                        guard terminal.showsStatus else { return }
-                        status.removeAll(keepingCapacity: true)
-                        ByteText.append("\u{1B}[0m\u{1B}[2K frame ", to: &status)
-                        ByteText.append(frames + 1, to: &status)
-                        status.append(UInt8(ascii: "/"))
-                        ByteText.append(Int(cameraTotal), to: &status)
-                        ByteText.append("  ", to: &status)
-                        ByteText.appendSessionTime(sessionTime, to: &status)
-                        ByteText.append("  q or Ctrl-C quits", to: &status)
-                        status.withUnsafeBytes { terminal.write($0) }
-                    })
+                if let terminal = options.terminal, let writeView {
+                    status.frame = frames + 1
+                    status.sessionTimeNanoseconds = sessionTime
+                    drawing = (terminal.size(), writeView)
                 }
                 try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
                                      arrival: arrival, terminal: drawing)
@@ -170,5 +166,31 @@ public final class ReplayRunner {
         return ReplayResult(sessionPath: source.reader.path, profile: options.profile, deterministic: options.deterministic,
                             frames: frames, audioBlocks: audioBlocks, lastSampleTimeNanoseconds: lastTime,
                             metrics: pipeline.metrics, damage: damage, corruptChunks: source.reader.corruptChunks, stopped: stopped)
+    }
+}
+
+/// The line under the replayed view: which frame of how many, and the session time. Its buffer is
+/// reused from frame to frame.
+private final class StatusLine {
+    let total: Int
+    var frame = 0
+    var sessionTimeNanoseconds: UInt64 = 0
+    private var bytes: [UInt8] = []
+
+    init(total: Int) {
+        self.total = total
+        bytes.reserveCapacity(256)
+    }
+
+    func write(to terminal: ReplayTerminal) {
+        bytes.removeAll(keepingCapacity: true)
+        ByteText.append("\u{1B}[0m\u{1B}[2K frame ", to: &bytes)
+        ByteText.append(frame, to: &bytes)
+        bytes.append(UInt8(ascii: "/"))
+        ByteText.append(total, to: &bytes)
+        ByteText.append("  ", to: &bytes)
+        ByteText.appendSessionTime(sessionTimeNanoseconds, to: &bytes)
+        ByteText.append("  q or Ctrl-C quits", to: &bytes)
+        bytes.withUnsafeBytes { terminal.write($0) }
     }
 }

@@ -38,7 +38,7 @@ struct Vcam: ParsableCommand {
             try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
             var sessionPath = recording
             var temporary: String?
-            if !Self.isMCAP(recording) {
+            if !MCAPReader.hasMagic(path: recording) {
                 guard FileManager.default.fileExists(atPath: recording) else { throw VisorError("no such file: \(recording)") }
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("visor-vcam-\(getpid()).mcap").path
                 var plan = ImportPlan()
@@ -59,11 +59,5 @@ struct Vcam: ParsableCommand {
             }
             print("unmounted \(mount)")
         }
-    }
-
-    static func isMCAP(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 8)).map { Array($0) == mcapMagic } ?? false
     }
 }

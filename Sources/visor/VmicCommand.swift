@@ -43,7 +43,7 @@ struct Vmic: ParsableCommand {
                 throw VisorError("Visor's ALSA plugin is not built beside visor (\(resolvedPlugin)); run swift build --product asound_module_pcm_visor")
             }
             var audioPath = URL(fileURLWithPath: recording).standardizedFileURL.path
-            if Vcam.isMCAP(recording) {
+            if MCAPReader.hasMagic(path: recording) {
                 let source = try SessionSource(path: recording)
                 guard let channel = source.audioChannel else { throw VisorError("\(recording) has no microphone channel (foxglove.RawAudio)") }
                 var samples: [Int16] = []

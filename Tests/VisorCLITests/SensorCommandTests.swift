@@ -25,13 +25,7 @@ final class SensorCommandTests: XCTestCase {
 
     /// Starts `visor vcam` on a fixture and `visor vmic` on its audio; returns the camera's path.
     private func startDevices(_ fixture: String, arguments: [String] = []) throws -> String {
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
-        server.arguments = ["vcam", TestSupport.fixture(fixture), "--mount", mountPoint.path] + arguments
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        servers.append(server)
+        servers.append(try startVisor(["vcam", TestSupport.fixture(fixture), "--mount", mountPoint.path] + arguments))
         let device = mountPoint.appendingPathComponent("video0").path
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: device) { usleep(20_000) }
         let vmic = try TestSupport.visor("vmic", TestSupport.fixture(fixture), "--name", "test_mic", "--wav", directory.appendingPathComponent("mic.wav").path)
@@ -41,6 +35,19 @@ final class SensorCommandTests: XCTestCase {
             environment["ALSA_CONFIG_PATH"] = "/usr/share/alsa/alsa.conf:\(config.path)"
         }
         return device
+    }
+
+    /// Starts `visor` in the background with this test's environment, its output discarded
+    /// unless `errors` is given.
+    private func startVisor(_ arguments: [String], errors: Pipe? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors ?? FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     private func visor(_ arguments: [String]) throws -> TestSupport.Run {
@@ -80,14 +87,8 @@ final class SensorCommandTests: XCTestCase {
     func testRecordKeepsGoingWhenTheCameraDiesAndKeepsWhatItHad() throws {
         let device = try startDevices("street.mcap")
         let out = directory.appendingPathComponent("cut.mcap").path
-        let recorder = Process()
-        recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
-        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "test_mic", "--duration", "3"]
-        recorder.environment = environment
         let errors = Pipe()
-        recorder.standardError = errors
-        recorder.standardOutput = FileHandle.nullDevice
-        try recorder.run()
+        let recorder = try startVisor(["record", "-o", out, "--camera", device, "--mic", "test_mic", "--duration", "3"], errors: errors)
         sleep(1)
         kill(servers[0].processIdentifier, SIGKILL)
         recorder.waitUntilExit()
@@ -104,13 +105,7 @@ final class SensorCommandTests: XCTestCase {
     func testKilledRecorderLeavesAReadableRecording() throws {
         let device = try startDevices("street.mcap", arguments: ["--fps", "30"])
         let out = directory.appendingPathComponent("killed.mcap").path
-        let recorder = Process()
-        recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
-        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "none", "--raw"]
-        recorder.environment = environment
-        recorder.standardOutput = FileHandle.nullDevice
-        recorder.standardError = FileHandle.nullDevice
-        try recorder.run()
+        let recorder = try startVisor(["record", "-o", out, "--camera", device, "--mic", "none", "--raw"])
         sleep(3)
         kill(recorder.processIdentifier, SIGKILL)
         recorder.waitUntilExit()
@@ -208,13 +203,7 @@ extension SensorCommandTests {
     func testCtrlCFinishesAValidIndexedFile() throws {
         let device = try startDevices("street.mcap")
         let out = directory.appendingPathComponent("interrupted.mcap").path
-        let recorder = Process()
-        recorder.executableURL = URL(fileURLWithPath: TestSupport.visorPath)
-        recorder.arguments = ["record", "-o", out, "--camera", device, "--mic", "test_mic", "--raw"]
-        recorder.environment = environment
-        recorder.standardOutput = FileHandle.nullDevice
-        recorder.standardError = FileHandle.nullDevice
-        try recorder.run()
+        let recorder = try startVisor(["record", "-o", out, "--camera", device, "--mic", "test_mic", "--raw"])
         sleep(2)
         kill(recorder.processIdentifier, SIGINT)
         recorder.waitUntilExit()

@@ -38,25 +38,21 @@ public final class MCAPReader {
 
     /// Opens `path` and reads its summary, or scans it when the summary is missing or broken.
     /// - Throws: `VisorError` for a missing or unreadable file, `MCAPError.notMCAP` for another format.
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw VisorError("no such file: \(path)")
         }
         guard !isDirectory.boolValue else { throw VisorError("\(path) is a directory, not an MCAP file") }
+        let data: Data
         do {
             // Read, not mapped: a mapping dies with SIGBUS when the file shrinks under it or holds
             // a hole on a full tmpfs; a read returns what is there.
-            file = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw VisorError("cannot read \(path): \(error.localizedDescription)")
         }
-        fileSizeBytes = file.count
-        guard file.count >= 8, file.prefix(8).elementsEqual(mcapMagic) else { throw MCAPError.notMCAP }
-        if !readSummary() {
-            try scan()
-        }
+        try self.init(data: data, name: path)
     }
 
     /// Reads an MCAP file held in memory (`name` stands for its path in messages).
@@ -68,6 +64,13 @@ public final class MCAPReader {
         if !readSummary() {
             try scan()
         }
+    }
+
+    /// Whether the file at `path` starts with the MCAP magic (without reading the rest).
+    public static func hasMagic(path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 8)).map { Array($0) == mcapMagic } ?? false
     }
 
     // MARK: summary

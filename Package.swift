@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CV4LConvert", pkgConfig: "libv4lconvert", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev"])]),
 
         .target(name: "VisorCore"),
         .target(name: "VisorMedia", dependencies: ["VisorCore", "CTurboJPEG", "CPNG"]),
@@ -40,7 +41,9 @@ let package = Package(
         .target(name: "VisorVirtualDevices", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "CFUSE", "CV4L2", .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "VisorPerception", dependencies: ["VisorCore", "VisorMedia", "CZBar"]),
+        .target(name: "VisorPerception", dependencies: [
+            "VisorCore", "VisorMedia", "CZBar", "CTesseract", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "VisorRuntime", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception", "VisorDevices",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

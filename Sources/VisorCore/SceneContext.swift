@@ -12,8 +12,25 @@ public struct SceneContext: Equatable, Sendable {
     public var sharpness: Double = 0
     /// Codes in view (QR, barcodes), newest reading first.
     public var codes: [CodeSighting] = []
+    /// Text in view (signs, labels, pages), as stable readings merged over frames.
+    public var texts: [TextSighting] = []
 
     public init() {}
+}
+
+/// A stable reading of text in view.
+public struct TextSighting: Equatable, Sendable {
+    public var text: String
+    /// Bounding box of the region in frame pixels: x, y, width, height.
+    public var box: [Int]
+    /// Mean per-word confidence of the words kept, 0 to 1.
+    public var confidence: Double
+    public var captureTimeNanoseconds: UInt64
+
+    public init(text: String, box: [Int], confidence: Double, captureTimeNanoseconds: UInt64) {
+        self.text = text; self.box = box; self.confidence = confidence
+        self.captureTimeNanoseconds = captureTimeNanoseconds
+    }
 }
 
 /// A machine-readable code seen in a frame.

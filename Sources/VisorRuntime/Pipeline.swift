@@ -25,6 +25,7 @@ public final class Pipeline {
     private let scheduler: SlowStageScheduler
     private var ready: [SlowJob] = []
     private var dropped: [Bool]
+    private var wanted: [Bool]
     private var frameIndex = 0
     private var fastTraceNames: [Int32] = []
     private var fastTraceTracks: [Int32] = []
@@ -56,6 +57,7 @@ public final class Pipeline {
         scheduler = SlowStageScheduler(stages: slowStages, mode: options.mode, modelledLatency: latencies,
                                        workerThreads: options.workerThreads, trace: options.trace)
         dropped = Array(repeating: false, count: slowStages.count)
+        wanted = Array(repeating: true, count: slowStages.count)
         ready.reserveCapacity(slowStages.count * 3)
         if let trace = options.trace {
             fastTraceNames = fastStages.map { trace.nameIndex($0.name) }
@@ -107,7 +109,8 @@ public final class Pipeline {
         // Downstream, a frame's capture time is the session's clock.
         state.frame.captureTimeNanoseconds = sessionTime
         if !slowStages.isEmpty {
-            scheduler.offer(state.frame, sessionTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, dropped: &dropped)
+            for i in slowStages.indices { wanted[i] = slowStages[i].wants(state.scene) }
+            scheduler.offer(state.frame, sessionTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, wanted: wanted, dropped: &dropped)
             for i in dropped.indices where dropped[i] { metrics.slowStages[i].drops += 1 }
         }
         if let transcript = options.transcript {

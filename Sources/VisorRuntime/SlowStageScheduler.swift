@@ -114,16 +114,17 @@ final class SlowStageScheduler {
         }
     }
 
-    /// Offers the frame to every slow stage. Returns, per stage, whether it was dropped.
+    /// Offers the frame to every slow stage that wants it. Returns, per stage, whether it was dropped.
     /// Free-running: an idle stage starts on it; a busy one keeps it as its pending frame,
     /// replacing (dropping) any older pending one. Deterministic: a stage whose last result is
     /// published takes it; any other drops it.
-    func offer(_ frame: Frame, sessionTime: UInt64, now: UInt64, dropped: inout [Bool]) {
+    func offer(_ frame: Frame, sessionTime: UInt64, now: UInt64, wanted: [Bool], dropped: inout [Bool]) {
         condition.lock()
         defer { condition.unlock() }
         for i in stages.indices {
-            var slot = slots[i]
             dropped[i] = false
+            guard wanted[i] else { continue }
+            var slot = slots[i]
             switch mode {
             case .deterministic:
                 guard slot.inFlight == nil && slot.finished.isEmpty, let job = slot.free.popLast() else { dropped[i] = true; continue }

@@ -13,6 +13,7 @@ public enum ContextKey: String, Hashable, Sendable, CaseIterable {
     case light
     case motion
     case codes
+    case text
     case hud
     case terminal
 }
@@ -74,4 +75,11 @@ public protocol SlowStage: AnyObject {
     var writes: Set<ContextKey> { get }
     /// - Parameter frame: the frame in the working pixel format; its capture time is the result's.
     func analyze(_ frame: Frame) throws -> SlowStageOutput
+    /// Whether the stage wants this frame, judged on the frame's thread from the fast stages'
+    /// scene context (a reader waits for a steady view, say). Frames it declines are not drops.
+    func wants(_ scene: SceneContext) -> Bool
+}
+
+extension SlowStage {
+    public func wants(_ scene: SceneContext) -> Bool { true }
 }

@@ -7,8 +7,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Device profile: a name from `visor profiles`, or a profile file (default laptop).")
     var profile: String = DeviceProfiles.defaultName
 
-    @Option(help: "Slow stages to run, comma-separated: codes, or none (default codes).")
-    var stages: String = "codes"
+    @Option(help: "Slow stages to run, comma-separated: codes, text, or none (default codes,text).")
+    var stages: String = "codes,text"
 
     @Option(help: "Worker threads for the slow stages (default 2).")
     var workers: Int = 2
@@ -19,7 +19,7 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
     var audioTopic: String?
 
-    static let knownStages = ["codes"]
+    static let knownStages = ["codes", "text"]
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
@@ -35,6 +35,7 @@ struct RuntimeOptions: ParsableArguments {
     func makeSlowStages() throws -> [SlowStage] {
         try stageNames.map { name -> SlowStage in
             switch name {
+            case "text": return try TextStage()
             default: return try CodesStage()
             }
         }

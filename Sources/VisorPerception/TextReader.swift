@@ -1,0 +1,141 @@
+import CTesseract
+import Foundation
+import Logging
+import VisorCore
+
+/// A word Tesseract read, in frame coordinates.
+public struct RecognizedWord: Equatable, Sendable {
+    public var text: String
+    /// Tesseract's per-word confidence, 0 to 100.
+    public var confidence: Double
+    /// x, y, width, height in frame pixels.
+    public var box: [Int]
+
+    public init(text: String, confidence: Double, box: [Int]) {
+        self.text = text; self.confidence = confidence; self.box = box
+    }
+}
+
+/// Reads the words in a region of a frame with Tesseract's C API: LSTM only, sparse-text page
+/// mode, per-word confidences (the page's mean confidence is high even on blank input).
+///
+/// Tesseract's OpenMP threads make it slower on a small machine; the process must start with
+/// `OMP_THREAD_LIMIT=1` in its environment (libgomp reads it when it loads), which the `visor`
+/// command arranges.
+public final class TextReader {
+    /// Words under this confidence are dropped (FINDINGS.md: about 70 keeps real words, drops noise).
+    public var minimumConfidence = 70.0
+    private let api: OpaquePointer
+    private var grey: [UInt8] = []
+    private let logger = Logger(label: "visor.text")
+
+    /// - Parameters:
+    ///   - language: a traineddata name installed with Tesseract (`eng`).
+    ///   - dataPath: the tessdata folder, or nil for Tesseract's own default (or `TESSDATA_PREFIX`).
+    /// - Throws: `VisorError` when the language data cannot be loaded.
+    public init(language: String = "eng", dataPath: String? = nil) throws {
+        if ProcessInfo.processInfo.environment["OMP_THREAD_LIMIT"] != "1" {
+            Logger(label: "visor.text").warning("OMP_THREAD_LIMIT is not 1: Tesseract will start OpenMP threads and run slower")
+        }
+        guard let api = TessBaseAPICreate() else { throw VisorError("Tesseract could not be started") }
+        guard TessBaseAPIInit2(api, dataPath, language, OEM_LSTM_ONLY) == 0 else {
+            TessBaseAPIDelete(api)
+            throw VisorError("Tesseract has no '\(language)' language data (install tesseract-ocr-\(language))")
+        }
+        self.api = api
+        TessBaseAPISetPageSegMode(api, PSM_SPARSE_TEXT)
+        // Its own messages would go to standard error.
+        TessBaseAPISetVariable(api, "debug_file", "/dev/null")
+    }
+
+    deinit {
+        TessBaseAPIEnd(api)
+        TessBaseAPIDelete(api)
+    }
+
+    /// The words read in a region of a packed-RGB frame. A band at the top or bottom of the
+    /// region where nothing was read, and tall enough for a line of text, is read again on its
+    /// own, with local (tiled Otsu) thresholding: one global threshold for the whole region loses
+    /// a line printed on a darker colour (the black-on-orange header of a black-on-white sign).
+    public func read(_ frame: Frame, region box: [Int]) -> [RecognizedWord] {
+        var words = readOnce(frame, region: box)
+        guard !words.isEmpty else { return words }
+        let top = words.map { $0.box[1] }.min()!, bottom = words.map { $0.box[1] + $0.box[3] }.max()!
+        let lineHeight = words.map { $0.box[3] }.sorted()[words.count / 2]
+        if top - box[1] >= lineHeight * 3 / 2 {
+            words = readOnce(frame, region: [box[0], box[1], box[2], top - box[1]], localThreshold: true) + words
+        }
+        if box[1] + box[3] - bottom >= lineHeight * 3 / 2 {
+            words += readOnce(frame, region: [box[0], bottom, box[2], box[1] + box[3] - bottom], localThreshold: true)
+        }
+        return words
+    }
+
+    /// The words read in one region. Regions up to 320 pixels high are enlarged twice (bilinear) first:
+    /// Tesseract's LSTM reads letters about 30 pixels high best.
+    private func readOnce(_ frame: Frame, region box: [Int], localThreshold: Bool = false) -> [RecognizedWord] {
+        let x0 = max(0, box[0]), y0 = max(0, box[1])
+        let x1 = min(frame.widthPixels, box[0] + box[2]), y1 = min(frame.heightPixels, box[1] + box[3])
+        guard x1 - x0 >= 8, y1 - y0 >= 8 else { return [] }
+        let scale = (y1 - y0) <= 320 ? 2 : 1
+        let width = (x1 - x0) * scale, height = (y1 - y0) * scale
+        if grey.count < width * height { grey = [UInt8](repeating: 0, count: width * height) }
+        let stride = frame.widthPixels * 3
+        frame.pixels.withUnsafeBufferPointer { src in
+            grey.withUnsafeMutableBufferPointer { dst in
+                func luma(_ x: Int, _ y: Int) -> Int {
+                    let p = y * stride + x * 3
+                    return (77 * Int(src[p]) + 150 * Int(src[p + 1]) + 29 * Int(src[p + 2])) >> 8
+                }
+                for y in 0..<height {
+                    // Sample at pixel centres: (y + 0.5) / scale - 0.5 in source pixels, in quarters.
+                    let sy4 = max(0, (4 * y + 2) / scale - 2), syi = min(y1 - y0 - 1, sy4 / 4), fy = sy4 % 4
+                    let syn = min(y1 - y0 - 1, syi + 1)
+                    for x in 0..<width {
+                        let sx4 = max(0, (4 * x + 2) / scale - 2), sxi = min(x1 - x0 - 1, sx4 / 4), fx = sx4 % 4
+                        let sxn = min(x1 - x0 - 1, sxi + 1)
+                        let top = luma(x0 + sxi, y0 + syi) * (4 - fx) + luma(x0 + sxn, y0 + syi) * fx
+                        let bottom = luma(x0 + sxi, y0 + syn) * (4 - fx) + luma(x0 + sxn, y0 + syn) * fx
+                        dst[y * width + x] = UInt8(truncatingIfNeeded: (top * (4 - fy) + bottom * fy + 8) / 16)
+                    }
+                }
+            }
+        }
+        var words: [RecognizedWord] = []
+        grey.withUnsafeBufferPointer { buffer in
+            TessBaseAPISetImage(api, buffer.baseAddress, Int32(width), Int32(height), 1, Int32(width))
+            TessBaseAPISetSourceResolution(api, 300)
+            TessBaseAPISetVariable(api, "thresholding_method", localThreshold ? "1" : "0")
+            guard TessBaseAPIRecognize(api, nil) == 0, let iterator = TessBaseAPIGetIterator(api) else {
+                logger.debug("Tesseract recognised nothing in \(box)")
+                return
+            }
+            defer { TessResultIteratorDelete(iterator) }
+            repeat {
+                guard let raw = TessResultIteratorGetUTF8Text(iterator, RIL_WORD) else { continue }
+                let text = String(cString: raw)
+                TessDeleteText(raw)
+                let confidence = Double(TessResultIteratorConfidence(iterator, RIL_WORD))
+                var left: Int32 = 0, top: Int32 = 0, right: Int32 = 0, bottom: Int32 = 0
+                TessPageIteratorBoundingBox(TessResultIteratorGetPageIterator(iterator), RIL_WORD, &left, &top, &right, &bottom)
+                let cleaned = Self.clean(text)
+                guard confidence >= minimumConfidence, !cleaned.isEmpty else { continue }
+                words.append(RecognizedWord(text: cleaned, confidence: confidence, box: [
+                    x0 + Int(left) / scale, y0 + Int(top) / scale, Int(right - left) / scale, Int(bottom - top) / scale,
+                ]))
+            } while TessResultIteratorNext(iterator, RIL_WORD) != 0
+        }
+        TessBaseAPIClear(api)
+        return words
+    }
+
+    /// The word without the punctuation Tesseract reads at its edges from sign borders and
+    /// shadows; empty when no letter or digit is left, or when a single letter stands alone
+    /// (a lone glyph is far more often a mark than a word in a scene).
+    static func clean(_ word: String) -> String {
+        let trimmed = word.trimmingCharacters(in: CharacterSet.alphanumerics.inverted)
+        guard trimmed.unicodeScalars.contains(where: { CharacterSet.alphanumerics.contains($0) }) else { return "" }
+        if trimmed.count == 1, let c = trimmed.first, c.isLetter, c != "A", c != "I", c != "a" { return "" }
+        return trimmed
+    }
+}

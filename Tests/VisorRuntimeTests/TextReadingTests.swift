@@ -1,0 +1,50 @@
+import Foundation
+import VisorCore
+import VisorSession
+import VisorTestSupport
+import XCTest
+@testable import VisorRuntime
+
+/// Tesseract through the text stage, on the real fixtures.
+final class TextReadingTests: XCTestCase {
+    private func textEvents(_ fixture: String) throws -> [[String: Any]] {
+        let dir = try TestSupport.temporaryDirectory(self)
+        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
+        options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
+        options.deterministic = true
+        options.slowStages = [try TextStage()]
+        _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture(fixture)), options: options).run()
+        return try TestSupport.transcriptEvents(options.transcriptPath!).filter { $0["kind"] as? String == "text" }
+    }
+
+    func testReadsTheParkingSign() throws {
+        let sign = ["NOTICE", "DOUBLE", "PARKING", "PROHIBITED", "AT", "ALL", "TIMES"]
+        let events = try textEvents("sign.mcap")
+        XCTAssertFalse(events.isEmpty)
+        let readings = events.compactMap { $0["text"] as? String }
+        let best = try XCTUnwrap(readings.max { a, b in
+            Set(a.split(separator: " ").map(String.init)).intersection(sign).count < Set(b.split(separator: " ").map(String.init)).intersection(sign).count
+        })
+        let words = best.split(separator: " ").map(String.init)
+        XCTAssertGreaterThanOrEqual(Set(words).intersection(sign).count, 6, "best reading: \(best)")
+        XCTAssertLessThanOrEqual(words.filter { !sign.contains($0) }.count, 1, "no more than one stray word: \(best)")
+        // One sign: reported once, then only updated, all in one region around the sign.
+        XCTAssertEqual(events.filter { $0["update"] as? Bool == false }.count, 1, "\(readings)")
+        XCTAssertLessThan(events.count, 16, "the reading settles instead of flickering frame by frame: \(readings)")
+        for event in events {
+            let box = try XCTUnwrap(event["box"] as? [Int])
+            XCTAssertTrue(box[0] <= 200 && box[0] + box[2] >= 350 && box[1] <= 40 && box[1] + box[3] >= 200, "the sign is at x 195-355, y 5-215 (its text from y 20): \(box)")
+            XCTAssertGreaterThan(event["confidence"] as? Double ?? 0, 0.7)
+        }
+    }
+
+    func testReportsNoTextOnAViewWithoutText() throws {
+        // speech.mcap shows coffee.png (a cup on a table) for 18 s.
+        XCTAssertEqual(try textEvents("speech.mcap").compactMap { $0["text"] as? String }, [])
+    }
+
+    func testReadsTheDigitsUnderTheBarcodes() throws {
+        let readings = try textEvents("codes.mcap").compactMap { $0["text"] as? String }
+        XCTAssertTrue(readings.contains("Rana temporaria") && readings.contains("Foramenifera"), "\(readings)")
+    }
+}

@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CV4LConvert", pkgConfig: "libv4lconvert", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx", providers: [.apt(["libpocketsphinx-dev"])]),
         .systemLibrary(name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev"])]),
 
         .target(name: "VisorCore"),
@@ -42,7 +43,7 @@ let package = Package(
             "VisorCore", "VisorMedia", "VisorSession", "CFUSE", "CV4L2", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VisorPerception", dependencies: [
-            "VisorCore", "VisorMedia", "CZBar", "CTesseract", .product(name: "Logging", package: "swift-log"),
+            "VisorCore", "VisorMedia", "CZBar", "CTesseract", "CPocketSphinx", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VisorRuntime", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception", "VisorDevices",

@@ -14,6 +14,12 @@ public struct SceneContext: Equatable, Sendable {
     public var codes: [CodeSighting] = []
     /// Text in view (signs, labels, pages), as stable readings merged over frames.
     public var texts: [TextSighting] = []
+    /// Microphone level in dBFS, and whether someone is speaking.
+    public var audioLevel: Double = -96
+    public var voiceActive = false
+    /// The last things heard (wake phrases, commands, dictation), oldest first, at most `heardLimit`.
+    public var heard: [HeardSpeech] = []
+    public static let heardLimit = 8
 
     public init() {}
 }
@@ -47,3 +53,22 @@ public struct CodeSighting: Equatable, Sendable {
         self.captureTimeNanoseconds = captureTimeNanoseconds
     }
 }
+
+/// Something heard: a wake phrase, a command, or dictated words, with the capture times of its
+/// first and last sample.
+public struct HeardSpeech: Equatable, Sendable {
+    public enum Kind: String, Sendable { case wake, command, utterance }
+    public var kind: Kind
+    /// The wake phrase, or the command's intent (`what_am_i_looking_at`, ...), or empty.
+    public var label: String
+    /// The command's words or the dictated words.
+    public var words: String
+    public var startNanoseconds: UInt64
+    public var endNanoseconds: UInt64
+
+    public init(kind: Kind, label: String, words: String, startNanoseconds: UInt64, endNanoseconds: UInt64) {
+        self.kind = kind; self.label = label; self.words = words
+        self.startNanoseconds = startNanoseconds; self.endNanoseconds = endNanoseconds
+    }
+}
+

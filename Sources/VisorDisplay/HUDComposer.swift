@@ -45,6 +45,23 @@ public enum HUDComposer {
             for byte in code.payload.utf8.prefix(60) { hud.lines[1].append(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: "?")) }
             hud.lineCount = 2
         }
+        // What was last heard, for four seconds after it ended.
+        if let heard = scene.heard.last, sessionTimeNanoseconds < heard.endNanoseconds &+ 4_000_000_000,
+           sessionTimeNanoseconds >= heard.startNanoseconds, hud.lines.count > hud.lineCount {
+            let line = hud.lineCount
+            hud.lines[line].removeAll(keepingCapacity: true)
+            switch heard.kind {
+            case .wake: ByteText.append("listening...", to: &hud.lines[line])
+            case .command: ByteText.append("> ", to: &hud.lines[line]); hud.lines[line].append(contentsOf: heard.label.utf8.prefix(40))
+            case .utterance: ByteText.append("\"", to: &hud.lines[line])
+            }
+            if heard.kind != .wake && !heard.words.isEmpty {
+                if heard.kind == .command { ByteText.append(": ", to: &hud.lines[line]) }
+                for byte in heard.words.utf8.prefix(60) { hud.lines[line].append(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: "?")) }
+                if heard.kind == .utterance { hud.lines[line].append(UInt8(ascii: "\"")) }
+            }
+            hud.lineCount = line + 1
+        }
     }
 
     /// A word for the light level, with the thresholds a wearer would feel.

@@ -107,20 +107,33 @@ public final class HUDStage: FastStage {
 }
 
 /// Encodes the wearer's view with the HUD as terminal output (24-bit colour half blocks), when a
-/// terminal is attached.
+/// terminal is attached, with the detections in view boxed and labelled: codes in amber, text in
+/// cyan.
 public final class TerminalStage: FastStage {
     public let name = "terminal"
     public let reads: Set<ContextKey> = [.frame, .hud]
     public let writes: Set<ContextKey> = [.terminal]
     private let encoder = TerminalFrameEncoder()
+    /// Rebuilt only when the detections change, so that drawing them allocates nothing per frame.
+    private var annotations: [Annotation] = []
+    private var annotated: (codes: [CodeSighting], texts: [TextSighting]) = ([], [])
 
     public init() {}
 
+    public static func annotations(for scene: SceneContext) -> [Annotation] {
+        scene.codes.map { Annotation(box: $0.box, label: "\($0.symbology) \($0.payload)", red: 255, green: 190, blue: 0) }
+            + scene.texts.map { Annotation(box: $0.box, label: "\($0.text) \(Int(($0.confidence * 100).rounded()))%", red: 0, green: 210, blue: 255) }
+    }
+
     public func process(_ state: inout FrameState) {
         guard let size = state.terminalView else { return }
+        if annotated.codes != state.scene.codes || annotated.texts != state.scene.texts {
+            annotated = (state.scene.codes, state.scene.texts)
+            annotations = Self.annotations(for: state.scene)
+        }
         let view = TerminalFrameEncoder.viewSize(frameWidth: state.frame.widthPixels, frameHeight: state.frame.heightPixels,
                                                  maxColumns: size.columns, maxRows: max(1, size.rows - 1))
-        encoder.encode(state.frame, view: view, hud: state.hud)
+        encoder.encode(state.frame, view: view, hud: state.hud, annotations: annotations)
         state.terminalBytes.removeAll(keepingCapacity: true)
         state.terminalBytes.append(contentsOf: encoder.output)
     }

@@ -52,6 +52,11 @@ extension ReplayResult {
                                           drops: slow.drops, results: slow.results,
                                           queue_wait: slow.queueWait.summary.map { SeriesJSON($0, slow.queueWait) })
         }
+        if let s = metrics.speech.summary {
+            stages[SpeechStage.name] = StageJSON(kind: "audio", count: s.count, p50_ns: s.p50, p90_ns: s.p90, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max,
+                                                 budget_ns: metrics.speech.budgetNanoseconds, budget_misses: metrics.speech.budgetMisses,
+                                                 drops: metrics.speechDrops, results: nil, queue_wait: nil)
+        }
         func series(_ s: LatencySeries) -> SeriesJSON? { s.summary.map { SeriesJSON($0, s) } }
         let endToEnd: [String: SeriesJSON?] = [
             "capture_to_hud": series(metrics.captureToHUD), "capture_to_terminal": series(metrics.captureToTerminal),
@@ -90,7 +95,8 @@ extension ReplayResult {
     }
 
     /// A table of every stage and end-to-end path: count, p50, p90, p99, p99.9 and max in
-    /// milliseconds, drops, and misses of the frame budget (fast) or modelled latency (slow).
+    /// milliseconds, drops, and misses of the frame budget (fast), the modelled latency (slow) or
+    /// the block's length (audio).
     public func latencyTable() -> String {
         func ms(_ ns: UInt64) -> String {
             let v = Double(ns) / 1e6
@@ -117,6 +123,9 @@ extension ReplayResult {
             }
             lines.append(row(slow.name, "slow", s, drops: String(slow.drops), misses: String(slow.latency.budgetMisses)))
             if let q = slow.queueWait.summary { lines.append(row("  queue wait", "", q, drops: "", misses: "")) }
+        }
+        if let s = metrics.speech.summary {
+            lines.append(row(SpeechStage.name, "audio", s, drops: String(metrics.speechDrops), misses: String(metrics.speech.budgetMisses)))
         }
         for (name, series) in [("capture_to_hud", metrics.captureToHUD), ("capture_to_terminal", metrics.captureToTerminal)] {
             guard let s = series.summary else { continue }

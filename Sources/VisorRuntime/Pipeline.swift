@@ -14,6 +14,8 @@ public final class Pipeline {
         public var workerThreads = 2
         public var transcript: TranscriptWriter?
         public var trace: TraceRecorder?
+        /// Listens to the microphone, when the session or device has one and speech is wanted.
+        public var speech: SpeechStage?
         public init(profile: DeviceProfile) { self.profile = profile }
     }
 
@@ -26,6 +28,8 @@ public final class Pipeline {
     private var ready: [SlowJob] = []
     private var dropped: [Bool]
     private var wanted: [Bool]
+    private var heardReady: [HeardSpeech] = []
+    private var speechTimes: [UInt64] = []
     private var frameIndex = 0
     private var fastTraceNames: [Int32] = []
     private var fastTraceTracks: [Int32] = []
@@ -79,6 +83,12 @@ public final class Pipeline {
         try process(input: .message(message), sessionTime: sessionTime, wallClock: wallClock, arrival: arrival, terminal: terminal)
     }
 
+    /// Hands one block of microphone audio, its capture time on the session's clock, to the
+    /// speech stage (if any).
+    public func process(audio block: AudioBlock) {
+        options.speech?.submit(block)
+    }
+
     /// Processes one camera frame, from whatever it arrived as.
     public func process(input: FrameInput, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
                         terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {
@@ -128,6 +138,16 @@ public final class Pipeline {
     /// Publishes the slow stages' results still outstanding (at their visibility times in
     /// deterministic mode) and stops the workers.
     public func finish() throws {
+        if let speech = options.speech {
+            var rest: [(HeardSpeech, UInt64)] = []
+            speech.drain(into: &rest, times: &speechTimes)
+            for (heard, visible) in rest {
+                try publishSpeech([heard], at: options.mode == .deterministic ? max(visible, state.sessionTimeNanoseconds) : state.sessionTimeNanoseconds)
+            }
+            try publishSpeech([], at: state.sessionTimeNanoseconds)
+            metrics.speechDrops = speech.droppedBlocks
+            speech.stop()
+        }
         scheduler.drain(into: &ready)
         ready.sort { ($0.visibleAtNanoseconds, $0.stage) < ($1.visibleAtNanoseconds, $1.stage) }
         for job in ready {
@@ -137,9 +157,27 @@ public final class Pipeline {
     }
 
     private func publishResults(upTo sessionTime: UInt64) throws {
+        if let speech = options.speech {
+            heardReady.removeAll(keepingCapacity: true)
+            speech.collect(upTo: sessionTime, deterministic: options.mode == .deterministic, into: &heardReady, times: &speechTimes)
+            try publishSpeech(heardReady, at: sessionTime)
+            let audio = speech.audioState
+            state.scene.audioLevel = audio.level
+            state.scene.voiceActive = audio.voice
+        }
         guard !slowStages.isEmpty else { return }
         scheduler.collect(upTo: sessionTime, into: &ready)
         for job in ready { try publish(job, at: sessionTime) }
+    }
+
+    private func publishSpeech(_ heard: [HeardSpeech], at sessionTime: UInt64) throws {
+        for t in speechTimes { metrics.speech.record(t) }
+        speechTimes.removeAll(keepingCapacity: true)
+        for h in heard {
+            state.scene.heard.append(h)
+            if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }
+            try options.transcript?.event(timeNanoseconds: sessionTime, h.transcriptEvent)
+        }
     }
 
     private func publish(_ job: SlowJob, at sessionTime: UInt64) throws {

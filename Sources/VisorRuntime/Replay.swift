@@ -33,6 +33,9 @@ public struct ReplayOptions {
     public var tracePath: String?
     /// Where the view is drawn; nil runs headless.
     public var terminal: ReplayTerminal?
+    /// Listens to the session's microphone for these wake phrases (then commands and dictation);
+    /// nil does not listen.
+    public var wakePhrases: [String]?
     /// Replays the session this many times, back to back on one clock (for benchmarks).
     public var repeatCount = 1
 
@@ -108,6 +111,11 @@ public final class ReplayRunner {
         pipelineOptions.workerThreads = options.workerThreads
         pipelineOptions.transcript = transcript
         pipelineOptions.trace = trace
+        if let wakePhrases = options.wakePhrases, source.audioChannel != nil {
+            pipelineOptions.speech = try SpeechStage(wakePhrases: wakePhrases,
+                                                     modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
+        }
+        let listening = pipelineOptions.speech != nil
         let pipeline = try Pipeline(fastStages: fastStages(), slowStages: options.slowStages, options: pipelineOptions)
 
         let start = source.startTimeNanoseconds
@@ -142,6 +150,10 @@ public final class ReplayRunner {
                 lastTime = max(lastTime, sessionTime)
                 guard message.channelID == source.cameraChannel.id else {
                     audioBlocks += 1
+                    if listening, case .audio(var block) = try source.decode(message) {
+                        block.captureTimeNanoseconds = sessionTime
+                        pipeline.process(audio: block)
+                    }
                     continue
                 }
                 let arrival = DispatchTime.now().uptimeNanoseconds

@@ -55,6 +55,10 @@ public struct RuntimeMetrics {
     /// End of the wake phrase to the first overlay, and to the first speech sample (voice issues fill these).
     public var wakeToOverlay = LatencySeries()
     public var wakeToSpeech = LatencySeries()
+    /// Listening to one block of microphone audio (the speech stage), held to the block's length.
+    public var speech = LatencySeries(budgetNanoseconds: 20_000_000)
+    /// Microphone blocks the speech stage dropped because it fell 10 s behind.
+    public var speechDrops: UInt64 = 0
     public var frames: UInt64 = 0
     public let frameBudgetNanoseconds: UInt64
 

@@ -49,6 +49,7 @@ struct Bench: ParsableCommand {
             options.deterministic = deterministic
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
+            options.wakePhrases = runtime.wakePhrases
             options.tracePath = trace
             options.repeatCount = self.repeat
             options.terminal = ReplayTerminal(size: { TerminalSize(columns: 160, rows: 49) }, write: { _ in }, showsStatus: false)

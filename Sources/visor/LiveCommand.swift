@@ -48,11 +48,14 @@ struct Live: ParsableCommand {
             options.transcript = transcriptWriter
             var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), MotionStage(), HUDStage()]
             if drawing { fast.append(TerminalStage()) }
+            if let wakePhrases = runtime.wakePhrases, capture.microphone != nil {
+                options.speech = try SpeechStage(wakePhrases: wakePhrases, modelledLatencyNanoseconds: profile.modelledLatencyNanoseconds(SpeechStage.name))
+            }
             let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)
             let screen = drawing ? TerminalScreen() : nil
             screen?.enter()
             let stop = stopCondition(duration: sensors.duration)
-            var firstCapture: UInt64?
+            let clock = SessionClock()
             var frames = 0
             let audio = AudioCounter()
             var failure: Error?
@@ -60,15 +63,19 @@ struct Live: ParsableCommand {
             do {
                 defer { screen?.leave() }
                 (faults, ended) = capture.run(shouldStop: { failure != nil || stop() || (screen?.quitKeyPressed() ?? false) }, onFrame: { input, info in
-                    let start = firstCapture ?? info.captureTimeNanoseconds
-                    firstCapture = start
+                    let start = clock.origin(info.captureTimeNanoseconds)
                     let terminal = screen.map { s in (size: s.size(), write: { (bytes: UnsafeRawBufferPointer) in s.write(bytes) }) }
                     do {
                         try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
                                              arrival: info.captureTimeNanoseconds, terminal: terminal)
                     } catch { failure = error }
                     frames += 1
-                }, onAudio: { _ in audio.add() })
+                }, onAudio: { block in
+                    audio.add()
+                    var block = block
+                    block.captureTimeNanoseconds &-= clock.origin(block.captureTimeNanoseconds)
+                    pipeline.process(audio: block)
+                })
             }
             try pipeline.finish()
             try transcriptWriter?.close()
@@ -83,6 +90,19 @@ struct Live: ParsableCommand {
             if let report { try writeReport(result, to: report) }
             if !faults.isEmpty { throw ExitCode(2) }
         }
+    }
+}
+
+/// The session's time origin: the capture time of the first sample, camera or microphone,
+/// whichever thread sees one first.
+final class SessionClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var start: UInt64?
+    func origin(_ capture: UInt64) -> UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        if let start { return start }
+        start = capture
+        return capture
     }
 }
 

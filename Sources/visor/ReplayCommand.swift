@@ -66,6 +66,7 @@ struct Replay: ParsableCommand {
             options.deterministic = deterministic
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
+            options.wakePhrases = runtime.wakePhrases
             let screen = drawing ? TerminalScreen() : nil
             if let screen {
                 options.terminal = ReplayTerminal(size: { screen.size() }, write: { screen.write($0) })

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VisorCore
+import VisorPerception
 import VisorRuntime
 
 /// Options that `replay` and `bench` share: the device profile, the slow stages, scheduling.
@@ -7,8 +8,11 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Device profile: a name from `visor profiles`, or a profile file (default laptop).")
     var profile: String = DeviceProfiles.defaultName
 
-    @Option(help: "Slow stages to run, comma-separated: codes, text, or none (default codes,text).")
-    var stages: String = "codes,text"
+    @Option(help: "Stages to run, comma-separated: codes, text, speech, or none (default codes,text,speech).")
+    var stages: String = "codes,text,speech"
+
+    @Option(help: ArgumentHelp("Wake phrases to listen for, comma-separated (default \"hey glasses,okay glasses\").", valueName: "PHRASES"))
+    var wake: String?
 
     @Option(help: "Worker threads for the slow stages (default 2).")
     var workers: Int = 2
@@ -19,10 +23,13 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
     var audioTopic: String?
 
-    static let knownStages = ["codes", "text"]
+    static let knownStages = ["codes", "text", "speech"]
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+        if let wake, wake.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--wake needs at least one phrase")
+        }
         for name in stageNames where !Self.knownStages.contains(name) {
             throw ValidationError("unknown stage \"\(name)\" in --stages (stages: \(Self.knownStages.joined(separator: ", ")), or none)")
         }
@@ -32,8 +39,15 @@ struct RuntimeOptions: ParsableArguments {
         stages == "none" ? [] : stages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
+    /// The wake phrases when the speech stage runs, else nil.
+    var wakePhrases: [String]? {
+        guard stageNames.contains("speech") else { return nil }
+        guard let wake else { return SpeechListener.defaultWakePhrases }
+        return wake.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     func makeSlowStages() throws -> [SlowStage] {
-        try stageNames.map { name -> SlowStage in
+        try stageNames.filter { $0 != "speech" }.map { name -> SlowStage in
             switch name {
             case "text": return try TextStage()
             default: return try CodesStage()

@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+import VisorCore
+
+/// The assistant's commands: what is said, and the intent it names. A command that takes words
+/// ("remember this: the car is on level three") is followed by dictation.
+public struct VoiceCommand: Sendable {
+    public var phrase: String
+    public var intent: String
+    public var takesWords: Bool
+
+    public static let defaults: [VoiceCommand] = [
+        VoiceCommand(phrase: "what am i looking at", intent: "what_am_i_looking_at", takesWords: false),
+        VoiceCommand(phrase: "read this", intent: "read_this", takesWords: false),
+        VoiceCommand(phrase: "take a photo", intent: "take_photo", takesWords: false),
+        VoiceCommand(phrase: "remember this", intent: "remember_this", takesWords: true),
+        VoiceCommand(phrase: "what did i see", intent: "what_did_i_see", takesWords: false),
+        VoiceCommand(phrase: "what time is it", intent: "what_time_is_it", takesWords: false),
+        VoiceCommand(phrase: "stop", intent: "stop", takesWords: false),
+    ]
+}
+
+/// Listens to the microphone: keyword spotting for a wake phrase; after it, one command from the
+/// grammar, ended by voice activity; after a command that takes words, the rest of what was said
+/// as free dictation. Audio must be 16 kHz mono; each block carries its capture time.
+public final class SpeechListener {
+    public static let defaultWakePhrases = ["hey glasses", "okay glasses"]
+
+    public enum State: String, Sendable { case waiting, command }
+
+    /// How long to wait for a command after the wake phrase before going back to waiting.
+    public var commandTimeoutNanoseconds: UInt64 = 4_000_000_000
+    /// The longest command (with its dictation).
+    public var maximumCommandNanoseconds: UInt64 = 12_000_000_000
+
+    public private(set) var state: State = .waiting
+    public private(set) var vad = VoiceActivityDetector()
+    private let decoder: SpeechDecoder
+    private let commands: [VoiceCommand]
+    private let rate = UInt64(SpeechDecoder.sampleRateHertz)
+    /// Samples seen so far, and the capture time of sample 0 (the stream is taken as continuous
+    /// from each block's capture time).
+    private var sampleCount: UInt64 = 0
+    private var blockStartSample: UInt64 = 0
+    private var blockStartTime: UInt64 = 0
+    /// The last 3 s of audio, to hand a command the audio since the end of its wake phrase.
+    private var history: [Int16]
+    private var historyStart: UInt64 = 0
+    /// Where the current utterance of the active search began.
+    private var utteranceStart: UInt64 = 0
+    private var commandAudio: [Int16] = []
+    private var loudSinceWake = 0
+    /// The first and last loud samples of the command.
+    private var firstLoud: UInt64 = 0
+    private var lastLoud: UInt64 = 0
+    /// A pause this long (10 ms frames) ends a command.
+    public var commandPauseFrames = 50
+    /// Where the current (or last) stretch of voice began.
+    private var voiceStart: UInt64 = 0
+    private var pending = [Int16]()
+    private let logger = Logger(label: "visor.speech")
+
+    public init(wakePhrases: [String] = SpeechListener.defaultWakePhrases, commands: [VoiceCommand] = VoiceCommand.defaults,
+                modelDirectory: String = SpeechDecoder.defaultModelDirectory, wakeThresholdExponent: Int = -10) throws {
+        guard !wakePhrases.isEmpty else { throw VisorError("no wake phrase to listen for") }
+        let normalise = { (s: String) in s.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }).joined(separator: " ") }
+        self.commands = commands.map { VoiceCommand(phrase: normalise($0.phrase), intent: $0.intent, takesWords: $0.takesWords) }
+        decoder = try SpeechDecoder(wakePhrases: wakePhrases.map(normalise), commands: self.commands.map(\.phrase), modelDirectory: modelDirectory,
+                                wakeThresholdExponent: wakeThresholdExponent)
+        history = []
+        history.reserveCapacity(Int(rate) * 3)
+        decoder.start(.wake)
+    }
+
+    private func time(ofSample index: UInt64) -> UInt64 {
+        index >= blockStartSample ? blockStartTime + (index - blockStartSample) * 1_000_000_000 / rate
+                                  : blockStartTime &- (blockStartSample - index) * 1_000_000_000 / rate
+    }
+
+    /// Takes one block of 16 kHz mono audio; returns what was heard by its end.
+    public func process(_ samples: [Int16], captureTimeNanoseconds: UInt64) -> [HeardSpeech] {
+        blockStartSample = sampleCount + UInt64(pending.count)
+        blockStartTime = captureTimeNanoseconds
+        pending.append(contentsOf: samples)
+        var heard: [HeardSpeech] = []
+        let frame = VoiceActivityDetector.frameSamples
+        var offset = 0
+        while pending.count - offset >= frame {
+            pending.withUnsafeBufferPointer { buffer in
+                let slice = UnsafeBufferPointer(rebasing: buffer[offset..<(offset + frame)])
+                step(slice, into: &heard)
+            }
+            offset += frame
+        }
+        pending.removeFirst(offset)
+        return heard
+    }
+
+    private func remember(_ frame: UnsafeBufferPointer<Int16>) {
+        history.append(contentsOf: frame)
+        let limit = Int(rate) * 3
+        if history.count > limit {
+            let extra = history.count - limit
+            history.removeFirst(extra)
+            historyStart += UInt64(extra)
+        }
+    }
+
+    private func step(_ frame: UnsafeBufferPointer<Int16>, into heard: inout [HeardSpeech]) {
+        let change = vad.process(frame)
+        // Voice starts three loud frames before the detector says so.
+        if change == .started { voiceStart = sampleCount &- min(sampleCount, 2 * UInt64(frame.count)) }
+        remember(frame)
+        let frameStart = sampleCount
+        sampleCount += UInt64(frame.count)
+        decoder.process(frame)
+        if state == .command { commandAudio.append(contentsOf: frame) }
+        switch state {
+        case .waiting:
+            if let phrase = decoder.hypothesis {
+                wake(phrase, at: sampleCount, into: &heard)
+            } else if change == .ended, sampleCount - utteranceStart > rate * 20 {
+                // Keep keyword spotting's utterance short: restart it in a pause.
+                decoder.start(.wake)
+                utteranceStart = sampleCount
+            }
+        case .command:
+            // The command is voice after the wake phrase (100 ms of it), ended by a pause.
+            if vad.lastFrameLoud {
+                if loudSinceWake == 0 { firstLoud = frameStart }
+                loudSinceWake += 1
+                lastLoud = sampleCount
+            }
+            let elapsed = (sampleCount &- min(sampleCount, utteranceStart)) * 1_000_000_000 / rate
+            if (loudSinceWake >= 10 && vad.quietRun >= commandPauseFrames) || elapsed > maximumCommandNanoseconds {
+                finishCommand(into: &heard)
+            } else if loudSinceWake < 10 && elapsed > commandTimeoutNanoseconds {
+                logger.debug("no command after the wake phrase")
+                decoder.start(.wake)
+                state = .waiting
+                utteranceStart = sampleCount
+            }
+        }
+    }
+
+    private func wake(_ phrase: String, at detected: UInt64, into heard: inout [HeardSpeech]) {
+        // The keyword spotter's segment gives the phrase's frames; without one, the phrase is
+        // taken to end where it was detected.
+        let detections = decoder.words(relative: false)
+        // Phrases that share words fire together ("hey glasses" and "okay glasses"); the one
+        // with the best probability per frame names what was said.
+        func perFrame(_ w: SpeechDecoder.Word) -> Double { Double(w.probability) / Double(max(1, w.endFrame - w.startFrame + 1)) }
+        let best = detections.max { perFrame($0) < perFrame($1) }
+        let phrase = best?.text ?? phrase
+        // Spotting fires as the phrase ends; it began where this stretch of voice did.
+        let end = detected
+        let start = vad.inVoice || voiceStart > 0 ? min(voiceStart, end) : end &- min(end, rate / 2)
+        heard.append(HeardSpeech(kind: .wake, label: phrase, words: phrase, startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: end)))
+        // The command search starts from the end of the wake phrase: hand it the audio since.
+        decoder.start(.commands)
+        state = .command
+        loudSinceWake = 0
+        let from = max(end, historyStart)
+        utteranceStart = from
+        commandAudio.removeAll(keepingCapacity: true)
+        let skip = Int(from - historyStart)
+        if skip < history.count {
+            commandAudio.append(contentsOf: history[skip...])
+            commandAudio.withUnsafeBufferPointer { decoder.process($0) }
+        }
+    }
+
+    private func finishCommand(into heard: inout [HeardSpeech]) {
+        decoder.finish()
+        let words = decoder.words()
+        let said = words.map(\.text).joined(separator: " ")
+        defer {
+            decoder.start(.wake)
+            state = .waiting
+            utteranceStart = sampleCount
+        }
+        guard let command = commands.first(where: { said == $0.phrase || ($0.takesWords && said.hasPrefix($0.phrase)) }) else {
+            logger.debug("after the wake phrase, heard \"\(said)\", which is no command")
+            return
+        }
+        // The grammar's first word takes in the silence before it: the voice detector places the
+        // command's start and end; the grammar's word ends split a command from its dictation.
+        let start = firstLoud &- min(firstLoud, 2 * UInt64(VoiceActivityDetector.frameSamples))
+        let end = lastLoud
+        guard command.takesWords else {
+            heard.append(HeardSpeech(kind: .command, label: command.intent, words: said,
+                                     startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: end)))
+            return
+        }
+        let phraseWords = command.phrase.split(separator: " ").count
+        let phraseEnd = min(commandAudio.count, (words[min(words.count, phraseWords) - 1].endFrame + 1) * 160)
+        var dictation: [SpeechDecoder.Word] = []
+        if commandAudio.count - phraseEnd > Int(rate) / 5 {
+            decoder.start(.dictation)
+            commandAudio.withUnsafeBufferPointer { decoder.process(UnsafeBufferPointer(rebasing: $0[phraseEnd...])) }
+            decoder.finish()
+            dictation = decoder.words()
+        }
+        let dictated = dictation.map(\.text).joined(separator: " ")
+        let commandEnd = dictation.isEmpty ? end : utteranceStart + UInt64(phraseEnd)
+        heard.append(HeardSpeech(kind: .command, label: command.intent, words: dictated,
+                                 startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: commandEnd)))
+        if let first = dictation.first {
+            let base = utteranceStart + UInt64(phraseEnd)
+            heard.append(HeardSpeech(kind: .utterance, label: "", words: dictated,
+                                     startNanoseconds: time(ofSample: base + UInt64(first.startFrame) * 160), endNanoseconds: time(ofSample: end)))
+        }
+    }
+}

@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "VisorFuzz", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
         .target(name: "VisorALSAPlugin", cSettings: [.define("PIC")], linkerSettings: [.linkedLibrary("asound")]),
         .executableTarget(name: "VisorBenchmarks", dependencies: [
-            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "CMallocCounter",
+            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "VisorPerception", "CMallocCounter",
             "CV4L2", "CV4LConvert", .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -8,6 +8,7 @@ import Dispatch
 import Foundation
 import VisorCore
 import VisorDisplay
+import VisorPerception
 import VisorRuntime
 import VisorSession
 
@@ -189,6 +190,92 @@ func cameraBenchmark(device: String, frames count: Int) throws {
         + "\"speedup\":\(theirsMedian / oursMedian),\"mean_channel_difference\":\(Double(totalDifference) / Double(comparedBytes))}")
 }
 
+/// Accuracy and cost of the perception stages on the committed fixtures, as JSON lines.
+func perception(fixtures: String) throws {
+    func replay(_ name: String, stages: [SlowStage], listen: Bool) throws -> (events: [[String: Any]], result: ReplayResult) {
+        let transcript = FileManager.default.temporaryDirectory.appendingPathComponent("visor-bench-\(getpid())-\(name).jsonl").path
+        defer { unlink(transcript) }
+        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
+        options.deterministic = true
+        options.slowStages = stages
+        options.wakePhrases = listen ? SpeechListener.defaultWakePhrases : nil
+        options.transcriptPath = transcript
+        let result = try ReplayRunner(source: SessionSource(path: "\(fixtures)/\(name)"), options: options).run()
+        let events = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        return (events, result)
+    }
+    func json(_ object: [String: Any]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+    func ms(_ s: LatencySummary?) -> [String: Double] {
+        guard let s else { return [:] }
+        return ["p50_ms": Double(s.p50) / 1e6, "p99_ms": Double(s.p99) / 1e6]
+    }
+
+    // Text: the sign's seven words, and nothing on the coffee table.
+    let sign = ["NOTICE", "DOUBLE", "PARKING", "PROHIBITED", "AT", "ALL", "TIMES"]
+    let signRun = try replay("sign.mcap", stages: [try TextStage()], listen: false)
+    let readings = signRun.events.filter { $0["kind"] as? String == "text" }.compactMap { $0["text"] as? String }
+    let best = readings.map { Set($0.split(separator: " ").map(String.init)).intersection(sign).count }.max() ?? 0
+    let coffee = try replay("speech.mcap", stages: [try TextStage()], listen: false).events.filter { $0["kind"] as? String == "text" }.count
+    print(json(["stage": "text", "sign_words_read": best, "sign_words": sign.count, "text_events_on_coffee": coffee,
+                "final_reading": readings.last ?? ""].merging(ms(signRun.result.metrics.slowStages[0].latency.summary)) { a, _ in a }))
+
+    // Codes.
+    let codesRun = try replay("codes.mcap", stages: [try CodesStage()], listen: false)
+    let payloads = codesRun.events.filter { $0["kind"] as? String == "code" }.compactMap { $0["payload"] as? String }
+    print(json(["stage": "codes", "payloads": payloads].merging(ms(codesRun.result.metrics.slowStages[0].latency.summary)) { a, _ in a }))
+
+    // Speech: wake phrases and commands against the truth, false alarms on speech without the phrase.
+    let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/commands-truth.json"))) as! [[String: Any]]
+    let commandsRun = try replay("commands.mcap", stages: [], listen: true)
+    let heard = commandsRun.events
+    func near(_ event: [String: Any], _ truth: [String: Any]) -> Bool {
+        abs(Double(event["start_ns"] as? Int ?? 0) / 1e9 - (truth["start_s"] as! Double)) <= 0.3
+            && abs(Double(event["end_ns"] as? Int ?? 0) / 1e9 - (truth["end_s"] as! Double)) <= 0.3
+    }
+    var wakeHits = 0, commandHits = 0
+    let wakes = heard.filter { $0["kind"] as? String == "wake" }, commands = heard.filter { $0["kind"] as? String == "command" }
+    for line in truth {
+        if let w = line["wake"] as? [String: Any], wakes.contains(where: { $0["phrase"] as? String == w["phrase"] as? String && near($0, w) }) { wakeHits += 1 }
+        if let c = line["said"] as? [String: Any], let intent = c["intent"] as? String,
+           commands.contains(where: { $0["intent"] as? String == intent && abs(Double($0["start_ns"] as? Int ?? 0) / 1e9 - (c["start_s"] as! Double)) <= 0.3 }) { commandHits += 1 }
+    }
+    let falseOnCommands = wakes.count - wakeHits
+    let falseElsewhere = try ["speech.mcap", "street.mcap"].map { try replay($0, stages: [], listen: true).events.filter { $0["kind"] as? String == "wake" }.count }.reduce(0, +)
+    let audioSeconds = Double(commandsRun.result.lastSampleTimeNanoseconds) / 1e9
+    print(json(["stage": "speech", "wake_phrases_said": truth.filter { $0["wake"] != nil }.count, "wake_hits": wakeHits,
+                "false_wakes_commands_fixture": falseOnCommands, "false_wakes_real_speech": falseElsewhere,
+                "commands_said": truth.filter { ($0["said"] as? [String: Any])?["intent"] is String }.count, "commands_right": commandHits,
+                "per_block": ms(commandsRun.result.metrics.speech.summary), "heard": ms(commandsRun.result.metrics.speechResults.summary),
+                "audio_seconds": audioSeconds]))
+
+    // Dictation word error rate on real read speech.
+    let speechTruth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/speech-truth.json"))) as! [String: Any]
+    let decoder = try SpeechDecoder(wakePhrases: ["hey glasses"], commands: ["stop"])
+    var errors = 0, words = 0, audio = 0.0, decoding = 0.0
+    for name in ["speech.mcap", "street.mcap"] {
+        var samples: [Int16] = []
+        var iterator = try SessionSource(path: "\(fixtures)/\(name)").samples()
+        while let sample = try iterator.next() { if case .audio(let block) = sample { samples += block.samples } }
+        for clip in speechTruth[name] as! [[String: Any]] {
+            let from = Int((clip["at_s"] as! Double) * 16000)
+            let to = min(samples.count, from + Int((clip["duration_s"] as! Double + 0.3) * 16000))
+            let start = now()
+            let said = decoder.transcribe(Array(samples[from..<to])).map(\.text).joined(separator: " ")
+            decoding += Double(now() - start) / 1e9
+            audio += Double(to - from) / 16000
+            let e = wordErrorRate(reference: clip["words"] as! String, hypothesis: said)
+            errors += e.errors; words += e.words
+            print(json(["clip": clip["clip"] as! String, "reference": clip["words"] as! String, "heard": said, "errors": e.errors, "words": e.words]))
+        }
+    }
+    print(json(["stage": "dictation", "word_error_rate": Double(errors) / Double(words), "errors": errors, "words": words,
+                "real_time_factor": decoding / audio]))
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "camera":
@@ -204,6 +291,13 @@ case "mcap-read":
     let path = arguments[arguments.startIndex + 1]
     let passes = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 10 : 10
     do { try mcapRead(path: path, passes: passes) } catch { fail("\(error)") }
+case "perception":
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .warning
+        return handler
+    }
+    do { try perception(fixtures: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures") } catch { fail("\(error)") }
 default:
-    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES]")
+    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES]")
 }

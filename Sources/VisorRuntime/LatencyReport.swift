@@ -55,7 +55,12 @@ extension ReplayResult {
         if let s = metrics.speech.summary {
             stages[SpeechStage.name] = StageJSON(kind: "audio", count: s.count, p50_ns: s.p50, p90_ns: s.p90, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max,
                                                  budget_ns: metrics.speech.budgetNanoseconds, budget_misses: metrics.speech.budgetMisses,
-                                                 drops: metrics.speechDrops, results: nil, queue_wait: nil)
+                                                 drops: metrics.speechDrops, results: metrics.speechResults.summary?.count, queue_wait: nil)
+        }
+        if let s = metrics.speechResults.summary {
+            stages["speech_results"] = StageJSON(kind: "audio", count: s.count, p50_ns: s.p50, p90_ns: s.p90, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max,
+                                                 budget_ns: metrics.speechResults.budgetNanoseconds, budget_misses: metrics.speechResults.budgetMisses,
+                                                 drops: nil, results: nil, queue_wait: nil)
         }
         func series(_ s: LatencySeries) -> SeriesJSON? { s.summary.map { SeriesJSON($0, s) } }
         let endToEnd: [String: SeriesJSON?] = [
@@ -81,9 +86,9 @@ extension ReplayResult {
         if fast.p99 > metrics.frameBudgetNanoseconds {
             problems.append(String(format: "the fast path's p99 of %.2f ms exceeds the %.1f ms frame budget", Double(fast.p99) / 1e6, budget))
         }
-        for slow in metrics.slowStages {
-            if let s = slow.latency.summary, let modelled = slow.latency.budgetNanoseconds, s.p50 > modelled {
-                problems.append(String(format: "%@ takes %.1f ms at p50, over the %.0f ms the profile models", slow.name, Double(s.p50) / 1e6, Double(modelled) / 1e6))
+        for (name, series) in metrics.slowStages.map({ ($0.name, $0.latency) }) + [(SpeechStage.name, metrics.speechResults)] {
+            if let s = series.summary, let modelled = series.budgetNanoseconds, s.p50 > modelled {
+                problems.append(String(format: "%@ takes %.1f ms at p50, over the %.0f ms the profile models", name, Double(s.p50) / 1e6, Double(modelled) / 1e6))
             }
         }
         if problems.isEmpty {
@@ -126,6 +131,9 @@ extension ReplayResult {
         }
         if let s = metrics.speech.summary {
             lines.append(row(SpeechStage.name, "audio", s, drops: String(metrics.speechDrops), misses: String(metrics.speech.budgetMisses)))
+        }
+        if let s = metrics.speechResults.summary {
+            lines.append(row("  heard", "", s, drops: "", misses: String(metrics.speechResults.budgetMisses)))
         }
         for (name, series) in [("capture_to_hud", metrics.captureToHUD), ("capture_to_terminal", metrics.captureToTerminal)] {
             guard let s = series.summary else { continue }

@@ -16,6 +16,8 @@ public final class Pipeline {
         public var trace: TraceRecorder?
         /// Listens to the microphone, when the session or device has one and speech is wanted.
         public var speech: SpeechStage?
+        /// Audio comes from a file: wait for the listener rather than drop audio (false live).
+        public var audioFromFile = true
         public init(profile: DeviceProfile) { self.profile = profile }
     }
 
@@ -30,6 +32,7 @@ public final class Pipeline {
     private var wanted: [Bool]
     private var heardReady: [HeardSpeech] = []
     private var speechTimes: [UInt64] = []
+    private var speechResultTimes: [UInt64] = []
     private var frameIndex = 0
     private var fastTraceNames: [Int32] = []
     private var fastTraceTracks: [Int32] = []
@@ -58,6 +61,7 @@ public final class Pipeline {
         let latencies = slowStages.map { options.profile.modelledLatencyNanoseconds($0.name) }
         metrics = RuntimeMetrics(fastStageNames: fastStages.map(\.name), slowStageNames: slowStages.map(\.name),
                                  slowStageBudgets: latencies, frameBudgetNanoseconds: options.profile.frameBudgetNanoseconds)
+        metrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
         scheduler = SlowStageScheduler(stages: slowStages, mode: options.mode, modelledLatency: latencies,
                                        workerThreads: options.workerThreads, trace: options.trace)
         dropped = Array(repeating: false, count: slowStages.count)
@@ -86,7 +90,7 @@ public final class Pipeline {
     /// Hands one block of microphone audio, its capture time on the session's clock, to the
     /// speech stage (if any).
     public func process(audio block: AudioBlock) {
-        options.speech?.submit(block)
+        options.speech?.submit(block, wait: options.audioFromFile)
     }
 
     /// Processes one camera frame, from whatever it arrived as.
@@ -140,7 +144,7 @@ public final class Pipeline {
     public func finish() throws {
         if let speech = options.speech {
             var rest: [(HeardSpeech, UInt64)] = []
-            speech.drain(into: &rest, times: &speechTimes)
+            speech.drain(into: &rest, times: &speechTimes, results: &speechResultTimes)
             for (heard, visible) in rest {
                 try publishSpeech([heard], at: options.mode == .deterministic ? max(visible, state.sessionTimeNanoseconds) : state.sessionTimeNanoseconds)
             }
@@ -159,7 +163,7 @@ public final class Pipeline {
     private func publishResults(upTo sessionTime: UInt64) throws {
         if let speech = options.speech {
             heardReady.removeAll(keepingCapacity: true)
-            speech.collect(upTo: sessionTime, deterministic: options.mode == .deterministic, into: &heardReady, times: &speechTimes)
+            speech.collect(upTo: sessionTime, deterministic: options.mode == .deterministic, into: &heardReady, times: &speechTimes, results: &speechResultTimes)
             try publishSpeech(heardReady, at: sessionTime)
             let audio = speech.audioState
             state.scene.audioLevel = audio.level
@@ -173,6 +177,8 @@ public final class Pipeline {
     private func publishSpeech(_ heard: [HeardSpeech], at sessionTime: UInt64) throws {
         for t in speechTimes { metrics.speech.record(t) }
         speechTimes.removeAll(keepingCapacity: true)
+        for t in speechResultTimes { metrics.speechResults.record(t) }
+        speechResultTimes.removeAll(keepingCapacity: true)
         for h in heard {
             state.scene.heard.append(h)
             if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }

@@ -57,6 +57,9 @@ public struct RuntimeMetrics {
     public var wakeToSpeech = LatencySeries()
     /// Listening to one block of microphone audio (the speech stage), held to the block's length.
     public var speech = LatencySeries(budgetNanoseconds: 20_000_000)
+    /// Listening to a block that completed a wake phrase, command or dictation (the decode at the
+    /// end), held to the profile's modelled `speech` latency.
+    public var speechResults = LatencySeries()
     /// Microphone blocks the speech stage dropped because it fell 10 s behind.
     public var speechDrops: UInt64 = 0
     public var frames: UInt64 = 0

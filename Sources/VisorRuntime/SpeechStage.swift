@@ -7,11 +7,15 @@ import VisorPerception
 
 /// The microphone's stage: audio level and voice activity, the wake phrase, commands and
 /// dictation (`SpeechListener`), on a thread of its own fed in capture order. Audio is never
-/// dropped while the thread keeps up; a backlog beyond `maximumBacklog` blocks drops the oldest.
+/// dropped while the thread keeps up. A backlog of `maximumBacklog` blocks (10 s) makes a replay
+/// wait for the listener (audio read from a file faster than real time is all heard), and a live
+/// microphone drop its oldest block (it cannot wait: the device would overrun).
 ///
 /// What it hears is published on the frame thread (`collect`): free-running, as soon as it is
 /// heard; deterministic, once all audio up to the frame has been listened to, at the first frame
-/// at or after the end of the speech plus the profile's modelled `speech` latency.
+/// at or after the capture time at which it could be heard (the end of the audio block that
+/// completed it: a command is complete only after the pause that ends it) plus the profile's
+/// modelled `speech` latency.
 public final class SpeechStage {
     public static let name = "speech"
 
@@ -37,6 +41,9 @@ public final class SpeechStage {
     private(set) var voiceActive = false
     /// Per-block processing time, for the metrics.
     private var blockTimes: [UInt64] = []
+    /// Processing time of the blocks that completed something heard (a decode at the end of a
+    /// command or dictation), what the profile's modelled latency stands for.
+    private var resultTimes: [UInt64] = []
     private(set) var droppedBlocks: UInt64 = 0
     public var maximumBacklog = 500
     private let logger = Logger(label: "visor.speech")
@@ -56,8 +63,10 @@ public final class SpeechStage {
     deinit { stop() }
 
     /// Hands a block of audio to the listening thread.
-    func submit(_ block: AudioBlock) {
+    /// - Parameter wait: wait for room in a full backlog (replay) instead of dropping (live).
+    func submit(_ block: AudioBlock, wait: Bool) {
         condition.lock()
+        if wait { while queue.count >= maximumBacklog { condition.wait() } }
         if queue.count >= maximumBacklog {
             queue.removeFirst()
             droppedBlocks += 1
@@ -81,8 +90,10 @@ public final class SpeechStage {
             let elapsed = DispatchTime.now().uptimeNanoseconds - started
 
             condition.lock()
-            for h in heard { finished.append(Result(heard: h, visibleAtNanoseconds: h.endNanoseconds + modelledLatency)) }
+            let heardAt = block.captureTimeNanoseconds + block.durationNanoseconds
+            for h in heard { finished.append(Result(heard: h, visibleAtNanoseconds: heardAt + modelledLatency)) }
             blockTimes.append(elapsed)
+            if !heard.isEmpty { resultTimes.append(elapsed) }
             level = listener.vad.level
             voiceActive = listener.vad.inVoice
             busy = false
@@ -116,12 +127,14 @@ public final class SpeechStage {
     /// What is to be published at a frame captured at `sessionTime`, and the blocks' processing
     /// times since the last call. Deterministic: first waits until every block submitted so far
     /// has been listened to.
-    func collect(upTo sessionTime: UInt64, deterministic: Bool, into ready: inout [HeardSpeech], times: inout [UInt64]) {
+    func collect(upTo sessionTime: UInt64, deterministic: Bool, into ready: inout [HeardSpeech], times: inout [UInt64], results: inout [UInt64]) {
         condition.lock()
         defer { condition.unlock() }
         if deterministic { while !queue.isEmpty || busy { condition.wait() } }
         times.append(contentsOf: blockTimes)
         blockTimes.removeAll(keepingCapacity: true)
+        results.append(contentsOf: resultTimes)
+        resultTimes.removeAll(keepingCapacity: true)
         guard !finished.isEmpty else { return }
         if deterministic {
             while let first = finished.first, first.visibleAtNanoseconds <= sessionTime {
@@ -136,7 +149,7 @@ public final class SpeechStage {
 
     /// Waits for every block submitted, and returns everything still unpublished with the times
     /// it becomes visible.
-    func drain(into ready: inout [(HeardSpeech, UInt64)], times: inout [UInt64]) {
+    func drain(into ready: inout [(HeardSpeech, UInt64)], times: inout [UInt64], results: inout [UInt64]) {
         condition.lock()
         defer { condition.unlock() }
         while !queue.isEmpty || busy { condition.wait() }
@@ -144,6 +157,8 @@ public final class SpeechStage {
         finished.removeAll()
         times.append(contentsOf: blockTimes)
         blockTimes.removeAll()
+        results.append(contentsOf: resultTimes)
+        resultTimes.removeAll()
     }
 
     func stop() {

@@ -46,6 +46,7 @@ struct Live: ParsableCommand {
             var options = Pipeline.Options(profile: profile)
             options.workerThreads = runtime.workers
             options.transcript = transcriptWriter
+            options.audioFromFile = false
             var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), MotionStage(), HUDStage()]
             if drawing { fast.append(TerminalStage()) }
             if let wakePhrases = runtime.wakePhrases, capture.microphone != nil {

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import VisorCore
 import VisorPerception
@@ -14,8 +15,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Wake phrases to listen for, comma-separated (default \"hey glasses,okay glasses\").", valueName: "PHRASES"))
     var wake: String?
 
-    @Option(help: "Worker threads for the slow stages (default 2).")
-    var workers: Int = 2
+    @Option(help: "Worker threads for the slow stages (default: the cores less one, at least 1: the frame thread and the speech thread need the rest).")
+    var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
 
     @Option(help: "The camera topic to use (default: the channel with a Foxglove image schema).")
     var cameraTopic: String?

@@ -19,7 +19,7 @@ final class BenchAndProfilesCommandTests: XCTestCase {
     func testBenchPrintsTheTableAndWritesJSONAndTrace() throws {
         let dir = try TestSupport.temporaryDirectory(self)
         let json = dir.appendingPathComponent("bench.json").path, trace = dir.appendingPathComponent("bench.trace.json").path
-        let run = try TestSupport.visor("bench", TestSupport.fixture("codes.mcap"), "--repeat", "2", "--json", json, "--trace", trace)
+        let run = try TestSupport.visor("bench", TestSupport.fixture("codes.mcap"), "--repeat", "2", "--workers", "2", "--json", json, "--trace", trace)
         XCTAssertEqual(run.status, 0, run.stderr)
         for expected in ["p99.9 ms", "drops", "misses", "convert", "terminal", "codes", "queue wait", "capture_to_terminal", "fits laptop"] {
             XCTAssertTrue(run.stdout.contains(expected), "\(expected) missing from:\n\(run.stdout)")

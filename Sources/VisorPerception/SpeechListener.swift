@@ -68,7 +68,7 @@ public final class SpeechListener {
         decoder = try SpeechDecoder(wakePhrases: wakePhrases.map(normalise), commands: self.commands.map(\.phrase), modelDirectory: modelDirectory,
                                 wakeThresholdExponent: wakeThresholdExponent)
         history = []
-        history.reserveCapacity(Int(rate) * 3)
+        history.reserveCapacity(Int(rate) * 4)
         decoder.start(.wake)
     }
 
@@ -98,9 +98,9 @@ public final class SpeechListener {
 
     private func remember(_ frame: UnsafeBufferPointer<Int16>) {
         history.append(contentsOf: frame)
-        let limit = Int(rate) * 3
-        if history.count > limit {
-            let extra = history.count - limit
+        // Trimmed a second at a time, not a frame at a time.
+        if history.count > Int(rate) * 4 {
+            let extra = history.count - Int(rate) * 3
             history.removeFirst(extra)
             historyStart += UInt64(extra)
         }
@@ -152,9 +152,10 @@ public final class SpeechListener {
         func perFrame(_ w: SpeechDecoder.Word) -> Double { Double(w.probability) / Double(max(1, w.endFrame - w.startFrame + 1)) }
         let best = detections.max { perFrame($0) < perFrame($1) }
         let phrase = best?.text ?? phrase
-        // Spotting fires as the phrase ends; it began where this stretch of voice did.
+        // Spotting fires as the phrase ends; it began where this stretch of voice did, or at most
+        // 1.5 s before (when the wearer said it in the middle of talking).
         let end = detected
-        let start = vad.inVoice || voiceStart > 0 ? min(voiceStart, end) : end &- min(end, rate / 2)
+        let start = max(min(voiceStart, end), end &- min(end, rate * 3 / 2))
         heard.append(HeardSpeech(kind: .wake, label: phrase, words: phrase, startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: end)))
         // The command search starts from the end of the wake phrase: hand it the audio since.
         decoder.start(.commands)

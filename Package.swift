@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx", providers: [.apt(["libpocketsphinx-dev"])]),
+        // libchafa, only for the terminal benchmark's side-by-side comparison.
+        .systemLibrary(name: "CChafa", pkgConfig: "chafa", providers: [.apt(["libchafa-dev"])]),
         .systemLibrary(name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev"])]),
 
         .target(name: "VisorCore"),
@@ -35,7 +37,7 @@ let package = Package(
             "VisorCore", "VisorMedia", "CZstd", "CLZ4", "CZlib",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia"]),
+        .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia", "CZlib"]),
         .target(name: "VisorDevices", dependencies: [
             "VisorCore", "VisorMedia", "CV4L2", "CALSA", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,7 +63,7 @@ let package = Package(
         .executableTarget(name: "VisorFuzz", dependencies: ["VisorSession", "VisorMedia", "VisorCore"]),
         .target(name: "VisorALSAPlugin", cSettings: [.define("PIC")], linkerSettings: [.linkedLibrary("asound")]),
         .executableTarget(name: "VisorBenchmarks", dependencies: [
-            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "VisorPerception", "CMallocCounter",
+            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "VisorPerception", "CMallocCounter", "CChafa",
             "CV4L2", "CV4LConvert", .product(name: "Logging", package: "swift-log"),
         ]),
 

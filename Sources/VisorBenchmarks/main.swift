@@ -1,3 +1,4 @@
+import CChafa
 import CMallocCounter
 import Logging
 import CV4L2
@@ -80,7 +81,8 @@ func fastPath(path: String, rounds: Int) throws {
     guard !messages.isEmpty else { fail("\(path) has no camera frames") }
     let profile = try DeviceProfiles.load("laptop")
     let pipeline = try Pipeline(
-        fastStages: [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(), HUDStage(), TerminalStage()],
+        fastStages: [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(), HUDStage(),
+                     try DisplayStage(profile: profile), { let t = TerminalStage(); t.panelColumns = 0; return t }()],
         slowStages: [], options: Pipeline.Options(profile: profile))
     let terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void) = (TerminalSize(columns: 160, rows: 49), { _ in })
     var perFrame: [UInt64] = []
@@ -276,6 +278,111 @@ func perception(fixtures: String) throws {
                 "real_time_factor": decoding / audio]))
 }
 
+/// Encoding 640x480 frames to a 160x48-cell terminal frame, Visor against libchafa at the same
+/// size and symbol set (half blocks, then sextants), side by side in one run: frames per second,
+/// mean colour error of what each draws against the source (area-averaged to the cells' pixels),
+/// and Visor's bytes per frame with and without cell diffing.
+func terminalBenchmark(path: String, rounds: Int) throws {
+    let source = try SessionSource(path: path)
+    var frames: [Frame] = []
+    var samples = source.samples()
+    while let sample = try samples.next() { if case .frame(let f) = sample { frames.append(f) } }
+    guard let first = frames.first, first.widthPixels == 640 else { fail("\(path) needs 640x480 frames") }
+    let columns = 160, rows = 48
+    let view = TerminalSize(columns: columns, rows: rows)
+
+    /// Mean absolute error per channel of a cell grid drawn with 2x(1 or 3) pixels a cell.
+    func colourError(sextants: Bool, frame: Frame, cell: (Int, Int) -> (UInt32, UInt32, UInt32)) -> Double {
+        let sx = sextants ? 2 : 1, sy = sextants ? 3 : 2
+        var reference: [UInt8] = []
+        Resampler.areaAverage(frame, width: columns * sx, height: rows * sy, into: &reference)
+        var total = 0
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let (glyph, fg, bg) = cell(column, row)
+                let pattern: Int?
+                if sextants {
+                    pattern = TerminalFrameEncoder.sextantPattern(glyph)
+                } else {
+                    pattern = glyph == 0x2580 ? 0b01 : glyph == 0x2584 ? 0b10 : glyph == 0x2588 ? 0b11 : glyph == 0x20 ? 0 : nil
+                }
+                for k in 0..<(sx * sy) {
+                    let lit = pattern.map { $0 & (1 << k) != 0 }
+                    let colour: UInt32
+                    if let lit { colour = lit ? fg : bg } else {
+                        // A glyph outside the set: count it as the average of its two colours.
+                        colour = ((fg >> 16 & 255) + (bg >> 16 & 255)) / 2 << 16 | ((fg >> 8 & 255) + (bg >> 8 & 255)) / 2 << 8 | ((fg & 255) + (bg & 255)) / 2
+                    }
+                    let x = column * sx + k % sx, y = row * sy + k / sx
+                    let i = (y * columns * sx + x) * 3
+                    total += abs(Int(colour >> 16 & 255) - Int(reference[i])) + abs(Int(colour >> 8 & 255) - Int(reference[i + 1]))
+                        + abs(Int(colour & 255) - Int(reference[i + 2]))
+                }
+            }
+        }
+        return Double(total) / Double(columns * sx * rows * sy * 3)
+    }
+
+    chafa_set_n_threads(1)  // one thread each
+    for sextants in [false, true] {
+        let encoder = TerminalFrameEncoder()
+        encoder.mode = sextants ? .sextants : .halfBlocks
+        encoder.diffing = false
+        let config = chafa_canvas_config_new()
+        chafa_canvas_config_set_geometry(config, Int32(columns), Int32(rows))
+        chafa_canvas_config_set_canvas_mode(config, CHAFA_CANVAS_MODE_TRUECOLOR)
+        let symbols = chafa_symbol_map_new()
+        chafa_symbol_map_add_by_tags(symbols, sextants ? CHAFA_SYMBOL_TAG_SEXTANT : CHAFA_SYMBOL_TAG_VHALF)
+        chafa_canvas_config_set_symbol_map(config, symbols)
+        let canvas = chafa_canvas_new(config)
+        var oursTimes: [Double] = [], theirsTimes: [Double] = []
+        var oursError = 0.0, theirsError = 0.0, oursBytes = 0, theirsBytes = 0, measured = 0
+        for round in 0...rounds {
+            for frame in frames {
+                // Alternate who goes first, so neither always runs on a warm cache.
+                for turn in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+                    let start = now()
+                    if turn == 0 {
+                        encoder.encode(frame, view: view)
+                        if round > 0 { oursTimes.append(Double(now() - start) / 1e6); oursBytes += encoder.output.count }
+                    } else {
+                        frame.pixels.withUnsafeBufferPointer {
+                            chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGB8, $0.baseAddress, 640, Int32(frame.heightPixels), 640 * 3)
+                        }
+                        let printed = chafa_canvas_print(canvas, nil)
+                        if round > 0 { theirsTimes.append(Double(now() - start) / 1e6); theirsBytes += Int(printed?.pointee.len ?? 0) }
+                        g_string_free(printed, 1)
+                    }
+                }
+                if round == 1 {
+                    oursError += colourError(sextants: sextants, frame: frame) { c, r in encoder.cell(column: c, row: r) }
+                    theirsError += colourError(sextants: sextants, frame: frame) { c, r in
+                        var fg: Int32 = 0, bg: Int32 = 0
+                        chafa_canvas_get_colors_at(canvas, Int32(c), Int32(r), &fg, &bg)
+                        return (chafa_canvas_get_char_at(canvas, Int32(c), Int32(r)), UInt32(bitPattern: fg) & 0xFFFFFF, UInt32(bitPattern: bg) & 0xFFFFFF)
+                    }
+                    measured += 1
+                }
+            }
+        }
+        chafa_canvas_unref(canvas)
+        chafa_symbol_map_unref(symbols)
+        chafa_canvas_config_unref(config)
+        // Bytes with cell diffing: the same frames in order, only changed cells rewritten.
+        let diffing = TerminalFrameEncoder()
+        diffing.mode = encoder.mode
+        var diffBytes = 0
+        for frame in frames { diffing.encode(frame, view: view); diffBytes += diffing.output.count }
+        oursTimes.sort(); theirsTimes.sort()
+        let ours = oursTimes[oursTimes.count / 2], theirs = theirsTimes[theirsTimes.count / 2]
+        print("{\"benchmark\":\"terminal\",\"symbols\":\"\(sextants ? "sextants" : "half blocks")\",\"cells\":\"\(columns)x\(rows)\",\"frames\":\(oursTimes.count),"
+            + "\"visor_median_ms\":\(ours),\"chafa_median_ms\":\(theirs),\"visor_fps\":\(1000 / ours),\"chafa_fps\":\(1000 / theirs),\"speedup\":\(theirs / ours),"
+            + "\"visor_colour_error\":\(oursError / Double(measured)),\"chafa_colour_error\":\(theirsError / Double(measured)),"
+            + "\"visor_bytes_per_frame\":\(oursBytes / oursTimes.count),\"visor_bytes_per_frame_diffed\":\(diffBytes / frames.count),"
+            + "\"chafa_bytes_per_frame\":\(theirsBytes / theirsTimes.count)}")
+    }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "camera":
@@ -291,6 +398,10 @@ case "mcap-read":
     let path = arguments[arguments.startIndex + 1]
     let passes = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 10 : 10
     do { try mcapRead(path: path, passes: passes) } catch { fail("\(error)") }
+case "terminal":
+    guard arguments.count >= 2 else { fail("usage: visor-benchmarks terminal FILE [ROUNDS]") }
+    let rounds = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 5 : 5
+    do { try terminalBenchmark(path: arguments[arguments.startIndex + 1], rounds: rounds) } catch { fail("\(error)") }
 case "perception":
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
@@ -299,5 +410,5 @@ case "perception":
     }
     do { try perception(fixtures: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures") } catch { fail("\(error)") }
 default:
-    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES]")
+    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS]")
 }

@@ -18,6 +18,7 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
         public var y: Int
         public var width: Int
         public var height: Int
+        public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
     }
 
     public struct Display: Codable, Equatable, Sendable {

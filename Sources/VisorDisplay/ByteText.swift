@@ -33,6 +33,14 @@ public enum ByteText {
         append(ms % 1000, to: &buffer, minimumDigits: 3)
     }
 
+    /// Appends a session time as `M:SS`, as a HUD clock shows it.
+    public static func appendSessionClock(_ nanoseconds: UInt64, to buffer: inout [UInt8]) {
+        let s = Int(nanoseconds / 1_000_000_000)
+        append(s / 60, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        append(s % 60, to: &buffer, minimumDigits: 2)
+    }
+
     /// Appends a time of day `HH:MM:SS` (UTC) from Unix time.
     public static func appendTimeOfDay(_ unixNanoseconds: UInt64, to buffer: inout [UInt8]) {
         let s = Int((unixNanoseconds / 1_000_000_000) % 86_400)

@@ -31,7 +31,7 @@ public enum HUDComposer {
         if let wall = wallClockNanoseconds {
             ByteText.appendTimeOfDay(wall, to: &hud.lines[0])
         } else {
-            ByteText.appendSessionTime(sessionTimeNanoseconds, to: &hud.lines[0])
+            ByteText.appendSessionClock(sessionTimeNanoseconds, to: &hud.lines[0])
         }
         ByteText.append("  light ", to: &hud.lines[0])
         ByteText.append(Int((scene.lightLevel * 100).rounded()), to: &hud.lines[0])

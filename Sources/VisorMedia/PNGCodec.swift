@@ -1,4 +1,5 @@
 import CPNG
+import Glibc
 import VisorCore
 
 /// PNG decoding through libpng's simplified API.
@@ -26,6 +27,34 @@ public enum PNGCodec {
         }
         guard ok != 0 else { throw VisorError("PNG image could not be decoded: \(message(of: image))") }
         return (width, height)
+    }
+
+    /// Writes packed 8-bit RGB as a PNG file (created readable by its owner only; snapshots show
+    /// what the wearer saw).
+    public static func write(_ pixels: [UInt8], width: Int, height: Int, to path: String) throws {
+        guard width > 0, height > 0, pixels.count >= width * height * 3 else { throw VisorError("no image to write to \(path)") }
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(width)
+        image.height = UInt32(height)
+        image.format = UInt32(PNG_FORMAT_RGB)
+        var size: Int = 0
+        guard pixels.withUnsafeBytes({ png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, Int32(width * 3), nil) }) != 0 else {
+            throw VisorError("PNG encoding failed: \(message(of: image))")
+        }
+        var memory = [UInt8](repeating: 0, count: size)
+        guard memory.withUnsafeMutableBytes({ out in
+            pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, Int32(width * 3), nil) }
+        }) != 0 else { throw VisorError("PNG encoding failed: \(message(of: image))") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw VisorError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var written = 0
+        while written < size {
+            let n = memory.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, size - written) }
+            guard n > 0 else { throw VisorError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            written += n
+        }
     }
 
     private static func message(of image: png_image) -> String {

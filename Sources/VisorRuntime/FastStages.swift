@@ -1,3 +1,4 @@
+import Foundation
 import VisorCore
 import VisorDisplay
 import VisorMedia
@@ -106,17 +107,122 @@ public final class HUDStage: FastStage {
     }
 }
 
-/// Encodes the wearer's view with the HUD as terminal output (24-bit colour half blocks), when a
-/// terminal is attached, with the detections in view boxed and labelled: codes in amber, text in
-/// cyan.
+/// Draws the HUD in the device's pixels (`HUDRenderer`) when its text changes, and checks that
+/// it can be read: `warning` events when text does not fit the text area, when a line was shown
+/// for less time than it takes to read at the profile's words per minute, and when the scene
+/// behind the display is too bright for its light to stand out.
+public final class DisplayStage: FastStage {
+    public let name = "display"
+    public let reads: Set<ContextKey> = [.frame, .hud]
+    public let writes: Set<ContextKey> = [.display]
+    public let renderer: HUDRenderer
+    private let profile: DeviceProfile
+    private var lastBytes: [[UInt8]] = []
+    private var lastCount = -1
+    /// When each laid-out line first showed.
+    private var shownSince: [String: UInt64] = [:]
+    private var overflowReported = false
+    private var glareReported = false
+    private var frameIndex = 0
+
+    public init(profile: DeviceProfile) throws {
+        self.profile = profile
+        renderer = try HUDRenderer(display: profile.display)
+    }
+
+    public func process(_ state: inout FrameState) {
+        state.display = renderer
+        frameIndex += 1
+        if state.hud.lineCount != lastCount || !zip(state.hud.lines.prefix(state.hud.lineCount), lastBytes).allSatisfy({ $0 == $1 }) {
+            lastCount = state.hud.lineCount
+            lastBytes = Array(state.hud.lines.prefix(state.hud.lineCount))
+            renderer.render(lastBytes.map { String(decoding: $0, as: UTF8.self) })
+            checkReadingTime(now: state.sessionTimeNanoseconds, events: &state.events)
+            if renderer.overflowed != overflowReported {
+                overflowReported = renderer.overflowed
+                if renderer.overflowed {
+                    state.events.append(TranscriptEvent(kind: "warning", fields: [
+                        ("reason", .string("text_does_not_fit")),
+                        ("detail", .string("the HUD's text takes more than the \(profile.display.textLines) lines of its text area")),
+                    ]))
+                }
+            }
+        }
+        // Contrast: a see-through display adds its light to the world's; over a bright scene the
+        // text washes out. Sampled every 8th frame on a coarse grid behind the display.
+        if frameIndex % 8 == 1 { checkContrast(state.frame, events: &state.events) }
+    }
+
+    private func checkReadingTime(now: UInt64, events: inout [TranscriptEvent]) {
+        let wordsPerMinute = Double(profile.display.wordsPerMinute ?? 200)
+        let showing = Set(renderer.laidOut)
+        for (line, since) in shownSince where !showing.contains(line) {
+            shownSince[line] = nil
+            // The clock line changes every second by design: only lines that carry words count.
+            let words = line.split(separator: " ").filter { $0.contains(where: \.isLetter) }.count
+            let needed = Double(words) / wordsPerMinute * 60 * 1e9
+            if words >= 3, Double(now &- since) < needed {
+                events.append(TranscriptEvent(kind: "warning", fields: [
+                    ("reason", .string("shown_too_briefly")),
+                    ("detail", .string(String(format: "\"%@\" was shown for %.1f s; %d words need %.1f s at %.0f words a minute",
+                                              line, Double(now &- since) / 1e9, words, needed / 1e9, wordsPerMinute))),
+                ]))
+            }
+        }
+        for line in renderer.laidOut where shownSince[line] == nil { shownSince[line] = now }
+    }
+
+    private func checkContrast(_ frame: Frame, events: inout [TranscriptEvent]) {
+        guard frame.widthPixels > 0, !renderer.laidOut.isEmpty else { return }
+        let rect = ViewCompositor.displayRect(profile.display, viewWidth: frame.widthPixels, viewHeight: frame.heightPixels)
+        var sum = 0, count = 0
+        frame.pixels.withUnsafeBufferPointer { px in
+            for y in stride(from: max(0, rect.y), to: min(frame.heightPixels, rect.y + rect.height), by: 8) {
+                for x in stride(from: max(0, rect.x), to: min(frame.widthPixels, rect.x + rect.width), by: 8) {
+                    let i = (y * frame.widthPixels + x) * 3
+                    sum += (77 * Int(px[i]) + 150 * Int(px[i + 1]) + 29 * Int(px[i + 2])) >> 8
+                    count += 1
+                }
+            }
+        }
+        guard count > 0 else { return }
+        let behind = Double(sum) / Double(count) / 255
+        // The text's light over the world: contrast (world + ink) / world; under 1.5 it is hard to read.
+        let ink = HUDRenderer.inkColour(profile.display)
+        let inkLuma = Double(77 * Int(ink.0) + 150 * Int(ink.1) + 29 * Int(ink.2)) / 256 / 255
+        let contrast = (behind + inkLuma * 0.5) / max(0.02, behind)
+        let low = contrast < 1.5
+        if low != glareReported {
+            glareReported = low
+            if low {
+                events.append(TranscriptEvent(kind: "warning", fields: [
+                    ("reason", .string("low_contrast")),
+                    ("detail", .string(String(format: "the scene behind the display is bright (%.0f %%): the HUD's contrast is %.2f:1", behind * 100, contrast))),
+                ]))
+            }
+        }
+    }
+}
+
+/// Encodes the wearer's view as terminal output (`TerminalFrameEncoder`), when a terminal is
+/// attached: the world with the HUD's light where the display sits, detections boxed and labelled
+/// (codes in amber, text in cyan), and a side panel: per-stage latency with a live history, the
+/// HUD as the device lays it out, the detections, what was heard, the frame rate and drops.
 public final class TerminalStage: FastStage {
     public let name = "terminal"
     public let reads: Set<ContextKey> = [.frame, .hud]
     public let writes: Set<ContextKey> = [.terminal]
-    private let encoder = TerminalFrameEncoder()
+    public let encoder = TerminalFrameEncoder()
+    /// Columns the side panel takes when the terminal is wide enough (100 columns or more); 0 for none.
+    public var panelColumns = 40
+    public var profileName = ""
     /// Rebuilt only when the detections change, so that drawing them allocates nothing per frame.
     private var annotations: [Annotation] = []
     private var annotated: (codes: [CodeSighting], texts: [TextSighting]) = ([], [])
+    private var panel: [PanelLine] = []
+    private var history: [[UInt64]] = []
+    private var panelAge = 0
+    private var panelBuiltAt: UInt64?
 
     public init() {}
 
@@ -131,10 +237,66 @@ public final class TerminalStage: FastStage {
             annotated = (state.scene.codes, state.scene.texts)
             annotations = Self.annotations(for: state.scene)
         }
+        let panelWidth = size.columns >= 100 ? panelColumns : 0
         let view = TerminalFrameEncoder.viewSize(frameWidth: state.frame.widthPixels, frameHeight: state.frame.heightPixels,
-                                                 maxColumns: size.columns, maxRows: max(1, size.rows - 1))
-        encoder.encode(state.frame, view: view, hud: state.hud, annotations: annotations)
+                                                 maxColumns: size.columns - panelWidth - (panelWidth > 0 ? 1 : 0), maxRows: max(1, size.rows - 1))
+        // The panel's text is rebuilt four times a second (it allocates its strings then), not every frame.
+        recordHistory(state.stats)
+        if panelWidth > 0, panelBuiltAt.map({ state.sessionTimeNanoseconds &- $0 >= 250_000_000 || state.sessionTimeNanoseconds < $0 }) ?? true {
+            panel = Self.panel(state, history: history, profile: profileName, width: panelWidth)
+            panelBuiltAt = state.sessionTimeNanoseconds
+        }
+        if panelWidth == 0 { panel.removeAll(keepingCapacity: true) }
+        panelAge += 1
+        encoder.encode(state.frame, view: view, screen: TerminalSize(columns: size.columns, rows: max(1, size.rows - 1)),
+                       hud: state.hud, display: state.display, annotations: annotations, panel: panel)
         state.terminalBytes.removeAll(keepingCapacity: true)
         state.terminalBytes.append(contentsOf: encoder.output)
+    }
+
+    private func recordHistory(_ stats: FrameStats) {
+        if history.count != stats.latestNanoseconds.count {
+            history = stats.latestNanoseconds.map { _ in [UInt64](repeating: 0, count: 24) }
+        }
+        guard panelAge % 2 == 0 else { return }
+        for i in history.indices {
+            history[i].removeFirst()
+            history[i].append(stats.latestNanoseconds[i])
+        }
+    }
+
+    static let sparks: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+
+    static func sparkline(_ values: [UInt64]) -> String {
+        let top = max(1, values.max() ?? 1)
+        return String(values.map { sparks[min(7, Int($0 * 8 / (top + 1)))] })
+    }
+
+    static func panel(_ state: FrameState, history: [[UInt64]], profile: String, width: Int) -> [PanelLine] {
+        func clip(_ s: String) -> String { String(s.prefix(width)) }
+        var lines: [PanelLine] = []
+        lines.append(PanelLine(clip(String(format: "VISOR %@  %.1f fps  frame %llu", profile, state.stats.framesPerSecond, state.stats.frames)), colour: 0xFFFFFF))
+        lines.append(PanelLine(clip("stage        ms    last \(history.first?.count ?? 0) frames"), colour: 0x8C8C8C))
+        for (i, name) in state.stats.stageNames.enumerated() where i < history.count && history[i].contains(where: { $0 > 0 }) {
+            let ms = Double(state.stats.latestNanoseconds[i]) / 1e6
+            let drops = state.stats.drops[i] > 0 ? " -\(state.stats.drops[i])" : ""
+            lines.append(PanelLine(clip(String(format: "%-9@%6.2f ", name as NSString, ms) + sparkline(history[i]) + drops)))
+        }
+        if let display = state.display {
+            lines.append(PanelLine(clip("HUD \(display.display.widthPixels)x\(display.display.heightPixels), \(display.display.textLines) lines, \(display.font.name)"), colour: 0x8C8C8C))
+            for line in display.laidOut { lines.append(PanelLine(clip(" " + line), colour: 0x78FF8C)) }
+            if display.overflowed { lines.append(PanelLine(clip(" (more text than fits)"), colour: 0xFF6060)) }
+        }
+        lines.append(PanelLine("detections", colour: 0x8C8C8C))
+        for code in state.scene.codes { lines.append(PanelLine(clip(" \(code.symbology) \(code.payload)"), colour: 0xFFBE00)) }
+        for text in state.scene.texts { lines.append(PanelLine(clip(" text \(text.text)"), colour: 0x00D2FF)) }
+        if state.scene.codes.isEmpty && state.scene.texts.isEmpty { lines.append(PanelLine(" none")) }
+        lines.append(PanelLine(clip(String(format: "heard  (mic %.0f dBFS%@)", state.scene.audioLevel, state.scene.voiceActive ? ", voice" : "")), colour: 0x8C8C8C))
+        for heard in state.scene.heard.suffix(4) {
+            let what = heard.kind == .wake ? "wake \(heard.label)" : heard.kind == .command ? "> \(heard.label) \(heard.words)" : "\"\(heard.words)\""
+            lines.append(PanelLine(clip(" \(formatSessionTime(heard.startNanoseconds)) \(what)")))
+        }
+        // Printable text only: payloads and readings are other people's words.
+        return lines.map { PanelLine(String(String.UnicodeScalarView($0.text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 })), colour: $0.colour) }
     }
 }

@@ -64,6 +64,9 @@ public final class Pipeline {
         metrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
         scheduler = SlowStageScheduler(stages: slowStages, mode: options.mode, modelledLatency: latencies,
                                        workerThreads: options.workerThreads, trace: options.trace)
+        state.stats.stageNames = fastStages.map(\.name) + slowStages.map(\.name) + [SpeechStage.name]
+        state.stats.latestNanoseconds = Array(repeating: 0, count: state.stats.stageNames.count)
+        state.stats.drops = Array(repeating: 0, count: state.stats.stageNames.count)
         dropped = Array(repeating: false, count: slowStages.count)
         wanted = Array(repeating: true, count: slowStages.count)
         ready.reserveCapacity(slowStages.count * 3)
@@ -105,6 +108,11 @@ public final class Pipeline {
         // wait belongs to the model, not to the frame's latency.
         if options.mode == .deterministic { arrival &+= previous &- beforePublishing }
         state.input = input
+        if state.stats.frames > 0, sessionTime > state.sessionTimeNanoseconds {
+            let rate = 1e9 / Double(sessionTime - state.sessionTimeNanoseconds)
+            state.stats.framesPerSecond = state.stats.framesPerSecond == 0 ? rate : state.stats.framesPerSecond * 0.9 + rate * 0.1
+        }
+        state.stats.frames += 1
         state.sessionTimeNanoseconds = sessionTime
         state.wallClockNanoseconds = wallClock
         state.terminalView = terminal?.size
@@ -112,6 +120,7 @@ public final class Pipeline {
             try stage.process(&state)
             let now = DispatchTime.now().uptimeNanoseconds
             metrics.fastStages[i].record(now &- previous)
+            state.stats.latestNanoseconds[i] = now &- previous
             if let trace = options.trace { trace.record(name: fastTraceNames[i], track: fastTraceTracks[i], start: previous, end: now) }
             if stage.writes.contains(.hud) { metrics.captureToHUD.record(now &- arrival) }
             previous = now
@@ -125,7 +134,10 @@ public final class Pipeline {
         if !slowStages.isEmpty {
             for i in slowStages.indices { wanted[i] = slowStages[i].wants(state.scene) }
             scheduler.offer(state.frame, sessionTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, wanted: wanted, dropped: &dropped)
-            for i in dropped.indices where dropped[i] { metrics.slowStages[i].drops += 1 }
+            for i in dropped.indices where dropped[i] {
+                metrics.slowStages[i].drops += 1
+                state.stats.drops[fastStages.count + i] += 1
+            }
         }
         if let transcript = options.transcript {
             for event in state.events { try transcript.event(timeNanoseconds: sessionTime, event) }
@@ -176,6 +188,7 @@ public final class Pipeline {
 
     private func publishSpeech(_ heard: [HeardSpeech], at sessionTime: UInt64) throws {
         for t in speechTimes { metrics.speech.record(t) }
+        if let last = speechTimes.last { state.stats.latestNanoseconds[state.stats.latestNanoseconds.count - 1] = last }
         speechTimes.removeAll(keepingCapacity: true)
         for t in speechResultTimes { metrics.speechResults.record(t) }
         speechResultTimes.removeAll(keepingCapacity: true)
@@ -191,6 +204,7 @@ public final class Pipeline {
         metrics.slowStages[job.stage].latency.record(job.finishedAt &- job.startedAt)
         metrics.slowStages[job.stage].queueWait.record(job.startedAt &- job.submittedAt)
         metrics.slowStages[job.stage].results += 1
+        state.stats.latestNanoseconds[fastStages.count + job.stage] = job.finishedAt &- job.startedAt
         switch job.output {
         case .success(let output):
             output.update(&state.scene)

@@ -36,6 +36,10 @@ public struct ReplayOptions {
     /// Listens to the session's microphone for these wake phrases (then commands and dictation);
     /// nil does not listen.
     public var wakePhrases: [String]?
+    /// Writes PNG snapshots here every `snapshotEvery` frames: the composed view at the frame's
+    /// size and the HUD alone at the device's resolution.
+    public var snapshotDirectory: String?
+    public var snapshotEvery = 30
     /// Replays the session this many times, back to back on one clock (for benchmarks).
     public var repeatCount = 1
 
@@ -47,13 +51,35 @@ public struct ReplayOptions {
 public struct ReplayTerminal {
     public var size: () -> TerminalSize
     public var write: (UnsafeRawBufferPointer) -> Void
+    /// Keys typed since the last call.
+    public var keys: () -> [TerminalKey]
     /// Draws the status line under the view (false for benchmarks encoding into nothing).
     public var showsStatus: Bool
-    public init(size: @escaping () -> TerminalSize, write: @escaping (UnsafeRawBufferPointer) -> Void, showsStatus: Bool = true) {
+    public var mode: TerminalMode = .halfBlocks
+    public var colours: TerminalColours = .truecolour
+    /// Rewrite only the cells that changed.
+    public var diffing = true
+    public init(size: @escaping () -> TerminalSize, write: @escaping (UnsafeRawBufferPointer) -> Void,
+                keys: @escaping () -> [TerminalKey] = { [] }, showsStatus: Bool = true) {
         self.size = size
         self.write = write
+        self.keys = keys
         self.showsStatus = showsStatus
     }
+}
+
+/// The keys a replay answers to.
+public enum TerminalKey: Equatable, Sendable {
+    /// Space: pause or resume.
+    case pause
+    /// The right arrow: one frame forward while paused.
+    case step
+    /// `h`: hide or show the HUD.
+    case toggleHUD
+    /// `d`: hide or show the detection boxes.
+    case toggleDetections
+    /// `q`.
+    case quit
 }
 
 /// What a replay did, and how long each part took.
@@ -93,9 +119,17 @@ public final class ReplayRunner {
     }
 
     /// The fast stages a replay runs, in order.
-    public func fastStages() -> [FastStage] {
-        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(), HUDStage()]
-        if options.terminal != nil { stages.append(TerminalStage()) }
+    public func fastStages() throws -> [FastStage] {
+        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(),
+                                   HUDStage(), try DisplayStage(profile: options.profile)]
+        if let terminal = options.terminal {
+            let stage = TerminalStage()
+            stage.profileName = options.profile.name
+            stage.encoder.mode = terminal.mode
+            stage.encoder.colours = terminal.colours
+            stage.encoder.diffing = terminal.diffing
+            stages.append(stage)
+        }
         return stages
     }
 
@@ -116,7 +150,14 @@ public final class ReplayRunner {
                                                      modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
         }
         let listening = pipelineOptions.speech != nil
-        let pipeline = try Pipeline(fastStages: fastStages(), slowStages: options.slowStages, options: pipelineOptions)
+        let stages = try fastStages()
+        let terminalStage = stages.last as? TerminalStage
+        let pipeline = try Pipeline(fastStages: stages, slowStages: options.slowStages, options: pipelineOptions)
+        if let directory = options.snapshotDirectory {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+            catch { throw VisorError("cannot create the snapshot folder \(directory): \(error.localizedDescription)") }
+        }
+        var paused = false, stepping = false, pausedAt: UInt64 = 0, pausedFor: UInt64 = 0
 
         let start = source.startTimeNanoseconds
         let hasWallClock = start > 1_000_000_000 * 978_307_200  // after 2001: log times are Unix time
@@ -139,9 +180,27 @@ public final class ReplayRunner {
             var messages = source.messages()
             while let message = messages.next() {
                 if shouldStop() { stopped = true; break replaying }
+                // Keys: space pauses, the right arrow steps a frame, h and d toggle, q quits.
+                while true {
+                    for key in options.terminal?.keys() ?? [] {
+                        switch key {
+                        case .pause:
+                            paused.toggle()
+                            if paused { pausedAt = DispatchTime.now().uptimeNanoseconds } else { pausedFor += DispatchTime.now().uptimeNanoseconds - pausedAt }
+                        case .step: if paused { stepping = true }
+                        case .toggleHUD: terminalStage?.encoder.showsHUD.toggle()
+                        case .toggleDetections: terminalStage?.encoder.showsDetections.toggle()
+                        case .quit: stopped = true; break replaying
+                        }
+                    }
+                    if !paused || stepping || shouldStop() { break }
+                    usleep(20_000)
+                }
+                if shouldStop() { stopped = true; break replaying }
                 let sessionTime = (message.logTime &- start) + offset
                 if case .times(let factor) = options.speed {
-                    let due = wallStart + UInt64(Double(sessionTime) / factor)
+                    if stepping { pausedFor = DispatchTime.now().uptimeNanoseconds &- wallStart &- UInt64(Double(sessionTime) / factor) }
+                    let due = wallStart + pausedFor + UInt64(Double(sessionTime) / factor)
                     while DispatchTime.now().uptimeNanoseconds < due {
                         if shouldStop() { stopped = true; break replaying }
                         usleep(UInt32(min(10_000, (due &- DispatchTime.now().uptimeNanoseconds) / 1000 + 1)))
@@ -165,6 +224,10 @@ public final class ReplayRunner {
                 }
                 try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
                                      arrival: arrival, terminal: drawing)
+                if stepping { stepping = false; pausedAt = DispatchTime.now().uptimeNanoseconds }
+                if let directory = options.snapshotDirectory, frames % max(1, options.snapshotEvery) == 0 {
+                    try Snapshot.write(pipeline.state, index: frames, to: directory)
+                }
                 frames += 1
             }
         }
@@ -204,5 +267,22 @@ private final class StatusLine {
         ByteText.appendSessionTime(sessionTimeNanoseconds, to: &bytes)
         ByteText.append("  q or Ctrl-C quits", to: &bytes)
         bytes.withUnsafeBytes { terminal.write($0) }
+    }
+}
+
+/// PNG snapshots of what the wearer sees.
+public enum Snapshot {
+    /// Writes `view-NNNNNN.png` (the frame with the HUD's light added where the display sits and
+    /// the detections boxed) and `hud-NNNNNN.png` (the HUD alone, at the device's resolution).
+    public static func write(_ state: FrameState, index: Int, to directory: String) throws {
+        let name = String(format: "%06d", index)
+        var view = state.frame.pixels
+        if let display = state.display {
+            ViewCompositor.blend(hud: display.pixels, display: display.display, into: &view,
+                                 viewWidth: state.frame.widthPixels, viewHeight: state.frame.heightPixels)
+            try PNGCodec.write(display.pixels, width: display.display.widthPixels, height: display.display.heightPixels,
+                               to: "\(directory)/hud-\(name).png")
+        }
+        try PNGCodec.write(view, width: state.frame.widthPixels, height: state.frame.heightPixels, to: "\(directory)/view-\(name).png")
     }
 }

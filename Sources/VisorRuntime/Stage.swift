@@ -15,6 +15,8 @@ public enum ContextKey: String, Hashable, Sendable, CaseIterable {
     case codes
     case text
     case hud
+    /// The HUD drawn in the device's pixels.
+    case display
     case terminal
 }
 
@@ -27,6 +29,18 @@ public enum FrameInput {
     case jpeg(UnsafeRawBufferPointer)
 }
 
+/// What the runtime knows of its own running, for the side panel: the latest time of each stage,
+/// drops, the frame rate. The pipeline fills it; its arrays are sized once.
+public struct FrameStats {
+    /// Fast stages, then slow stages, then speech.
+    public var stageNames: [String] = []
+    public var latestNanoseconds: [UInt64] = []
+    public var drops: [UInt64] = []
+    public var framesPerSecond = 0.0
+    public var frames: UInt64 = 0
+    public init() {}
+}
+
 /// The working set of one frame. The pipeline owns one and reuses its buffers frame after frame.
 public struct FrameState {
     public var input: FrameInput?
@@ -37,9 +51,12 @@ public struct FrameState {
     public var wallClockNanoseconds: UInt64?
     public var scene = SceneContext()
     public var hud = HUDState()
+    /// The HUD in device pixels, when a display stage runs.
+    public var display: HUDRenderer?
     /// Where the terminal view goes, or nil when headless.
     public var terminalView: TerminalSize?
     public var terminalBytes: [UInt8] = []
+    public var stats = FrameStats()
     /// Transcript events fast stages raise on this frame (rare: on changes), written by the runtime.
     public var events: [TranscriptEvent] = []
 

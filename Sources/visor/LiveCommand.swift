@@ -30,9 +30,12 @@ struct Live: ParsableCommand {
 
     @OptionGroup var sensors: SensorArguments
 
+    @OptionGroup var display: DisplayOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        try display.validate()
         try sensors.validate()
         try runtime.validate()
     }
@@ -47,8 +50,17 @@ struct Live: ParsableCommand {
             options.workerThreads = runtime.workers
             options.transcript = transcriptWriter
             options.audioFromFile = false
-            var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), MotionStage(), HUDStage()]
-            if drawing { fast.append(TerminalStage()) }
+            var fast: [FastStage] = [ConvertStage(schema: "", topic: ""), LightStage(), MotionStage(), HUDStage(), try DisplayStage(profile: profile)]
+            if drawing {
+                let stage = TerminalStage()
+                stage.profileName = profile.name
+                var terminal = ReplayTerminal(size: { TerminalSize(columns: 80, rows: 24) }, write: { _ in })
+                display.configure(&terminal)
+                stage.encoder.mode = terminal.mode
+                stage.encoder.colours = terminal.colours
+                stage.encoder.diffing = terminal.diffing
+                fast.append(stage)
+            }
             if let wakePhrases = runtime.wakePhrases, capture.microphone != nil {
                 options.speech = try SpeechStage(wakePhrases: wakePhrases, modelledLatencyNanoseconds: profile.modelledLatencyNanoseconds(SpeechStage.name))
             }

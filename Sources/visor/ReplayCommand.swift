@@ -39,10 +39,20 @@ struct Replay: ParsableCommand {
     @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing) of every stage and worker.")
     var trace: String?
 
+    @Option(help: ArgumentHelp("Write PNG snapshots here: the composed view and the HUD alone at device resolution.", valueName: "DIR"))
+    var snapshotDir: String?
+
+    @Option(help: "Write a snapshot every N frames (default 30).")
+    var snapshotEvery: Int = 30
+
+    @OptionGroup var display: DisplayOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         try runtime.validate()
+        try display.validate()
+        guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be 1 or more") }
         if let speed, parseSpeed(speed) == nil {
             throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
         }
@@ -67,16 +77,20 @@ struct Replay: ParsableCommand {
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
             options.wakePhrases = runtime.wakePhrases
+            options.snapshotDirectory = snapshotDir
+            options.snapshotEvery = snapshotEvery
             let screen = drawing ? TerminalScreen() : nil
             if let screen {
-                options.terminal = ReplayTerminal(size: { screen.size() }, write: { screen.write($0) })
+                var terminal = ReplayTerminal(size: { screen.size() }, write: { screen.write($0) }, keys: { screen.keys() })
+                display.configure(&terminal)
+                options.terminal = terminal
                 screen.enter()
             }
             let result: ReplayResult
             do {
                 defer { screen?.leave() }
                 result = try ReplayRunner(source: source, options: options).run(shouldStop: {
-                    StopSignal.requested || (screen?.quitKeyPressed() ?? false)
+                    StopSignal.requested
                 })
             }
             if let report { try writeReport(result, to: report) }

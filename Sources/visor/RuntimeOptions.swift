@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import VisorCore
+import VisorDisplay
 import VisorPerception
 import VisorRuntime
 
@@ -57,4 +58,32 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     func loadProfile() throws -> DeviceProfile { try DeviceProfiles.load(profile) }
+}
+
+/// How the terminal view is drawn (replay and live).
+struct DisplayOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How to draw the view: half (half blocks), sextants (six pixels a cell) or kitty (the kitty graphics protocol); default: kitty under kitty, else half.", valueName: "MODE"))
+    var render: String?
+
+    @Option(help: ArgumentHelp("Colours: 24bit or 256 (default: 24bit when COLORTERM says truecolor or 24bit, else 256).", valueName: "DEPTH"))
+    var colours: String?
+
+    @Flag(help: "Rewrite every cell of every frame instead of only the cells that changed.")
+    var noDiff = false
+
+    func validate() throws {
+        if let render, TerminalMode(rawValue: render) == nil {
+            throw ValidationError("--render takes half, sextants or kitty; got \"\(render)\"")
+        }
+        if let colours, TerminalColours(rawValue: colours) == nil {
+            throw ValidationError("--colours takes 24bit or 256; got \"\(colours)\"")
+        }
+    }
+
+    func configure(_ terminal: inout ReplayTerminal) {
+        let detected = detectTerminal(ProcessInfo.processInfo.environment)
+        terminal.mode = render.flatMap(TerminalMode.init(rawValue:)) ?? detected.mode
+        terminal.colours = colours.flatMap(TerminalColours.init(rawValue:)) ?? detected.colours
+        terminal.diffing = !noDiff
+    }
 }

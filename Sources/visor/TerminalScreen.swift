@@ -1,4 +1,5 @@
 import Foundation
+import VisorRuntime
 import VisorDisplay
 
 /// Set by SIGINT and SIGTERM: the replay loop stops at the next sample and the terminal is restored.
@@ -44,14 +45,30 @@ final class TerminalScreen {
         return TerminalSize(columns: 80, rows: 24)
     }
 
-    /// True when `q` was typed since the last call.
-    func quitKeyPressed() -> Bool {
-        guard rawMode else { return false }
-        var byte: UInt8 = 0
-        while read(STDIN_FILENO, &byte, 1) == 1 {
-            if byte == UInt8(ascii: "q") || byte == UInt8(ascii: "Q") { return true }
+    /// True when `q` was typed since the last call (other keys are dropped).
+    func quitKeyPressed() -> Bool { keys().contains(.quit) }
+
+    /// The keys typed since the last call: space, the right arrow (ESC [ C), h, d, q.
+    func keys() -> [TerminalKey] {
+        guard rawMode else { return [] }
+        var keys: [TerminalKey] = []
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(STDIN_FILENO, &buffer, buffer.count)
+        guard n > 0 else { return [] }
+        var i = 0
+        while i < n {
+            switch buffer[i] {
+            case UInt8(ascii: " "): keys.append(.pause)
+            case UInt8(ascii: "h"), UInt8(ascii: "H"): keys.append(.toggleHUD)
+            case UInt8(ascii: "d"), UInt8(ascii: "D"): keys.append(.toggleDetections)
+            case UInt8(ascii: "q"), UInt8(ascii: "Q"): keys.append(.quit)
+            case 0x1B where i + 2 < n && buffer[i + 1] == UInt8(ascii: "[") && buffer[i + 2] == UInt8(ascii: "C"):
+                keys.append(.step); i += 2
+            default: break
+            }
+            i += 1
         }
-        return false
+        return keys
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) {

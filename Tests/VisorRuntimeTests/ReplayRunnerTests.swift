@@ -59,7 +59,7 @@ final class ReplayRunnerTests: XCTestCase {
         let hudP99 = ((json["end_to_end"] as? [String: Any])?["capture_to_hud"] as? [String: Any])?["p99_ns"] as? Int ?? .max
         XCTAssertEqual(json["fits"] as? Bool, codesP50 <= 25_000_000 && hudP99 <= 33_300_000)
         XCTAssertEqual((json["verdict"] as? String)?.hasPrefix("fits laptop"), json["fits"] as? Bool)
-        XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "codes"], "headless runs draw nothing")
+        XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "display", "codes"], "headless runs draw nothing")
         for (name, stage) in stages {
             XCTAssertEqual(stage["count"] as? Int, 70, name)
             let p50 = stage["p50_ns"] as? Int ?? -1, p90 = stage["p90_ns"] as? Int ?? -1

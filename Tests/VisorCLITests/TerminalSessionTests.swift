@@ -1,0 +1,90 @@
+import Foundation
+import VisorTestSupport
+import XCTest
+
+/// `visor replay` inside a real terminal (tmux), read back with `capture-pane`.
+final class TerminalSessionTests: XCTestCase {
+    private var socket = ""
+
+    override func setUp() {
+        socket = "visor-test-\(UUID().uuidString.prefix(8))"
+    }
+
+    override func tearDown() {
+        _ = try? tmux("kill-server")
+    }
+
+    /// Runs tmux with every inherited descriptor above 2 closed: the tmux server it forks would
+    /// otherwise keep Foundation's exit watch on the client open until the server ends.
+    @discardableResult
+    private func tmux(_ arguments: String...) throws -> TestSupport.Run {
+        try TestSupport.run("/usr/bin/env", ["python3", "-c",
+            "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
+            "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
+    }
+
+    private func screen() throws -> String { try tmux("capture-pane", "-p", "-t", "visor").stdout }
+
+    private func waitFor(_ what: String, seconds: Double = 20, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(100_000)
+        }
+        XCTFail("timed out waiting for \(what); screen:\n\(try screen())")
+    }
+
+    /// Starts a replay of the commands fixture in a 160x50 tmux window; `marker` names its transcript.
+    private func startReplay(marker: String) throws {
+        let command = "\(TestSupport.visorPath) replay \(TestSupport.fixture("commands.mcap")) --speed 1 --stages codes "
+            + "--transcript /tmp/\(marker).jsonl; echo VISOR-EXITED $?; sleep 60"
+        let run = try tmux("new-session", "-d", "-s", "visor", "-x", "160", "-y", "50", "env", "OMP_THREAD_LIMIT=1", "sh", "-c", command)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        addTeardownBlock { unlink("/tmp/\(marker).jsonl") }
+    }
+
+    private func visorPID(_ marker: String) throws -> Int32? {
+        // visor itself, not the shell whose command line also names the transcript.
+        let run = try TestSupport.run("/usr/bin/pgrep", ["-f", "^[^ ]*visor replay .*transcript /tmp/\(marker).jsonl"])
+        return run.stdout.split(separator: "\n").compactMap { Int32($0) }.first
+    }
+
+    func testTheHUDAndPanelShowAndSIGTERMRestoresTheTerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        let marker = "visor-tmux-\(UUID().uuidString.prefix(8))"
+        try startReplay(marker: marker)
+        // The side panel shows the HUD as the device lays it out, and the stages.
+        try waitFor("the HUD text in the panel") { let s = try screen(); return s.contains("light") && s.contains("VISOR laptop") }
+        let shown = try screen()
+        XCTAssertTrue(shown.contains("HUD 640x480"), shown)
+        XCTAssertTrue(shown.contains("convert"), shown)
+        XCTAssertEqual(try tmux("display", "-p", "-t", "visor", "#{alternate_on} #{cursor_flag}").stdout.trimmingCharacters(in: .whitespacesAndNewlines), "1 0",
+                       "the view is drawn on the alternate screen with the cursor hidden")
+        let pid = try XCTUnwrap(try visorPID(marker))
+        kill(pid, SIGTERM)
+        try waitFor("visor to exit") { try screen().contains("VISOR-EXITED") }
+        XCTAssertEqual(try tmux("display", "-p", "-t", "visor", "#{alternate_on} #{cursor_flag}").stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0 1",
+                       "back on the normal screen with the cursor shown")
+        XCTAssertTrue(try screen().contains("stopped early"))
+    }
+
+    func testKeysPauseAndQuit() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        let marker = "visor-tmux-\(UUID().uuidString.prefix(8))"
+        try startReplay(marker: marker)
+        try waitFor("the first frames") { try screen().contains("VISOR laptop") }
+        try tmux("send-keys", "-t", "visor", " ")
+        usleep(500_000)
+        func frameNumber() throws -> Int? {
+            let line = try screen().split(separator: "\n").first { $0.contains("VISOR laptop") } ?? ""
+            return line.split(separator: " ").firstIndex(of: "frame").flatMap { i in Int(line.split(separator: " ")[i + 1]) }
+        }
+        let paused = try frameNumber()
+        usleep(2_500_000)
+        XCTAssertEqual(try frameNumber(), paused, "no frame is drawn while paused (1 fps fixture, 2.5 s)")
+        try tmux("send-keys", "-t", "visor", "Right")
+        try waitFor("one step") { try frameNumber() == (paused ?? -10) + 1 }
+        try tmux("send-keys", "-t", "visor", "q")
+        try waitFor("q to quit") { try screen().contains("VISOR-EXITED 0") }
+    }
+}

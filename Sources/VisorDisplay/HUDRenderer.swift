@@ -15,6 +15,9 @@ public final class HUDRenderer {
     public private(set) var overflowed = false
     private var lastLines: [String]?
     private let ink: (UInt8, UInt8, UInt8)
+    /// Colours of lines that start with a given text (a code in view in amber, what was heard in
+    /// white), quantised to the display; other lines take the ink.
+    private let lineColours: [(prefix: String, colour: (UInt8, UInt8, UInt8))]
 
     /// Debian's `fonts-spleen` (BSD-2): fixed-width bitmap fonts from 5x8 to 32x64.
     public static let fontDirectory = "/usr/share/fonts/X11/misc"
@@ -37,16 +40,39 @@ public final class HUDRenderer {
         }
         pixels = [UInt8](repeating: 0, count: display.widthPixels * display.heightPixels * 3)
         ink = Self.inkColour(display)
+        lineColours = [("code ", Self.quantise((255, 190, 0), for: display)), ("> ", Self.quantise((255, 255, 255), for: display)),
+                       ("listening", Self.quantise((255, 255, 255), for: display)), ("\"", Self.quantise((255, 255, 255), for: display))]
     }
 
-    /// The colour of lit text on this display: a soft green-white in full colour, the nearest of
+    /// The colour of lit text on this display: a light green in full colour, the nearest of
     /// the 16 colours, the brightest green level, or the tint of a monochrome display.
     public static func inkColour(_ display: DeviceProfile.Display) -> (UInt8, UInt8, UInt8) {
+        quantise((120, 255, 140), for: display)
+    }
+
+    /// The 16 colours of the classic terminal palette (VGA).
+    static let palette16: [(UInt8, UInt8, UInt8)] = [
+        (0, 0, 0), (170, 0, 0), (0, 170, 0), (170, 85, 0), (0, 0, 170), (170, 0, 170), (0, 170, 170), (170, 170, 170),
+        (85, 85, 85), (255, 85, 85), (85, 255, 85), (255, 255, 85), (85, 85, 255), (255, 85, 255), (85, 255, 255), (255, 255, 255),
+    ]
+
+    /// A colour as the display can show it: as is in full colour; the nearest of the 16 colours;
+    /// its brightness in 16 levels of green; or, on a 1-bit display, the tint when bright enough.
+    public static func quantise(_ c: (UInt8, UInt8, UInt8), for display: DeviceProfile.Display) -> (UInt8, UInt8, UInt8) {
+        let luma = (77 * Int(c.0) + 150 * Int(c.1) + 29 * Int(c.2)) >> 8
         switch display.colour {
-        case .full: return (170, 255, 190)
-        case .colours16: return (85, 255, 85)
-        case .green4bit: return (0, 255, 0)
+        case .full: return c
+        case .colours16:
+            return palette16.min { a, b in
+                func d(_ p: (UInt8, UInt8, UInt8)) -> Int {
+                    let dr = Int(p.0) - Int(c.0), dg = Int(p.1) - Int(c.1), db = Int(p.2) - Int(c.2)
+                    return dr * dr + dg * dg + db * db
+                }
+                return d(a) < d(b)
+            }!
+        case .green4bit: return (0, UInt8(luma / 16 * 17), 0)
         case .mono1bit:
+            guard luma >= 64 else { return (0, 0, 0) }
             guard let tint = display.tint, tint.count == 7, let v = UInt32(tint.dropFirst(), radix: 16) else { return (255, 255, 255) }
             return (UInt8(v >> 16), UInt8((v >> 8) & 255), UInt8(v & 255))
         }
@@ -87,8 +113,13 @@ public final class HUDRenderer {
         guard lines != lastLines else { return }
         lastLines = lines
         let area = display.textArea
-        var laid: [String] = []
-        for line in lines { laid += wrap(line, width: area.width) }
+        var laid: [String] = [], colours: [(UInt8, UInt8, UInt8)] = []
+        for line in lines {
+            let wrapped = wrap(line, width: area.width)
+            laid += wrapped
+            let colour = lineColours.first { line.hasPrefix($0.prefix) }?.colour ?? ink
+            colours += Array(repeating: colour, count: wrapped.count)
+        }
         overflowed = laid.count > display.textLines
         laidOut = Array(laid.prefix(display.textLines))
         for i in pixels.indices { pixels[i] = 0 }
@@ -98,13 +129,13 @@ public final class HUDRenderer {
             let baseline = area.y + row * lineHeight + font.ascent
             for scalar in line.unicodeScalars {
                 guard let glyph = font.glyph(scalar) else { continue }
-                draw(glyph, x: penX + glyph.leftBearing, top: baseline - glyph.ascent, clip: area)
+                draw(glyph, x: penX + glyph.leftBearing, top: baseline - glyph.ascent, clip: area, colour: colours[row])
                 penX += glyph.advance
             }
         }
     }
 
-    private func draw(_ glyph: BitmapFont.Glyph, x: Int, top: Int, clip: DeviceProfile.Rect) {
+    private func draw(_ glyph: BitmapFont.Glyph, x: Int, top: Int, clip: DeviceProfile.Rect, colour: (UInt8, UInt8, UInt8)) {
         let width = display.widthPixels
         for gy in 0..<glyph.height {
             let y = top + gy
@@ -113,7 +144,7 @@ public final class HUDRenderer {
                 let px = x + gx
                 guard px >= clip.x, px < clip.x + clip.width, px < width, px >= 0, y >= 0 else { continue }
                 let i = (y * width + px) * 3
-                pixels[i] = ink.0; pixels[i + 1] = ink.1; pixels[i + 2] = ink.2
+                pixels[i] = colour.0; pixels[i + 1] = colour.1; pixels[i + 2] = colour.2
             }
         }
     }

@@ -28,6 +28,12 @@ struct Live: ParsableCommand {
     @Option(help: "Write the latency report (JSON) to this file.")
     var report: String?
 
+    @Option(help: ArgumentHelp("Write PNG snapshots here: the composed view and the HUD alone at device resolution.", valueName: "DIR"))
+    var snapshotDir: String?
+
+    @Option(help: "Write a snapshot every N frames (default 30).")
+    var snapshotEvery: Int = 30
+
     @OptionGroup var sensors: SensorArguments
 
     @OptionGroup var display: DisplayOptions
@@ -36,6 +42,7 @@ struct Live: ParsableCommand {
 
     func validate() throws {
         try display.validate()
+        guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be 1 or more") }
         try sensors.validate()
         try runtime.validate()
     }
@@ -64,6 +71,10 @@ struct Live: ParsableCommand {
             if let wakePhrases = runtime.wakePhrases, capture.microphone != nil {
                 options.speech = try SpeechStage(wakePhrases: wakePhrases, modelledLatencyNanoseconds: profile.modelledLatencyNanoseconds(SpeechStage.name))
             }
+            if let snapshotDir {
+                do { try FileManager.default.createDirectory(atPath: snapshotDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+                catch { throw VisorError("cannot create the snapshot folder \(snapshotDir): \(error.localizedDescription)") }
+            }
             let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)
             let screen = drawing ? TerminalScreen() : nil
             screen?.enter()
@@ -82,6 +93,9 @@ struct Live: ParsableCommand {
                         try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
                                              arrival: info.captureTimeNanoseconds, terminal: terminal)
                     } catch { failure = error }
+                    if let snapshotDir, failure == nil, frames % snapshotEvery == 0 {
+                        do { try Snapshot.write(pipeline.state, index: frames, to: snapshotDir) } catch { failure = error }
+                    }
                     frames += 1
                 }, onAudio: { block in
                     audio.add()

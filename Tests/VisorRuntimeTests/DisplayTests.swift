@@ -80,6 +80,16 @@ final class DisplayTests: XCTestCase {
         let ink = try Dictionary(uniqueKeysWithValues: DeviceProfiles.shipped().map { ($0.name, HUDRenderer.inkColour($0.display)) })
         XCTAssertTrue(ink["even-g1"]! == (0x3C, 0xFF, 0x6E), "1-bit: the display's tint")
         XCTAssertTrue(ink["brilliant-frame"]! == (85, 255, 85), "16 colours: bright green of the palette")
+        // Other colours (a code in amber) as each depth shows them.
+        let amber: (UInt8, UInt8, UInt8) = (255, 190, 0)
+        let displays = try Dictionary(uniqueKeysWithValues: DeviceProfiles.shipped().map { ($0.name, $0.display) })
+        XCTAssertTrue(HUDRenderer.quantise(amber, for: displays["laptop"]!) == amber)
+        XCTAssertTrue(HUDRenderer.quantise(amber, for: displays["brilliant-frame"]!) == (255, 255, 85), "nearest of the 16")
+        var green = displays["laptop"]!
+        green.colour = .green4bit
+        XCTAssertTrue(HUDRenderer.quantise(amber, for: green) == (0, 187, 0), "brightness in 16 green levels")
+        XCTAssertTrue(HUDRenderer.quantise(amber, for: displays["even-g1"]!) == (0x3C, 0xFF, 0x6E))
+        XCTAssertTrue(HUDRenderer.quantise((30, 30, 30), for: displays["even-g1"]!) == (0, 0, 0), "dark is unlit")
         let renderer = try HUDRenderer(display: try DeviceProfiles.load("even-g1").display)
         renderer.render(["hello"])
         let colours = Set(stride(from: 0, to: renderer.pixels.count, by: 3).map { renderer.pixels[$0] << 0 | 0 }.map { Int($0) })

@@ -44,9 +44,11 @@ let package = Package(
         .target(name: "VisorVirtualDevices", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "CFUSE", "CV4L2", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "VisorNeural", dependencies: ["VisorCore"], swiftSettings: [.unsafeFlags(["-target-cpu", "native"])]),
         .target(name: "VisorPerception", dependencies: [
+            "VisorNeural",
             "VisorCore", "VisorMedia", "CZBar", "CTesseract", "CPocketSphinx", .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.copy("Models")]),
         .target(name: "VisorRuntime", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception", "VisorDevices",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorPerceptionTests", dependencies: ["VisorPerception"]),
+        .testTarget(name: "VisorNeuralTests", dependencies: ["VisorNeural", "VisorPerception", "VisorMedia", "VisorSession", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
     ],

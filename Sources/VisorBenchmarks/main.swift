@@ -383,6 +383,50 @@ func terminalBenchmark(path: String, rounds: Int) throws {
     }
 }
 
+/// BlazeFace inference, Visor's interpreter against Google's runtime (ai-edge-litert through
+/// Tests/Interop/tflite_reference.py, one thread, XNNPACK as it ships), same model and input,
+/// side by side in one run; and Visor's heap allocations per inference.
+func faceBenchmark(image: String, runs: Int) throws {
+    guard let jpeg = FileManager.default.contents(atPath: image) else { fail("cannot read \(image)") }
+    var pixels: [UInt8] = []
+    let size = try jpeg.withUnsafeBytes { try JPEGCodec().decode($0, into: &pixels) }
+    let frame = Frame(widthPixels: size.width, heightPixels: size.height, pixels: pixels, captureTimeNanoseconds: 0)
+    for model in FaceDetector.Model.allCases {
+        let detector = try FaceDetector(model: model)
+        detector.prepare(frame)
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("visor-face-\(getpid()).f32")
+        try Data(buffer: UnsafeBufferPointer(detector.interpreter.input())).write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        for _ in 0..<20 { detector.interpreter.invoke() }
+        var times: [Double] = []
+        times.reserveCapacity(runs)
+        let before = visor_allocation_count()
+        for _ in 0..<runs {
+            let start = now()
+            detector.interpreter.invoke()
+            times.append(Double(now() - start) / 1e6)
+        }
+        let allocations = visor_allocation_count() - before
+        times.sort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "Tests/Interop/tflite_reference.py", FaceDetector.modelPath(model)!, input.path,
+                             input.path + ".out", "--time", String(runs)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        for k in 0..<2 { try? FileManager.default.removeItem(atPath: input.path + ".out.\(k).f32") }
+        let reference = (try? JSONSerialization.jsonObject(with: output) as? [String: Any])?["median_ms"] as? Double ?? .nan
+        let ours = times[times.count / 2]
+        print("{\"benchmark\":\"face-inference\",\"model\":\"\(model.rawValue)\",\"runs\":\(runs),\"visor_median_ms\":\(ours),"
+            + "\"reference_median_ms\":\(reference),\"visor_over_reference\":\(ours / reference),"
+            + "\"allocations_per_inference\":\(Double(allocations) / Double(runs))}")
+    }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "camera":
@@ -402,6 +446,9 @@ case "terminal":
     guard arguments.count >= 2 else { fail("usage: visor-benchmarks terminal FILE [ROUNDS]") }
     let rounds = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 5 : 5
     do { try terminalBenchmark(path: arguments[arguments.startIndex + 1], rounds: rounds) } catch { fail("\(error)") }
+case "faces":
+    let runs = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 200 : 200
+    do { try faceBenchmark(image: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures/astronaut.jpg", runs: runs) } catch { fail("\(error)") }
 case "perception":
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
@@ -410,5 +457,5 @@ case "perception":
     }
     do { try perception(fixtures: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures") } catch { fail("\(error)") }
 default:
-    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS]")
+    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS] | faces [IMAGE.jpg] [RUNS]")
 }

@@ -1,0 +1,182 @@
+import Foundation
+import VisorCore
+import VisorNeural
+
+/// A face found in a frame: its box and six keypoints (eyes, nose tip, mouth, ear tragions) in
+/// frame pixels, and the detector's score (0 to 1).
+public struct FaceDetection: Equatable, Sendable {
+    /// x, y, width, height.
+    public var box: [Double]
+    public var keypoints: [(x: Double, y: Double)]
+    public var score: Double
+
+    public static func == (a: FaceDetection, b: FaceDetection) -> Bool {
+        a.box == b.box && a.score == b.score && a.keypoints.map(\.x) == b.keypoints.map(\.x) && a.keypoints.map(\.y) == b.keypoints.map(\.y)
+    }
+
+    /// Intersection over union of two x, y, width, height boxes.
+    public static func iou(_ a: [Double], _ b: [Double]) -> Double {
+        let w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]), h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+        guard w > 0, h > 0 else { return 0 }
+        let inter = w * h
+        return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+    }
+}
+
+/// MediaPipe's BlazeFace face detectors run by Visor's own TFLite interpreter: the short-range
+/// model (128x128 input, faces within about 2 m) and the full-range model (192x192, up to about
+/// 5 m). The frame is letterboxed into the model's square input, the raw outputs decoded against
+/// the model's SSD anchors, and overlapping detections merged by weighted non-maximum suppression.
+public final class FaceDetector {
+    public enum Model: String, Sendable, CaseIterable {
+        case shortRange = "face_detection_short_range"
+        case fullRange = "face_detection_full_range"
+
+        var inputSize: Int { self == .shortRange ? 128 : 192 }
+        /// MediaPipe's settings for each model.
+        var minimumScore: Double { self == .shortRange ? 0.5 : 0.6 }
+    }
+
+    public struct Anchor: Sendable { public var x: Float; public var y: Float }
+
+    public let model: Model
+    public let interpreter: TFLiteInterpreter
+    public let anchors: [Anchor]
+    public var minimumScore: Double
+    public var suppressionThreshold = 0.3
+    private var letterbox = (scale: 1.0, padX: 0.0, padY: 0.0)
+
+    /// The model file shipped with Visor.
+    public static func modelPath(_ model: Model) -> String? {
+        Bundle.module.url(forResource: "Models/\(model.rawValue)", withExtension: "tflite")?.path
+    }
+
+    public init(model: Model = .shortRange, path: String? = nil) throws {
+        guard let file = path ?? Self.modelPath(model) else { throw VisorError("the face model \(model.rawValue).tflite is missing from Visor's installation") }
+        self.model = model
+        interpreter = try TFLiteInterpreter(model: TFLiteModel(path: file))
+        anchors = Self.anchors(for: model)
+        minimumScore = model.minimumScore
+        let outputs = interpreter.model.outputs.map { interpreter.model.tensors[$0].elementCount }
+        guard outputs.sorted() == [anchors.count, anchors.count * 16] else {
+            throw VisorError("\(file) is not a BlazeFace model: outputs of \(outputs) values for \(anchors.count) anchors")
+        }
+    }
+
+    /// SSD anchors as MediaPipe generates them for BlazeFace: fixed-size anchors at the centre of
+    /// every cell of each feature map; layers that share a stride share a map.
+    public static func anchors(for model: Model) -> [Anchor] {
+        let strides = model == .shortRange ? [8, 16, 16, 16] : [4]
+        // Short range: one anchor for aspect ratio 1 and one interpolated, per layer; full range: one.
+        let perLayer = model == .shortRange ? 2 : 1
+        var anchors: [Anchor] = []
+        var layer = 0
+        while layer < strides.count {
+            var last = layer
+            while last < strides.count && strides[last] == strides[layer] { last += 1 }
+            let repeats = (last - layer) * perLayer
+            let size = Int((Double(model.inputSize) / Double(strides[layer])).rounded(.up))
+            for y in 0..<size {
+                for x in 0..<size {
+                    for _ in 0..<repeats {
+                        anchors.append(Anchor(x: (Float(x) + 0.5) / Float(size), y: (Float(y) + 0.5) / Float(size)))
+                    }
+                }
+            }
+            layer = last
+        }
+        return anchors
+    }
+
+    /// Faces in a packed-RGB frame, best first.
+    public func detect(_ frame: Frame) -> [FaceDetection] {
+        prepare(frame)
+        interpreter.invoke()
+        return decode()
+    }
+
+    /// Letterboxes the frame into the model's input (bilinear, black borders), values in [-1, 1].
+    public func prepare(_ frame: Frame) {
+        let size = model.inputSize
+        let input = interpreter.input()
+        let w = frame.widthPixels, h = frame.heightPixels
+        guard w > 0, h > 0 else { input.update(repeating: -1); return }
+        let scale = Double(size) / Double(max(w, h))
+        let padX = (Double(size) - Double(w) * scale) / 2, padY = (Double(size) - Double(h) * scale) / 2
+        letterbox = (scale, padX, padY)
+        frame.pixels.withUnsafeBufferPointer { px in
+            for y in 0..<size {
+                let sy = (Double(y) + 0.5 - padY) / scale - 0.5
+                for x in 0..<size {
+                    let sx = (Double(x) + 0.5 - padX) / scale - 0.5
+                    let o = (y * size + x) * 3
+                    guard sx > -1, sy > -1, sx < Double(w), sy < Double(h) else {
+                        input[o] = -1; input[o + 1] = -1; input[o + 2] = -1
+                        continue
+                    }
+                    let x0 = max(0, min(w - 1, Int(sx.rounded(.down)))), y0 = max(0, min(h - 1, Int(sy.rounded(.down))))
+                    let x1 = min(w - 1, x0 + 1), y1 = min(h - 1, y0 + 1)
+                    let fx = Float(max(0, sx - Double(x0))), fy = Float(max(0, sy - Double(y0)))
+                    for c in 0..<3 {
+                        let p00 = Float(px[(y0 * w + x0) * 3 + c]), p01 = Float(px[(y0 * w + x1) * 3 + c])
+                        let p10 = Float(px[(y1 * w + x0) * 3 + c]), p11 = Float(px[(y1 * w + x1) * 3 + c])
+                        let top = p00 + (p01 - p00) * fx, bottom = p10 + (p11 - p10) * fx
+                        input[o + c] = (top + (bottom - top) * fy) / 127.5 - 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decodes the model's last outputs into faces in frame pixels.
+    public func decode() -> [FaceDetection] {
+        let model = interpreter.model
+        let boxesIndex = model.tensors[model.outputs[0]].elementCount == anchors.count * 16 ? 0 : 1
+        let raw = interpreter.output(boxesIndex), scores = interpreter.output(1 - boxesIndex)
+        let scale = Float(self.model.inputSize)
+        var candidates: [(score: Double, values: [Double])] = []
+        for (i, anchor) in anchors.enumerated() {
+            let logit = min(100, max(-100, Double(scores[i])))
+            let score = 1 / (1 + exp(-logit))
+            guard score >= minimumScore else { continue }
+            let r = raw.baseAddress! + i * 16
+            let cx = r[0] / scale + anchor.x, cy = r[1] / scale + anchor.y
+            let w = r[2] / scale, h = r[3] / scale
+            var values = [Double(cx - w / 2), Double(cy - h / 2), Double(w), Double(h)]
+            for k in 0..<6 { values += [Double(r[4 + 2 * k] / scale + anchor.x), Double(r[5 + 2 * k] / scale + anchor.y)] }
+            candidates.append((score, values))
+        }
+        return Self.weightedSuppression(candidates, threshold: suppressionThreshold).map { score, v in
+            // From the model's unit square back to frame pixels.
+            let size = Double(self.model.inputSize)
+            func fx(_ x: Double) -> Double { (x * size - letterbox.padX) / letterbox.scale }
+            func fy(_ y: Double) -> Double { (y * size - letterbox.padY) / letterbox.scale }
+            let box = [fx(v[0]), fy(v[1]), v[2] * size / letterbox.scale, v[3] * size / letterbox.scale]
+            let keypoints = (0..<6).map { k in (x: fx(v[4 + 2 * k]), y: fy(v[5 + 2 * k])) }
+            return FaceDetection(box: box, keypoints: keypoints, score: score)
+        }
+    }
+
+    /// MediaPipe's weighted non-maximum suppression: the best remaining detection and every
+    /// detection overlapping it by more than `threshold` become one, their coordinates averaged
+    /// by score; the best score is kept.
+    static func weightedSuppression(_ candidates: [(score: Double, values: [Double])], threshold: Double) -> [(Double, [Double])] {
+        var remaining = candidates.sorted { $0.score > $1.score }
+        var kept: [(Double, [Double])] = []
+        while let best = remaining.first {
+            var merged = [Double](repeating: 0, count: best.values.count), total = 0.0
+            var rest: [(score: Double, values: [Double])] = []
+            for c in remaining {
+                if FaceDetection.iou(Array(best.values[0..<4]), Array(c.values[0..<4])) > threshold {
+                    for k in merged.indices { merged[k] += c.values[k] * c.score }
+                    total += c.score
+                } else {
+                    rest.append(c)
+                }
+            }
+            kept.append((best.score, merged.map { $0 / total }))
+            remaining = rest
+        }
+        return kept
+    }
+}

@@ -14,6 +14,10 @@ public struct SceneContext: Equatable, Sendable {
     public var codes: [CodeSighting] = []
     /// Text in view (signs, labels, pages), as stable readings merged over frames.
     public var texts: [TextSighting] = []
+    /// Faces in view, the largest first.
+    public var faces: [FaceSighting] = []
+    /// The largest face is getting bigger over the last second: someone is approaching.
+    public var faceApproaching = false
     /// Microphone level in dBFS, and whether someone is speaking.
     public var audioLevel: Double = -96
     public var voiceActive = false
@@ -72,3 +76,17 @@ public struct HeardSpeech: Equatable, Sendable {
     }
 }
 
+
+/// A face seen in a frame.
+public struct FaceSighting: Equatable, Sendable {
+    /// x, y, width, height in frame pixels.
+    public var box: [Int]
+    /// Eyes, nose tip, mouth, ear tragions: x, y pairs in frame pixels.
+    public var keypoints: [Int]
+    public var score: Double
+    public var captureTimeNanoseconds: UInt64
+
+    public init(box: [Int], keypoints: [Int], score: Double, captureTimeNanoseconds: UInt64) {
+        self.box = box; self.keypoints = keypoints; self.score = score; self.captureTimeNanoseconds = captureTimeNanoseconds
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import VisorCore
 import VisorMedia
 import VisorSession
+import VisorNeural
 
 /// libFuzzer entry point, built only by `tools/fuzz` (with `-sanitize=fuzzer,address`). The
 /// first byte picks the target, so one binary fuzzes them all:
@@ -9,10 +10,11 @@ import VisorSession
 ///   1: the Foxglove protobuf message decoders
 ///   2: the JPEG and PNG decoders
 ///   3: the device profile parser
+///   4: the TFLite model reader and interpreter planner (a model that loads is also run once)
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
-    let selector = start.load(as: UInt8.self) % 4
+    let selector = start.load(as: UInt8.self) % 5
     let body = Data(bytes: start + 1, count: count - 1)
     switch selector {
     case 0:
@@ -33,8 +35,15 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             _ = try? JPEGCodec().decode(raw, into: &pixels, maxPixels: 4_000_000)
             _ = try? PNGCodec.decode(raw, into: &pixels, maxPixels: 4_000_000)
         }
-    default:
+    case 3:
         _ = try? DeviceProfile.load(from: body, source: "fuzz")
+    default:
+        if let model = try? TFLiteModel(bytes: [UInt8](body), name: "fuzz"),
+           // Bounded: a model that plans more than 64 MB of tensors is not run here.
+           model.tensors.reduce(0, { $0 + $1.elementCount }) < 16_000_000,
+           let interpreter = try? TFLiteInterpreter(model: model) {
+            interpreter.invoke()
+        }
     }
     return 0
 }

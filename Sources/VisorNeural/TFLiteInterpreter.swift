@@ -58,6 +58,18 @@ public final class TFLiteInterpreter {
             default: break
             }
         }
+        // Every operator has the inputs it needs, and names existing tensors (the reader checked the indexes).
+        for op in model.operators {
+            let needed: Int
+            switch op.builtin {
+            case .conv2d, .depthwiseConv2d: needed = 3
+            case .add, .pad: needed = 2
+            default: needed = 1
+            }
+            guard op.inputs.count >= needed, !op.outputs.isEmpty, op.inputs.prefix(needed).allSatisfy({ $0 >= 0 }), op.outputs.allSatisfy({ $0 >= 0 }) else {
+                throw VisorError("\(op.builtin.name) has \(op.inputs.count) inputs and \(op.outputs.count) outputs")
+            }
+        }
         // DEQUANTIZE of a constant is done now; its output becomes a constant.
         for op in model.operators where op.builtin == .dequantize {
             guard let value = constants[op.inputs[0]] else { throw VisorError("DEQUANTIZE of a computed tensor is not supported") }
@@ -128,6 +140,14 @@ public final class TFLiteInterpreter {
             code == 0 ? max(0, ((output - 1) * stride + kernel - input) / 2) : 0
         }
         for op in model.operators where op.builtin != .dequantize {
+            // Shapes are checked before anything is planned from them: a hostile model must not
+            // make a kernel read or write outside its tensors.
+            for t in op.inputs + op.outputs where t >= 0 && tensors[t].shape.count > 4 {
+                throw VisorError("\(op.builtin.name) on a tensor of rank \(tensors[t].shape.count) is not supported")
+            }
+            guard !op.outputs.isEmpty, !op.inputs.isEmpty, op.inputs.allSatisfy({ $0 >= 0 }) else {
+                throw VisorError("\(op.builtin.name) without its inputs or outputs")
+            }
             let activation = Activation(rawValue: op.options[op.builtin == .depthwiseConv2d ? 4 : op.builtin == .maxPool2d ? 5 : op.builtin == .concatenation ? 1 : op.builtin == .add ? 0 : 3] ?? 0) ?? .none
             let outShape = shape4(tensors[op.outputs[0]].shape)
             switch op.builtin {
@@ -139,6 +159,10 @@ public final class TFLiteInterpreter {
                 let pad = (padding(op.options[0] ?? 0, input: inShape[1], kernel: kernel.0, stride: stride.1, output: outShape[1]),
                            padding(op.options[0] ?? 0, input: inShape[2], kernel: kernel.1, stride: stride.0, output: outShape[2]))
                 guard op.inputs.count >= 3, op.inputs[2] >= 0 else { throw VisorError("\(op.builtin.name) without a bias is not supported") }
+                guard w.count == 4, tensors[op.inputs[2]].elementCount == outShape[3], kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0,
+                      inShape[0] == 1, outShape[0] == 1 else {
+                    throw VisorError("\(op.builtin.name) has weights \(w) and bias \(tensors[op.inputs[2]].shape) that do not fit \(inShape) -> \(outShape)")
+                }
                 if op.builtin == .conv2d {
                     guard w[3] == inShape[3], w[0] == outShape[3] else { throw VisorError("CONV_2D weights \(w) do not fit \(inShape) -> \(outShape)") }
                     plan.append(.conv(input: try need(op.inputs[0]), output: try need(op.outputs[0]), weights: try need(op.inputs[1]),
@@ -154,6 +178,9 @@ public final class TFLiteInterpreter {
             case .maxPool2d:
                 let inShape = shape4(tensors[op.inputs[0]].shape)
                 let filter = (op.options[4] ?? 1, op.options[3] ?? 1), stride = (op.options[2] ?? 1, op.options[1] ?? 1)
+                guard filter.0 > 0, filter.1 > 0, stride.0 > 0, stride.1 > 0, inShape[3] == outShape[3], inShape[0] == 1, outShape[0] == 1 else {
+                    throw VisorError("MAX_POOL_2D of \(inShape) to \(outShape) is not supported")
+                }
                 let pad = (padding(op.options[0] ?? 0, input: inShape[1], kernel: filter.0, stride: stride.0, output: outShape[1]),
                            padding(op.options[0] ?? 0, input: inShape[2], kernel: filter.1, stride: stride.1, output: outShape[2]))
                 plan.append(.maxPool(input: try need(op.inputs[0]), output: try need(op.outputs[0]), inShape: inShape, outShape: outShape,
@@ -165,6 +192,7 @@ public final class TFLiteInterpreter {
                 }
                 plan.append(.add(a: try need(op.inputs[0]), b: try need(op.inputs[1]), output: try need(op.outputs[0]), count: count, activation: activation))
             case .relu:
+                guard tensors[op.inputs[0]].elementCount == tensors[op.outputs[0]].elementCount else { throw VisorError("RELU changes the element count") }
                 plan.append(.relu(input: try need(op.inputs[0]), output: try need(op.outputs[0]), count: tensors[op.outputs[0]].elementCount))
             case .reshape:
                 guard tensors[op.inputs[0]].elementCount == tensors[op.outputs[0]].elementCount else { throw VisorError("RESHAPE changes the element count") }
@@ -175,6 +203,9 @@ public final class TFLiteInterpreter {
                     throw VisorError("PAD needs constant paddings")
                 }
                 let before = Array(repeating: 0, count: 4 - paddings.count / 2) + stride(from: 0, to: paddings.count, by: 2).map { paddings[$0] }
+                guard (0..<4).allSatisfy({ before[$0] >= 0 && before[$0] + inShape[$0] <= outShape[$0] }) else {
+                    throw VisorError("PAD of \(inShape) by \(before) does not fit \(outShape)")
+                }
                 plan.append(.pad(input: try need(op.inputs[0]), output: try need(op.outputs[0]), inShape: inShape, outShape: outShape, before: before))
             case .concatenation:
                 let rank = tensors[op.outputs[0]].shape.count
@@ -182,11 +213,19 @@ public final class TFLiteInterpreter {
                 if axis < 0 { axis += rank }
                 let out = tensors[op.outputs[0]].shape
                 let outer = out[..<axis].reduce(1, *)
+                guard axis >= 0, axis < rank, op.inputs.allSatisfy({ tensors[$0].shape.count == rank && tensors[$0].shape[..<axis].reduce(1, *) == out[..<axis].reduce(1, *) }) else {
+                    throw VisorError("CONCATENATION on axis \(axis) of tensors that do not line up")
+                }
                 let parts = try op.inputs.map { i -> (offset: Int, inner: Int) in
                     (try need(i), tensors[i].shape[axis...].reduce(1, *))
                 }
+                guard parts.reduce(0, { $0 + $1.inner }) == out[axis...].reduce(1, *) else { throw VisorError("CONCATENATION sizes do not add up") }
                 plan.append(.concat(inputs: parts, output: try need(op.outputs[0]), outer: outer, outInner: out[axis...].reduce(1, *), activation: activation))
             case .resizeBilinear:
+                let inShape = shape4(tensors[op.inputs[0]].shape)
+                guard inShape[3] == outShape[3], inShape[0] == 1, outShape[0] == 1, inShape[1] > 0, inShape[2] > 0 else {
+                    throw VisorError("RESIZE_BILINEAR of \(inShape) to \(outShape) is not supported")
+                }
                 plan.append(.resize(input: try need(op.inputs[0]), output: try need(op.outputs[0]), inShape: shape4(tensors[op.inputs[0]].shape),
                                      outShape: outShape, alignCorners: (op.options[2] ?? 0) != 0, halfPixel: (op.options[3] ?? 0) != 0))
             case .dequantize:

@@ -102,7 +102,7 @@ public struct TFLiteModel: Sendable {
                 throw VisorError("\(name) uses the operator \(Self.builtinName(codes[codeIndex])), which Visor cannot run")
             }
             let inputs = try fb.ints(op, field: 1, size: 4), outputs = try fb.ints(op, field: 2, size: 4)
-            for i in inputs + outputs where i >= tensors.count {
+            for i in inputs + outputs where i >= tensors.count || i < -1 {
                 throw VisorError("\(name): an operator names tensor \(i) of \(tensors.count)")
             }
             var options: [Int: Int] = [:], vector: [Int] = []

@@ -180,3 +180,60 @@ public final class FaceDetector {
         return kept
     }
 }
+
+/// Blurs bystanders' faces out of frames before they are kept: every frame is searched (the
+/// short-range model, and the full-range model for faces further away when that finds none),
+/// and the faces found on the last few frames are blurred too, so that a face the detector
+/// misses on one frame (motion blur, a turn of the head) does not slip through. Each face's box
+/// is grown by a third and replaced by a two-by-two mosaic of its mean colours.
+public final class FaceRedactor {
+    private let near: FaceDetector
+    private let far: FaceDetector
+    private var recent: [[[Double]]] = []
+    /// Frames a face's box is still blurred after it was last found.
+    public var holdFrames = 3
+    /// Mosaic cells across a face's box: 2, so that no eye, nose or mouth survives (a finer mosaic
+    /// still reads as a face to the detector).
+    public var cells = 2
+
+    public init() throws {
+        near = try FaceDetector(model: .shortRange)
+        far = try FaceDetector(model: .fullRange)
+    }
+
+    /// Blurs the faces in `frame` (packed RGB) in place; returns the boxes blurred.
+    @discardableResult
+    public func redact(_ frame: inout Frame) -> [[Double]] {
+        var found = near.detect(frame)
+        if found.isEmpty { found = far.detect(frame) }
+        recent.append(found.map(\.box))
+        if recent.count > holdFrames + 1 { recent.removeFirst(recent.count - holdFrames - 1) }
+        let boxes = recent.flatMap { $0 }
+        for box in boxes { pixelate(&frame, box) }
+        return boxes
+    }
+
+    private func pixelate(_ frame: inout Frame, _ box: [Double]) {
+        let grow = 1.0 / 6
+        let x0 = max(0, Int(box[0] - box[2] * grow)), y0 = max(0, Int(box[1] - box[3] * grow))
+        let x1 = min(frame.widthPixels, Int((box[0] + box[2] * (1 + grow)).rounded(.up)))
+        let y1 = min(frame.heightPixels, Int((box[1] + box[3] * (1 + grow)).rounded(.up)))
+        guard x1 > x0, y1 > y0 else { return }
+        let cell = max(4, max(x1 - x0, y1 - y0) / cells)
+        let width = frame.widthPixels
+        frame.pixels.withUnsafeMutableBufferPointer { px in
+            for cy in stride(from: y0, to: y1, by: cell) {
+                for cx in stride(from: x0, to: x1, by: cell) {
+                    let ex = min(x1, cx + cell), ey = min(y1, cy + cell)
+                    var sum = (0, 0, 0)
+                    for y in cy..<ey { for x in cx..<ex { let i = (y * width + x) * 3; sum.0 += Int(px[i]); sum.1 += Int(px[i + 1]); sum.2 += Int(px[i + 2]) } }
+                    let n = (ex - cx) * (ey - cy)
+                    for y in cy..<ey { for x in cx..<ex {
+                        let i = (y * width + x) * 3
+                        px[i] = UInt8(sum.0 / n); px[i + 1] = UInt8(sum.1 / n); px[i + 2] = UInt8(sum.2 / n)
+                    } }
+                }
+            }
+        }
+    }
+}

@@ -218,7 +218,7 @@ public final class TerminalStage: FastStage {
     public var profileName = ""
     /// Rebuilt only when the detections change, so that drawing them allocates nothing per frame.
     private var annotations: [Annotation] = []
-    private var annotated: (codes: [CodeSighting], texts: [TextSighting]) = ([], [])
+    private var annotated: (codes: [CodeSighting], texts: [TextSighting], faces: [FaceSighting]) = ([], [], [])
     private var panel: [PanelLine] = []
     private var history: [[UInt64]] = []
     private var panelAge = 0
@@ -229,12 +229,13 @@ public final class TerminalStage: FastStage {
     public static func annotations(for scene: SceneContext) -> [Annotation] {
         scene.codes.map { Annotation(box: $0.box, label: "\($0.symbology) \($0.payload)", red: 255, green: 190, blue: 0) }
             + scene.texts.map { Annotation(box: $0.box, label: "\($0.text) \(Int(($0.confidence * 100).rounded()))%", red: 0, green: 210, blue: 255) }
+            + scene.faces.map { Annotation(box: $0.box, label: "face \(Int(($0.score * 100).rounded()))%", red: 255, green: 80, blue: 200) }
     }
 
     public func process(_ state: inout FrameState) {
         guard let size = state.terminalView else { return }
-        if annotated.codes != state.scene.codes || annotated.texts != state.scene.texts {
-            annotated = (state.scene.codes, state.scene.texts)
+        if annotated.codes != state.scene.codes || annotated.texts != state.scene.texts || annotated.faces != state.scene.faces {
+            annotated = (state.scene.codes, state.scene.texts, state.scene.faces)
             annotations = Self.annotations(for: state.scene)
         }
         let panelWidth = size.columns >= 100 ? panelColumns : 0
@@ -290,7 +291,11 @@ public final class TerminalStage: FastStage {
         lines.append(PanelLine("detections", colour: 0x8C8C8C))
         for code in state.scene.codes { lines.append(PanelLine(clip(" \(code.symbology) \(code.payload)"), colour: 0xFFBE00)) }
         for text in state.scene.texts { lines.append(PanelLine(clip(" text \(text.text)"), colour: 0x00D2FF)) }
-        if state.scene.codes.isEmpty && state.scene.texts.isEmpty { lines.append(PanelLine(" none")) }
+        if !state.scene.faces.isEmpty {
+            let count = state.scene.faces.count
+            lines.append(PanelLine(clip(" \(count == 1 ? "one person" : "\(count) people") ahead\(state.scene.faceApproaching ? ", approaching" : "")"), colour: 0xFF50C8))
+        }
+        if state.scene.codes.isEmpty && state.scene.texts.isEmpty && state.scene.faces.isEmpty { lines.append(PanelLine(" none")) }
         lines.append(PanelLine(clip(String(format: "heard  (mic %.0f dBFS%@)", state.scene.audioLevel, state.scene.voiceActive ? ", voice" : "")), colour: 0x8C8C8C))
         for heard in state.scene.heard.suffix(4) {
             let what = heard.kind == .wake ? "wake \(heard.label)" : heard.kind == .command ? "> \(heard.label) \(heard.words)" : "\"\(heard.words)\""

@@ -4,6 +4,7 @@ import Logging
 import VisorCore
 import VisorDisplay
 import VisorMedia
+import VisorPerception
 import VisorSession
 
 /// How fast a replay runs against recorded time.
@@ -36,6 +37,11 @@ public struct ReplayOptions {
     /// Listens to the session's microphone for these wake phrases (then commands and dictation);
     /// nil does not listen.
     public var wakePhrases: [String]?
+    /// Writes the replay as an annotated session: the camera frames (JPEG), the microphone, and
+    /// every event but `frame` as JSON on `/visor/events`.
+    public var outputPath: String?
+    /// Blurs faces in the output session and the snapshots.
+    public var redactFaces = false
     /// Writes PNG snapshots here every `snapshotEvery` frames: the composed view at the frame's
     /// size and the HUD alone at the device's resolution.
     public var snapshotDirectory: String?
@@ -136,8 +142,19 @@ public final class ReplayRunner {
     /// Runs to the end of the session (as many times as asked), or until `shouldStop` returns true.
     /// - Throws: `VisorError` when a message cannot be decoded or an output cannot be written.
     public func run(shouldStop: () -> Bool = { false }) throws -> ReplayResult {
-        let transcript = try options.transcriptPath.map { try TranscriptWriter(path: $0) }
+        let output = try options.outputPath.map { path -> SessionWriter in
+            guard path != source.reader.path else { throw VisorError("the output session would overwrite the one replayed: \(path)") }
+            return try SessionWriter(path: path)
+        }
+        let redactor = options.redactFaces ? try FaceRedactor() : nil
+        let transcript = options.transcriptPath != nil || output != nil ? try TranscriptWriter(path: options.transcriptPath) : nil
+        if let output {
+            try output.addMetadata(name: "visor.replay", ["source": (source.reader.path as NSString).lastPathComponent,
+                                                            "redact": options.redactFaces ? "faces" : "none", "profile": options.profile.name])
+            transcript?.mirror = { time, json in try output.writeEvent(json: json, logTime: time) }
+        }
         defer { try? transcript?.close() }
+        var outputFrame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
         let wallStart = DispatchTime.now().uptimeNanoseconds
         let trace = options.tracePath.map { _ in TraceRecorder(origin: wallStart) }
         var pipelineOptions = Pipeline.Options(profile: options.profile)
@@ -209,9 +226,10 @@ public final class ReplayRunner {
                 lastTime = max(lastTime, sessionTime)
                 guard message.channelID == source.cameraChannel.id else {
                     audioBlocks += 1
-                    if listening, case .audio(var block) = try source.decode(message) {
+                    if listening || output != nil, case .audio(var block) = try source.decode(message) {
                         block.captureTimeNanoseconds = sessionTime
-                        pipeline.process(audio: block)
+                        if listening { pipeline.process(audio: block) }
+                        try output?.writeAudio(block)
                     }
                     continue
                 }
@@ -225,8 +243,15 @@ public final class ReplayRunner {
                 try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
                                      arrival: arrival, terminal: drawing)
                 if stepping { stepping = false; pausedAt = DispatchTime.now().uptimeNanoseconds }
-                if let directory = options.snapshotDirectory, frames % max(1, options.snapshotEvery) == 0 {
-                    try Snapshot.write(pipeline.state, index: frames, to: directory)
+                let snapshot = options.snapshotDirectory != nil && frames % max(1, options.snapshotEvery) == 0
+                if output != nil || snapshot {
+                    outputFrame = pipeline.state.frame
+                    outputFrame.captureTimeNanoseconds = sessionTime
+                    redactor?.redact(&outputFrame)
+                    try output?.writeFrame(outputFrame)
+                    if snapshot, let directory = options.snapshotDirectory {
+                        try Snapshot.write(outputFrame, display: pipeline.state.display, index: frames, to: directory)
+                    }
                 }
                 frames += 1
             }
@@ -236,6 +261,8 @@ public final class ReplayRunner {
         if let damage, !stopped {
             try transcript?.event(timeNanoseconds: lastTime, TranscriptEvent(kind: "truncated", fields: [("offset", .int(Int64(damage.offset)))]))
         }
+        try transcript?.close()
+        try output?.finish()
         if let trace, let path = options.tracePath { try trace.write(to: path) }
         logger.info("replayed \(frames) frames, \(audioBlocks) audio blocks")
         return ReplayResult(sessionPath: source.reader.path, profile: options.profile, deterministic: options.deterministic,
@@ -274,15 +301,15 @@ private final class StatusLine {
 public enum Snapshot {
     /// Writes `view-NNNNNN.png` (the frame with the HUD's light added where the display sits and
     /// the detections boxed) and `hud-NNNNNN.png` (the HUD alone, at the device's resolution).
-    public static func write(_ state: FrameState, index: Int, to directory: String) throws {
+    public static func write(_ frame: Frame, display: HUDRenderer?, index: Int, to directory: String) throws {
         let name = String(format: "%06d", index)
-        var view = state.frame.pixels
-        if let display = state.display {
+        var view = frame.pixels
+        if let display {
             ViewCompositor.blend(hud: display.pixels, display: display.display, into: &view,
-                                 viewWidth: state.frame.widthPixels, viewHeight: state.frame.heightPixels)
+                                 viewWidth: frame.widthPixels, viewHeight: frame.heightPixels)
             try PNGCodec.write(display.pixels, width: display.display.widthPixels, height: display.display.heightPixels,
                                to: "\(directory)/hud-\(name).png")
         }
-        try PNGCodec.write(view, width: state.frame.widthPixels, height: state.frame.heightPixels, to: "\(directory)/view-\(name).png")
+        try PNGCodec.write(view, width: frame.widthPixels, height: frame.heightPixels, to: "\(directory)/view-\(name).png")
     }
 }

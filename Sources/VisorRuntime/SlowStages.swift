@@ -65,3 +65,61 @@ public final class TextStage: SlowStage {
         return SlowStageOutput(events: events) { scene in scene.texts = inView }
     }
 }
+
+/// Faces in view (BlazeFace through Visor's TFLite interpreter), as a slow stage: the
+/// short-range model, and the full-range one when that finds nobody (people further away).
+/// `face` events when someone comes into view (a face not overlapping one on the last result)
+/// and when the largest face starts approaching (its box a quarter bigger than a second ago);
+/// the faces, their count and whether one approaches in the scene context.
+public final class FacesStage: SlowStage {
+    public let name = "faces"
+    public let reads: Set<ContextKey> = [.frame]
+    public let writes: Set<ContextKey> = [.faces]
+    private let near: FaceDetector
+    private let far: FaceDetector
+    private var previous: [[Double]] = []
+    private var sizes: [(time: UInt64, area: Double)] = []
+    private var approaching = false
+
+    public init() throws {
+        near = try FaceDetector(model: .shortRange)
+        far = try FaceDetector(model: .fullRange)
+    }
+
+    public func analyze(_ frame: Frame) throws -> SlowStageOutput {
+        var faces = near.detect(frame)
+        if faces.isEmpty { faces = far.detect(frame) }
+        faces.sort { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
+        let time = frame.captureTimeNanoseconds
+        var events: [TranscriptEvent] = []
+        func event(_ face: FaceDetection) -> TranscriptEvent {
+            TranscriptEvent(kind: "face", fields: [
+                ("box", .ints(face.box.map { Int64($0.rounded()) })),
+                ("keypoints", .ints(face.keypoints.flatMap { [Int64($0.x.rounded()), Int64($0.y.rounded())] })),
+                ("score", .fixed(face.score, decimals: 2)), ("count", .int(Int64(faces.count))), ("approaching", .bool(approaching)),
+            ])
+        }
+        // Approaching: the largest face a quarter bigger than about a second ago.
+        if let largest = faces.first {
+            sizes.append((time, largest.box[2] * largest.box[3]))
+            sizes.removeAll { time &- $0.time > 1_500_000_000 }
+            let before = sizes.first { time &- $0.time >= 700_000_000 }
+            let now = before.map { largest.box[2] * largest.box[3] > $0.area * 1.25 } ?? false
+            if now && !approaching { approaching = true; events.append(event(largest)) } else if !now { approaching = false }
+        } else {
+            sizes.removeAll()
+            approaching = false
+        }
+        for face in faces where !previous.contains(where: { FaceDetection.iou($0, face.box) > 0.3 }) { events.append(event(face)) }
+        previous = faces.map(\.box)
+        let sightings = faces.map { face in
+            FaceSighting(box: face.box.map { Int($0.rounded()) }, keypoints: face.keypoints.flatMap { [Int($0.x.rounded()), Int($0.y.rounded())] },
+                         score: face.score, captureTimeNanoseconds: time)
+        }
+        let isApproaching = approaching
+        return SlowStageOutput(events: events) { scene in
+            scene.faces = sightings
+            scene.faceApproaching = isApproaching
+        }
+    }
+}

@@ -14,6 +14,7 @@ public enum ContextKey: String, Hashable, Sendable, CaseIterable {
     case motion
     case codes
     case text
+    case faces
     case hud
     /// The HUD drawn in the device's pixels.
     case display

@@ -5,16 +5,20 @@ import VisorCore
 /// session began) and `kind` first, other fields in a fixed order, so that two runs of the same
 /// session give the same bytes.
 public final class TranscriptWriter {
-    private let handle: FileHandle
+    private let handle: FileHandle?
     private let path: String
     private var buffer: [UInt8] = []
+    /// Also hands each event but `frame` (time and JSON object) here: the annotated session output.
+    public var mirror: ((UInt64, String) throws -> Void)?
 
+    /// - Parameter path: the file, or nil for events that only go to `mirror`.
     /// - Throws: `VisorError` if the file cannot be created.
-    public init(path: String) throws {
+    public init(path: String?) throws {
+        self.path = path ?? ""
+        guard let path else { handle = nil; return }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VisorError("cannot create transcript \(path): \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        self.path = path
     }
 
     /// Writes one event as a JSON line: `time_ns`, `kind`, then the event's fields in order.
@@ -30,18 +34,21 @@ public final class TranscriptWriter {
             case .ints(let values): line += "[" + values.map(String.init).joined(separator: ",") + "]"
             }
         }
-        line += "}\n"
+        line += "}"
+        if event.kind != "frame", let mirror { try mirror(timeNanoseconds, line) }
+        guard handle != nil else { return }
+        line += "\n"
         buffer.append(contentsOf: line.utf8)
         if buffer.count > 64 << 10 { try flush() }
     }
 
     public func close() throws {
         try flush()
-        try? handle.close()
+        try? handle?.close()
     }
 
     private func flush() throws {
-        guard !buffer.isEmpty else { return }
+        guard !buffer.isEmpty, let handle else { return }
         do { try handle.write(contentsOf: buffer) } catch {
             throw VisorError("cannot write transcript \(path): \(error.localizedDescription)")
         }

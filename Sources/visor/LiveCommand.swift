@@ -94,7 +94,7 @@ struct Live: ParsableCommand {
                                              arrival: info.captureTimeNanoseconds, terminal: terminal)
                     } catch { failure = error }
                     if let snapshotDir, failure == nil, frames % snapshotEvery == 0 {
-                        do { try Snapshot.write(pipeline.state, index: frames, to: snapshotDir) } catch { failure = error }
+                        do { try Snapshot.write(pipeline.state.frame, display: pipeline.state.display, index: frames, to: snapshotDir) } catch { failure = error }
                     }
                     frames += 1
                 }, onAudio: { block in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VisorCore
+import VisorPerception
 import VisorDevices
 import VisorMedia
 import VisorRuntime
@@ -30,24 +31,30 @@ struct Record: ParsableCommand {
     @Option(help: "JPEG quality for frames the camera sends raw (default 85).")
     var quality: Int = 85
 
+    @Option(help: ArgumentHelp("Redact bystanders: faces are blurred before frames are written (they are stored as JPEG, or rgb8 with --raw).", valueName: "faces"))
+    var redact: String?
+
     @OptionGroup var sensors: SensorArguments
 
     func validate() throws {
         try sensors.validate()
+        if let redact, redact != "faces" { throw ValidationError("--redact takes faces; got \"\(redact)\"") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be between 1 and 100") }
     }
 
     func run() throws {
         try reportingErrors {
             let capture = try SensorCapture(sensors.options)
-            let writer = try SessionWriter(path: output, storage: .jpeg(quality: quality))
+            let redactor = redact == "faces" ? try FaceRedactor() : nil
+            let writer = try SessionWriter(path: output, storage: redactor != nil && raw ? .raw : .jpeg(quality: quality))
             var metadata = ["visor_version": visorVersion]
             if let camera = capture.camera, let grant = capture.grant {
                 metadata["camera_device"] = camera.path
                 metadata["camera_card"] = camera.card
                 metadata["camera_driver"] = camera.driver
                 metadata["camera_format"] = "\(grant.format) \(grant.widthPixels)x\(grant.heightPixels) at \(grant.framesPerSecond) fps"
-                metadata["frame_storage"] = raw ? "raw \(grant.format)" : "jpeg"
+                metadata["frame_storage"] = redactor != nil ? (raw ? "raw rgb8" : "jpeg") : raw ? "raw \(grant.format)" : "jpeg"
+                metadata["redact"] = redactor != nil ? "faces" : "none"
             }
             if let mic = capture.microphone {
                 metadata["microphone_device"] = mic.device
@@ -70,8 +77,27 @@ struct Record: ParsableCommand {
                 do { try body() } catch { writeError = error }
             }
             print("recording to \(output); Ctrl-C stops")
+            var redacted = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
             let (faults, ended) = capture.run(shouldStop: shouldStop, onFrame: { input, info in
                 store {
+                    if let redactor {
+                        // Faces are blurred before anything is written: decode, blur, store.
+                        switch input {
+                        case .jpeg(let bytes):
+                            let size = try jpeg.decode(bytes, into: &redacted.pixels)
+                            (redacted.widthPixels, redacted.heightPixels) = (size.width, size.height)
+                        case .pixels(let bytes, let encoding, let width, let height, let step):
+                            try PixelConverter.convertToRGB(bytes, encoding: encoding, widthPixels: width, heightPixels: height, stepBytes: step, into: &redacted.pixels)
+                            (redacted.widthPixels, redacted.heightPixels) = (width, height)
+                        case .message:
+                            return
+                        }
+                        redacted.captureTimeNanoseconds = info.captureTimeNanoseconds
+                        redactor.redact(&redacted)
+                        try writer.writeFrame(redacted)
+                        frames += 1
+                        return
+                    }
                     switch input {
                     case .jpeg(let bytes):
                         try writer.writeCameraBuffer(bytes, jpeg: true, encoding: "", widthPixels: 0, heightPixels: 0, stepBytes: 0,

@@ -45,6 +45,12 @@ struct Replay: ParsableCommand {
     @Option(help: "Write a snapshot every N frames (default 30).")
     var snapshotEvery: Int = 30
 
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the replay as an annotated session: frames, audio, and the events on /visor/events.", valueName: "OUT.mcap"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Redact bystanders: faces blurred in the output session and the snapshots.", valueName: "faces"))
+    var redact: String?
+
     @OptionGroup var display: DisplayOptions
 
     @OptionGroup var runtime: RuntimeOptions
@@ -53,6 +59,8 @@ struct Replay: ParsableCommand {
         try runtime.validate()
         try display.validate()
         guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be 1 or more") }
+        if let redact, redact != "faces" { throw ValidationError("--redact takes faces; got \"\(redact)\"") }
+        if redact != nil && output == nil && snapshotDir == nil { throw ValidationError("--redact needs --output or --snapshot-dir: it blurs what is written") }
         if let speed, parseSpeed(speed) == nil {
             throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
         }
@@ -79,6 +87,8 @@ struct Replay: ParsableCommand {
             options.wakePhrases = runtime.wakePhrases
             options.snapshotDirectory = snapshotDir
             options.snapshotEvery = snapshotEvery
+            options.outputPath = output
+            options.redactFaces = redact == "faces"
             let screen = drawing ? TerminalScreen() : nil
             if let screen {
                 var terminal = ReplayTerminal(size: { screen.size() }, write: { screen.write($0) }, keys: { screen.keys() })

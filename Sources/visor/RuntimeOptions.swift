@@ -10,8 +10,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Device profile: a name from `visor profiles`, or a profile file (default laptop).")
     var profile: String = DeviceProfiles.defaultName
 
-    @Option(help: "Stages to run, comma-separated: codes, text, speech, or none (default codes,text,speech).")
-    var stages: String = "codes,text,speech"
+    @Option(help: "Stages to run, comma-separated: codes, text, faces, speech, or none (default codes,text,faces,speech).")
+    var stages: String = "codes,text,faces,speech"
 
     @Option(help: ArgumentHelp("Wake phrases to listen for, comma-separated (default \"hey glasses,okay glasses\").", valueName: "PHRASES"))
     var wake: String?
@@ -25,7 +25,7 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
     var audioTopic: String?
 
-    static let knownStages = ["codes", "text", "speech"]
+    static let knownStages = ["codes", "text", "faces", "speech"]
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
@@ -52,6 +52,7 @@ struct RuntimeOptions: ParsableArguments {
         try stageNames.filter { $0 != "speech" }.map { name -> SlowStage in
             switch name {
             case "text": return try TextStage()
+            case "faces": return try FacesStage()
             default: return try CodesStage()
             }
         }

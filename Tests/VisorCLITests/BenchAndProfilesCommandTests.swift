@@ -28,7 +28,7 @@ final class BenchAndProfilesCommandTests: XCTestCase {
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
         XCTAssertEqual(report["frames"] as? Int, 140)
         let stages = try XCTUnwrap(report["stages"] as? [String: [String: Any]])
-        XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "display", "terminal", "codes", "text"])
+        XCTAssertEqual(Set(stages.keys), ["convert", "light", "motion", "hud", "display", "terminal", "codes", "text", "faces"])
         XCTAssertEqual(stages["terminal"]?["count"] as? Int, 140)
         let codes = try XCTUnwrap(stages["codes"])
         XCTAssertEqual((codes["results"] as? Int ?? 0) + (codes["drops"] as? Int ?? 0), 140)

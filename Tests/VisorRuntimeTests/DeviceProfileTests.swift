@@ -11,7 +11,7 @@ final class DeviceProfileTests: XCTestCase {
         for p in all {
             XCTAssertNil(p.validationProblem(), p.name)
             XCTAssertFalse(p.sources.isEmpty, "\(p.name) says where its figures come from")
-            for stage in ["codes", "text", "speech"] { XCTAssertNotNil(p.modelledLatencyMilliseconds[stage], "\(p.name): \(stage)") }
+            for stage in ["codes", "text", "faces", "speech"] { XCTAssertNotNil(p.modelledLatencyMilliseconds[stage], "\(p.name): \(stage)") }
         }
         let meta = try DeviceProfiles.load("meta-ray-ban-display")
         XCTAssertEqual([meta.display.widthPixels, meta.display.heightPixels], [600, 600])

@@ -31,6 +31,19 @@ public final class SessionWriter {
         self.frameID = frameID
     }
 
+    public static let eventsTopic = "/visor/events"
+    private var eventsChannel: UInt16?
+    private var eventsSequence: UInt32 = 0
+
+    /// Writes one of the runtime's events (a JSON object) on `/visor/events`, schemaless JSON.
+    public func writeEvent(json: String, logTime: UInt64) throws {
+        if eventsChannel == nil {
+            eventsChannel = try writer.addChannel(topic: Self.eventsTopic, messageEncoding: "json", schemaID: 0)
+        }
+        try writer.write(channelID: eventsChannel!, logTime: logTime, sequence: eventsSequence, data: Array(json.utf8))
+        eventsSequence &+= 1
+    }
+
     /// Writes one camera frame at its capture time.
     public func writeFrame(_ frame: Frame) throws {
         if cameraChannel == nil {

@@ -1,0 +1,79 @@
+import Foundation
+import VisorCore
+import VisorMedia
+import VisorPerception
+import VisorSession
+import VisorTestSupport
+import XCTest
+
+/// Faces through `visor replay`: `face` events, and bystanders blurred out of the annotated
+/// output so that Google's runtime, running the same detectors, finds no face left.
+final class RedactionTests: XCTestCase {
+    private func facesSession(_ dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("faces.mcap").path
+        let run = try TestSupport.visor("import", "--photo", TestSupport.fixture("astronaut.jpg") + "@0:1.5", "-o", path,
+                                        "--size", "640x480", "--fps", "4")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        return path
+    }
+
+    private func frames(_ path: String) throws -> [Frame] {
+        var frames: [Frame] = []
+        var samples = try SessionSource(path: path).samples()
+        while let sample = try samples.next() { if case .frame(let f) = sample { frames.append(f) } }
+        return frames
+    }
+
+    /// Faces Google's runtime finds in a frame, with either model, on Visor's letterboxed input.
+    private func referenceFaces(_ frame: Frame, dir: URL) throws -> Int {
+        var total = 0
+        for model in FaceDetector.Model.allCases {
+            let detector = try FaceDetector(model: model)
+            detector.prepare(frame)
+            let input = dir.appendingPathComponent("input.f32")
+            try Data(buffer: UnsafeBufferPointer(detector.interpreter.input())).write(to: input)
+            let run = try TestSupport.python("blazeface_reference.py", [try XCTUnwrap(FaceDetector.modelPath(model)), input.path,
+                                                                        model == .shortRange ? "128" : "192", dir.appendingPathComponent("out").path])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            total += (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [Any])?.count ?? -100
+        }
+        return total
+    }
+
+    func testFaceEventsAndNoFaceLeftInTheRedactedOutput() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let session = try facesSession(dir)
+        let plain = dir.appendingPathComponent("plain.mcap").path, redacted = dir.appendingPathComponent("redacted.mcap").path
+        let transcript = dir.appendingPathComponent("t.jsonl").path
+        var run = try TestSupport.visor("replay", session, "--headless", "--deterministic", "--stages", "faces", "--output", plain, "--transcript", transcript)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let faces = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "face" }
+        XCTAssertEqual(faces.count, 1, "one person, reported once: \(faces)")
+        XCTAssertEqual(faces.first?["count"] as? Int, 1)
+        XCTAssertEqual((faces.first?["keypoints"] as? [Int])?.count, 12)
+        // The annotated output carries the face event on /visor/events.
+        let inspect = try TestSupport.visor("inspect", plain)
+        XCTAssertTrue(inspect.stdout.contains("/visor/events"), inspect.stdout)
+
+        run = try TestSupport.visor("replay", session, "--headless", "--stages", "none", "--output", redacted, "--redact", "faces",
+                                    "--snapshot-dir", dir.appendingPathComponent("snaps").path, "--snapshot-every", "3")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let before = try frames(plain), after = try frames(redacted)
+        XCTAssertEqual(after.count, before.count)
+        XCTAssertGreaterThan(try referenceFaces(before[0], dir: dir), 0, "the unredacted frame has a face the reference finds")
+        for (n, frame) in after.enumerated() {
+            XCTAssertEqual(try referenceFaces(frame, dir: dir), 0, "redacted frame \(n) still has a face")
+        }
+        // The snapshot of the view is redacted too.
+        let snapshot = try XCTUnwrap(FileManager.default.contents(atPath: dir.appendingPathComponent("snaps/view-000000.png").path))
+        var pixels: [UInt8] = []
+        let size = try snapshot.withUnsafeBytes { try PNGCodec.decode($0, into: &pixels) }
+        XCTAssertEqual(try referenceFaces(Frame(widthPixels: size.width, heightPixels: size.height, pixels: pixels, captureTimeNanoseconds: 0), dir: dir), 0)
+    }
+
+    func testRedactNeedsSomethingToWrite() throws {
+        let run = try TestSupport.visor("replay", TestSupport.fixture("sign.mcap"), "--headless", "--redact", "faces")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertEqual(run.stderrLines.filter { $0.contains("--redact needs --output or --snapshot-dir") }.count, 1, run.stderr)
+    }
+}

@@ -408,6 +408,7 @@ func faceBenchmark(image: String, runs: Int) throws {
         }
         let allocations = visor_allocation_count() - before
         times.sort()
+        if ProcessInfo.processInfo.environment["VISOR_PROFILE"] != nil { print(detector.interpreter.profile(runs: 50)) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "Tests/Interop/tflite_reference.py", FaceDetector.modelPath(model)!, input.path,

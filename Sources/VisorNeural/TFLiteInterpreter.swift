@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import VisorCore
 
@@ -266,6 +267,33 @@ public final class TFLiteInterpreter {
     /// Runs the steps up to (not including) `count`, for checking intermediate tensors.
     public func invoke(steps count: Int) {
         for step in steps.prefix(count) { run(step) }
+    }
+
+    /// Time spent in each kind of step over `runs` invocations, in milliseconds per invocation
+    /// (for finding where inference time goes).
+    public func profile(runs: Int) -> [String: Double] {
+        var totals: [String: UInt64] = [:]
+        for _ in 0..<runs {
+            for step in steps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                run(step)
+                let name: String
+                switch step {
+                case let .conv(_, _, _, _, inShape, outShape, kernel, stride, pad, _):
+                    name = kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] ? "pointwise" : "conv"
+                case .depthwise: name = "depthwise"
+                case .maxPool: name = "maxpool"
+                case .add: name = "add"
+                case .relu: name = "relu"
+                case .copy: name = "copy"
+                case .pad: name = "pad"
+                case .concat: name = "concat"
+                case .resize: name = "resize"
+                }
+                totals[name, default: 0] += DispatchTime.now().uptimeNanoseconds - start
+            }
+        }
+        return totals.mapValues { Double($0) / 1e6 / Double(runs) }
     }
 
     public func invoke() {

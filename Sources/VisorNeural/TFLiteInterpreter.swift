@@ -314,7 +314,11 @@ public final class TFLiteInterpreter {
         let a = arena
         switch step {
         case let .conv(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation):
-            convolve(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
+            if kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] && inShape[2] == outShape[2] {
+                pointwise(a + input, a + output, a + weights, a + bias, pixels: outShape[1] * outShape[2], ci: inShape[3], co: outShape[3], activation)
+            } else {
+                convolve(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
+            }
         case let .depthwise(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation):
             depthwise(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
         case let .maxPool(input, output, inShape, outShape, filter, stride, pad, activation):
@@ -397,7 +401,7 @@ public final class TFLiteInterpreter {
 
     /// NHWC convolution with weights repacked as [KH, KW, I, O]. For each output pixel the output
     /// channels are taken 32 at a time (four SIMD8 accumulators kept in registers across every
-    /// kernel tap and input channel), then 8 at a time, then one by one.
+    /// kernel tap and input channel), then 24, then 8, then one by one.
     private func convolve(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
                           _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
                           _ pad: (Int, Int), _ activation: Activation) {
@@ -438,6 +442,22 @@ public final class TFLiteInterpreter {
                     store(act(a0), out + o); store(act(a1), out + o + 8); store(act(a2), out + o + 16); store(act(a3), out + o + 24)
                     o += 32
                 }
+                while o + 24 <= co {
+                    var a0 = load(bias + o), a1 = load(bias + o + 8), a2 = load(bias + o + 16)
+                    for ky in kyStart..<max(kyStart, kyEnd) {
+                        for kx in kxStart..<max(kxStart, kxEnd) {
+                            let p = input + ((y0 + ky) * w + x0 + kx) * ci
+                            var wp = weights + (ky * kernel.1 + kx) * ci * co + o
+                            for i in 0..<ci {
+                                let v = SIMD8<Float>(repeating: p[i])
+                                a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16)
+                                wp += co
+                            }
+                        }
+                    }
+                    store(act(a0), out + o); store(act(a1), out + o + 8); store(act(a2), out + o + 16)
+                    o += 24
+                }
                 while o + 8 <= co {
                     var a0 = load(bias + o)
                     for ky in kyStart..<max(kyStart, kyEnd) {
@@ -463,6 +483,79 @@ public final class TFLiteInterpreter {
                     o += 1
                 }
             }
+        }
+    }
+
+    /// A 1x1 convolution: a matrix product of the pixels by the weights, four pixels at a time
+    /// so that each weight load feeds four multiply-adds: sixteen output channels at a time,
+    /// then eight, then the rest one by one.
+    private func pointwise(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
+                           _ bias: UnsafeMutablePointer<Float>, pixels: Int, ci: Int, co: Int, _ activation: Activation) {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+        @inline(__always) func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+            var v = v
+            switch activation {
+            case .none: break
+            case .relu: v = v.replacing(with: 0, where: v .< 0)
+            case .relu6: v = v.clamped(lowerBound: SIMD8(repeating: 0), upperBound: SIMD8(repeating: 6))
+            case .reluN1To1: v = v.clamped(lowerBound: SIMD8(repeating: -1), upperBound: SIMD8(repeating: 1))
+            }
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+        }
+        var p = 0
+        while p + 4 <= pixels {
+            let i0 = input + p * ci, i1 = i0 + ci, i2 = i1 + ci, i3 = i2 + ci
+            let out = output + p * co
+            var o = 0
+            while o + 16 <= co {
+                let b0 = load(bias + o), b1 = load(bias + o + 8)
+                var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
+                var wp = weights + o
+                for i in 0..<ci {
+                    let w0 = load(wp), w1 = load(wp + 8)
+                    let v0 = SIMD8<Float>(repeating: i0[i]), v1 = SIMD8<Float>(repeating: i1[i])
+                    let v2 = SIMD8<Float>(repeating: i2[i]), v3 = SIMD8<Float>(repeating: i3[i])
+                    a00 += v0 * w0; a01 += v0 * w1; a10 += v1 * w0; a11 += v1 * w1
+                    a20 += v2 * w0; a21 += v2 * w1; a30 += v3 * w0; a31 += v3 * w1
+                    wp += co
+                }
+                store(a00, out + o); store(a01, out + o + 8); store(a10, out + co + o); store(a11, out + co + o + 8)
+                store(a20, out + 2 * co + o); store(a21, out + 2 * co + o + 8); store(a30, out + 3 * co + o); store(a31, out + 3 * co + o + 8)
+                o += 16
+            }
+            while o + 8 <= co {
+                let b = load(bias + o)
+                var a0 = b, a1 = b, a2 = b, a3 = b
+                var wp = weights + o
+                for i in 0..<ci {
+                    let w = load(wp)
+                    a0 += SIMD8<Float>(repeating: i0[i]) * w; a1 += SIMD8<Float>(repeating: i1[i]) * w
+                    a2 += SIMD8<Float>(repeating: i2[i]) * w; a3 += SIMD8<Float>(repeating: i3[i]) * w
+                    wp += co
+                }
+                store(a0, out + o); store(a1, out + co + o); store(a2, out + 2 * co + o); store(a3, out + 3 * co + o)
+                o += 8
+            }
+            while o < co {
+                var a = (bias[o], bias[o], bias[o], bias[o])
+                for i in 0..<ci {
+                    let w = weights[i * co + o]
+                    a.0 += i0[i] * w; a.1 += i1[i] * w; a.2 += i2[i] * w; a.3 += i3[i] * w
+                }
+                out[o] = Self.activate(a.0, activation); out[co + o] = Self.activate(a.1, activation)
+                out[2 * co + o] = Self.activate(a.2, activation); out[3 * co + o] = Self.activate(a.3, activation)
+                o += 1
+            }
+            p += 4
+        }
+        while p < pixels {
+            let src = input + p * ci
+            for o in 0..<co {
+                var acc = bias[o]
+                for i in 0..<ci { acc += src[i] * weights[i * co + o] }
+                output[p * co + o] = Self.activate(acc, activation)
+            }
+            p += 1
         }
     }
 

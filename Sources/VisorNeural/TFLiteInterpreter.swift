@@ -567,10 +567,57 @@ public final class TFLiteInterpreter {
         let (h, w, c) = (inShape[1], inShape[2], inShape[3])
         let (oh, ow) = (outShape[1], outShape[2])
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-        for oy in 0..<oh {
+        // 3x3 kernels (BlazeFace's) and channels in blocks of eight: each block's nine weights
+        // stay in registers while the row is swept; border pixels take the general path below.
+        if kernel == (3, 3) && c % 8 == 0 && activation == .none {
+            for oy in 0..<oh {
+                let y0 = oy * stride.0 - pad.0
+                guard y0 >= 0, y0 + 3 <= h else { depthwiseRow(oy, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation); continue }
+                // Columns whose whole 3x3 window is inside the input.
+                let first = max(0, (pad.1 + stride.1 - 1) / stride.1), last = min(ow, (w - 3 + pad.1) / stride.1 + 1)
+                for k in Swift.stride(from: 0, to: c, by: 8) {
+                    let b = load(bias + k)
+                    let w00 = load(weights + k), w01 = load(weights + c + k), w02 = load(weights + 2 * c + k)
+                    let w10 = load(weights + 3 * c + k), w11 = load(weights + 4 * c + k), w12 = load(weights + 5 * c + k)
+                    let w20 = load(weights + 6 * c + k), w21 = load(weights + 7 * c + k), w22 = load(weights + 8 * c + k)
+                    let r0 = input + (y0 * w) * c + k, r1 = r0 + w * c, r2 = r1 + w * c
+                    var ox = first
+                    while ox < last {
+                        let x = (ox * stride.1 - pad.1) * c
+                        var a = b
+                        a += load(r0 + x) * w00; a += load(r0 + x + c) * w01; a += load(r0 + x + 2 * c) * w02
+                        a += load(r1 + x) * w10; a += load(r1 + x + c) * w11; a += load(r1 + x + 2 * c) * w12
+                        a += load(r2 + x) * w20; a += load(r2 + x + c) * w21; a += load(r2 + x + 2 * c) * w22
+                        UnsafeMutableRawPointer(output + (oy * ow + ox) * c + k).storeBytes(of: a, as: SIMD8<Float>.self)
+                        ox += 1
+                    }
+                }
+                for ox in 0..<first { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+                for ox in max(first, last)..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+            }
+            return
+        }
+        for oy in 0..<oh { depthwiseRow(oy, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+    }
+
+    private func depthwiseRow(_ oy: Int, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
+                              _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
+                              _ pad: (Int, Int), _ activation: Activation) {
+        for ox in 0..<outShape[2] { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+    }
+
+    /// One output pixel of a depthwise convolution, any kernel, borders included.
+    @inline(__always)
+    private func depthwisePixel(_ oy: Int, _ ox: Int, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                                _ weights: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
+                                _ kernel: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int), _ activation: Activation) {
+        let (h, w, c) = (inShape[1], inShape[2], inShape[3])
+        let ow = outShape[2]
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+        do {
+            _ = h
             let y0 = oy * stride.0 - pad.0
             let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
-            for ox in 0..<ow {
                 let x0 = ox * stride.1 - pad.1
                 let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
                 let out = output + (oy * ow + ox) * c
@@ -593,7 +640,7 @@ public final class TFLiteInterpreter {
                     out[k] = Self.activate(a, activation)
                     k += 1
                 }
-            }
+            
         }
     }
 

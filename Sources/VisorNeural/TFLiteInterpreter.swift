@@ -428,15 +428,14 @@ public final class TFLiteInterpreter {
                 var o = 0
                 while o + 32 <= co {
                     var a0 = load(bias + o), a1 = load(bias + o + 8), a2 = load(bias + o + 16), a3 = load(bias + o + 24)
+                    // A kernel row's taps are adjacent in the input and in the weights: one loop.
                     for ky in kyStart..<max(kyStart, kyEnd) {
-                        for kx in kxStart..<max(kxStart, kxEnd) {
-                            let p = input + ((y0 + ky) * w + x0 + kx) * ci
-                            var wp = weights + (ky * kernel.1 + kx) * ci * co + o
-                            for i in 0..<ci {
-                                let v = SIMD8<Float>(repeating: p[i])
-                                a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16); a3 += v * load(wp + 24)
-                                wp += co
-                            }
+                        let p = input + ((y0 + ky) * w + x0 + kxStart) * ci
+                        var wp = weights + (ky * kernel.1 + kxStart) * ci * co + o
+                        for i in 0..<(max(kxStart, kxEnd) - kxStart) * ci {
+                            let v = SIMD8<Float>(repeating: p[i])
+                            a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16); a3 += v * load(wp + 24)
+                            wp += co
                         }
                     }
                     store(act(a0), out + o); store(act(a1), out + o + 8); store(act(a2), out + o + 16); store(act(a3), out + o + 24)
@@ -445,14 +444,12 @@ public final class TFLiteInterpreter {
                 while o + 24 <= co {
                     var a0 = load(bias + o), a1 = load(bias + o + 8), a2 = load(bias + o + 16)
                     for ky in kyStart..<max(kyStart, kyEnd) {
-                        for kx in kxStart..<max(kxStart, kxEnd) {
-                            let p = input + ((y0 + ky) * w + x0 + kx) * ci
-                            var wp = weights + (ky * kernel.1 + kx) * ci * co + o
-                            for i in 0..<ci {
-                                let v = SIMD8<Float>(repeating: p[i])
-                                a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16)
-                                wp += co
-                            }
+                        let p = input + ((y0 + ky) * w + x0 + kxStart) * ci
+                        var wp = weights + (ky * kernel.1 + kxStart) * ci * co + o
+                        for i in 0..<(max(kxStart, kxEnd) - kxStart) * ci {
+                            let v = SIMD8<Float>(repeating: p[i])
+                            a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16)
+                            wp += co
                         }
                     }
                     store(act(a0), out + o); store(act(a1), out + o + 8); store(act(a2), out + o + 16)
@@ -461,11 +458,9 @@ public final class TFLiteInterpreter {
                 while o + 8 <= co {
                     var a0 = load(bias + o)
                     for ky in kyStart..<max(kyStart, kyEnd) {
-                        for kx in kxStart..<max(kxStart, kxEnd) {
-                            let p = input + ((y0 + ky) * w + x0 + kx) * ci
-                            var wp = weights + (ky * kernel.1 + kx) * ci * co + o
-                            for i in 0..<ci { a0 += SIMD8<Float>(repeating: p[i]) * load(wp); wp += co }
-                        }
+                        let p = input + ((y0 + ky) * w + x0 + kxStart) * ci
+                        var wp = weights + (ky * kernel.1 + kxStart) * ci * co + o
+                        for i in 0..<(max(kxStart, kxEnd) - kxStart) * ci { a0 += SIMD8<Float>(repeating: p[i]) * load(wp); wp += co }
                     }
                     store(act(a0), out + o)
                     o += 8

@@ -96,6 +96,15 @@ public final class Pipeline {
         options.speech?.submit(block, wait: options.audioFromFile)
     }
 
+    /// Publishes what the speech stage has heard, without a camera frame (a microphone alone:
+    /// there are no frames to publish at).
+    public func publishHeard(sessionTime: UInt64) throws {
+        guard let speech = options.speech else { return }
+        heardReady.removeAll(keepingCapacity: true)
+        speech.collect(upTo: sessionTime, deterministic: false, into: &heardReady, times: &speechTimes, results: &speechResultTimes)
+        try publishSpeech(heardReady, at: sessionTime)
+    }
+
     /// Processes one camera frame, from whatever it arrived as.
     public func process(input: FrameInput, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
                         terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {

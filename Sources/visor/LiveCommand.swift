@@ -86,7 +86,21 @@ struct Live: ParsableCommand {
             let faults: [String], ended: [String]
             do {
                 defer { screen?.leave() }
-                (faults, ended) = capture.run(shouldStop: { failure != nil || stop() || (screen?.quitKeyPressed() ?? false) }, onFrame: { input, info in
+                var lastHeardCheck: UInt64 = 0
+                (faults, ended) = capture.run(shouldStop: {
+                    // With no camera there are no frames to publish what was heard at: publish it here, ten times a second.
+                    if capture.camera == nil, failure == nil {
+                        // The microphone stamps samples with CLOCK_MONOTONIC.
+                        var spec = timespec()
+                        clock_gettime(CLOCK_MONOTONIC, &spec)
+                        let now = UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+                        if now &- lastHeardCheck > 100_000_000 {
+                            lastHeardCheck = now
+                            do { try pipeline.publishHeard(sessionTime: now &- clock.origin(now)) } catch { failure = error }
+                        }
+                    }
+                    return failure != nil || stop() || (screen?.quitKeyPressed() ?? false)
+                }, onFrame: { input, info in
                     let start = clock.origin(info.captureTimeNanoseconds)
                     let terminal = screen.map { s in (size: s.size(), write: { (bytes: UnsafeRawBufferPointer) in s.write(bytes) }) }
                     do {

@@ -132,6 +132,23 @@ final class SensorCommandTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["kind"] as? String == "code" && $0["payload"] as? String == "Thalassiodracon" })
     }
 
+    /// The microphone alone (no camera): wake phrases and commands through the real ALSA path
+    /// (`visor vmic` playing the commands fixture), published as they are heard.
+    func testLiveHearsCommandsFromTheMicrophoneAlone() throws {
+        _ = try startDevices("commands.mcap")
+        let transcript = directory.appendingPathComponent("mic.jsonl").path
+        let run = try visor(["live", "--camera", "none", "--mic", "test_mic", "--headless", "--duration", "8.5", "--transcript", transcript])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let heard = try TestSupport.transcriptEvents(transcript).filter { ["wake", "command"].contains($0["kind"] as? String ?? "") }
+        XCTAssertEqual(heard.compactMap { ($0["phrase"] ?? $0["intent"]) as? String },
+                       ["hey glasses", "what_am_i_looking_at", "okay glasses", "read_this"], "\(heard)")
+        // Published while running, not all at the end: each within a second of the speech's end.
+        for event in heard {
+            let published = event["time_ns"] as? Int ?? 0, ended = event["end_ns"] as? Int ?? 0
+            XCTAssertLessThan(published - ended, 1_000_000_000, "\(event)")
+        }
+    }
+
     func testLiveWithoutDevicesIsAClearError() throws {
         var run = try visor(["live", "--camera", "/dev/video-missing", "--mic", "none", "--headless"])
         XCTAssertEqual(run.status, 1)

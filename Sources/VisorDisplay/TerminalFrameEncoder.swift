@@ -86,7 +86,6 @@ public final class TerminalFrameEncoder {
     private var screen = TerminalSize(columns: 0, rows: 0)
     private var kittyPixels: [UInt8] = []
     private var kittyCompressed: [UInt8] = []
-    private var kittyFrame = 0
     private static let decimal: [[UInt8]] = (0...255).map { Array(String($0).utf8) }
     private static let empty = Cell(glyph: 0x20, foreground: 0, background: 0)
     /// Sextant glyphs by pattern (bit 0 top left, 1 top right, 2 middle left, ... 5 bottom right).
@@ -393,6 +392,5 @@ public final class TerminalFrameEncoder {
             output.append(contentsOf: Array("\u{1B}\\".utf8))
             offset = end
         }
-        kittyFrame += 1
     }
 }

@@ -13,8 +13,6 @@ public final class TFLiteInterpreter {
     /// Arena offset of each float tensor (nil: not a float tensor Visor keeps).
     private var offsets: [Int?]
     private var steps: [Step] = []
-    private var scratch: UnsafeMutablePointer<Float>
-    private let scratchCount: Int
 
     enum Activation: Int { case none = 0, relu = 1, reluN1To1 = 2, relu6 = 3 }
 
@@ -132,7 +130,6 @@ public final class TFLiteInterpreter {
         var plan: [Step] = []
 
         // Steps, with shapes checked.
-        var widest = 1
         func need(_ i: Int) throws -> Int {
             guard let o = offsets[i] else { throw VisorError("tensor \(tensors[i].name) is not a float tensor Visor computes or holds") }
             return o
@@ -175,7 +172,6 @@ public final class TFLiteInterpreter {
                                             bias: try need(op.inputs[2]), inShape: inShape, outShape: outShape, kernel: kernel,
                                             stride: (stride.1, stride.0), pad: pad, activation: activation))
                 }
-                widest = max(widest, outShape[3])
             case .maxPool2d:
                 let inShape = shape4(tensors[op.inputs[0]].shape)
                 let filter = (op.options[4] ?? 1, op.options[3] ?? 1), stride = (op.options[2] ?? 1, op.options[1] ?? 1)
@@ -236,14 +232,11 @@ public final class TFLiteInterpreter {
         arenaCount = max(1, cursor)
         arena = base
         self.offsets = offsets
-        scratchCount = widest
-        scratch = .allocate(capacity: widest)
         steps = plan
     }
 
     deinit {
         arena.deallocate()
-        scratch.deallocate()
     }
 
     /// The model's input tensor, to fill before `invoke`.
@@ -609,33 +602,29 @@ public final class TFLiteInterpreter {
         let (h, w, c) = (inShape[1], inShape[2], inShape[3])
         let ow = outShape[2]
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-        do {
-            _ = h
-            let y0 = oy * stride.0 - pad.0
-            let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
-                let x0 = ox * stride.1 - pad.1
-                let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
-                let out = output + (oy * ow + ox) * c
-                var k = 0
-                while k + 8 <= c {
-                    var a = load(bias + k)
-                    for ky in kyStart..<kyEnd {
-                        let row = input + ((y0 + ky) * w + x0) * c + k, wrow = weights + ky * kernel.1 * c + k
-                        for kx in kxStart..<kxEnd { a += load(row + kx * c) * load(wrow + kx * c) }
-                    }
-                    if activation == .relu { a = a.replacing(with: 0, where: a .< 0) } else if activation != .none {
-                        for j in 0..<8 { a[j] = Self.activate(a[j], activation) }
-                    }
-                    UnsafeMutableRawPointer(out + k).storeBytes(of: a, as: SIMD8<Float>.self)
-                    k += 8
-                }
-                while k < c {
-                    var a = bias[k]
-                    for ky in kyStart..<kyEnd { for kx in kxStart..<kxEnd { a += input[((y0 + ky) * w + x0 + kx) * c + k] * weights[(ky * kernel.1 + kx) * c + k] } }
-                    out[k] = Self.activate(a, activation)
-                    k += 1
-                }
-            
+        let y0 = oy * stride.0 - pad.0
+        let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
+        let x0 = ox * stride.1 - pad.1
+        let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
+        let out = output + (oy * ow + ox) * c
+        var k = 0
+        while k + 8 <= c {
+            var a = load(bias + k)
+            for ky in kyStart..<kyEnd {
+                let row = input + ((y0 + ky) * w + x0) * c + k, wrow = weights + ky * kernel.1 * c + k
+                for kx in kxStart..<kxEnd { a += load(row + kx * c) * load(wrow + kx * c) }
+            }
+            if activation == .relu { a = a.replacing(with: 0, where: a .< 0) } else if activation != .none {
+                for j in 0..<8 { a[j] = Self.activate(a[j], activation) }
+            }
+            UnsafeMutableRawPointer(out + k).storeBytes(of: a, as: SIMD8<Float>.self)
+            k += 8
+        }
+        while k < c {
+            var a = bias[k]
+            for ky in kyStart..<kyEnd { for kx in kxStart..<kxEnd { a += input[((y0 + ky) * w + x0 + kx) * c + k] * weights[(ky * kernel.1 + kx) * c + k] } }
+            out[k] = Self.activate(a, activation)
+            k += 1
         }
     }
 

@@ -181,14 +181,30 @@ public final class FaceDetector {
     }
 }
 
-/// Blurs bystanders' faces out of frames before they are kept: every frame is searched (the
-/// short-range model, and the full-range model for faces further away when that finds none),
+/// Both BlazeFace models as Visor uses them: the short-range model first, and the full-range
+/// model (faces further away) only when that finds nobody.
+public final class FaceFinder {
+    private let near: FaceDetector
+    private let far: FaceDetector
+
+    public init() throws {
+        near = try FaceDetector(model: .shortRange)
+        far = try FaceDetector(model: .fullRange)
+    }
+
+    public func find(_ frame: Frame) -> [FaceDetection] {
+        let found = near.detect(frame)
+        return found.isEmpty ? far.detect(frame) : found
+    }
+}
+
+/// Blurs bystanders' faces out of frames before they are kept: every frame is searched
+/// (`FaceFinder`),
 /// and the faces found on the last few frames are blurred too, so that a face the detector
 /// misses on one frame (motion blur, a turn of the head) does not slip through. Each face's box
 /// is grown by a third and replaced by a two-by-two mosaic of its mean colours.
 public final class FaceRedactor {
-    private let near: FaceDetector
-    private let far: FaceDetector
+    private let finder: FaceFinder
     private var recent: [[[Double]]] = []
     /// Frames a face's box is still blurred after it was last found.
     public var holdFrames = 3
@@ -196,17 +212,12 @@ public final class FaceRedactor {
     /// still reads as a face to the detector).
     public var cells = 2
 
-    public init() throws {
-        near = try FaceDetector(model: .shortRange)
-        far = try FaceDetector(model: .fullRange)
-    }
+    public init() throws { finder = try FaceFinder() }
 
     /// Blurs the faces in `frame` (packed RGB) in place; returns the boxes blurred.
     @discardableResult
     public func redact(_ frame: inout Frame) -> [[Double]] {
-        var found = near.detect(frame)
-        if found.isEmpty { found = far.detect(frame) }
-        recent.append(found.map(\.box))
+        recent.append(finder.find(frame).map(\.box))
         if recent.count > holdFrames + 1 { recent.removeFirst(recent.count - holdFrames - 1) }
         let boxes = recent.flatMap { $0 }
         for box in boxes { pixelate(&frame, box) }

@@ -170,10 +170,7 @@ public final class ReplayRunner {
         let stages = try fastStages()
         let terminalStage = stages.last as? TerminalStage
         let pipeline = try Pipeline(fastStages: stages, slowStages: options.slowStages, options: pipelineOptions)
-        if let directory = options.snapshotDirectory {
-            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-            catch { throw VisorError("cannot create the snapshot folder \(directory): \(error.localizedDescription)") }
-        }
+        if let directory = options.snapshotDirectory { try Snapshot.prepare(directory) }
         var paused = false, stepping = false, pausedAt: UInt64 = 0, pausedFor: UInt64 = 0
 
         let start = source.startTimeNanoseconds
@@ -299,6 +296,12 @@ private final class StatusLine {
 
 /// PNG snapshots of what the wearer sees.
 public enum Snapshot {
+    /// Creates the snapshot folder, readable by its owner only (snapshots show what the wearer saw).
+    public static func prepare(_ directory: String) throws {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        catch { throw VisorError("cannot create the snapshot folder \(directory): \(error.localizedDescription)") }
+    }
+
     /// Writes `view-NNNNNN.png` (the frame with the HUD's light added where the display sits and
     /// the detections boxed) and `hud-NNNNNN.png` (the HUD alone, at the device's resolution).
     public static func write(_ frame: Frame, display: HUDRenderer?, index: Int, to directory: String) throws {

@@ -75,21 +75,15 @@ public final class FacesStage: SlowStage {
     public let name = "faces"
     public let reads: Set<ContextKey> = [.frame]
     public let writes: Set<ContextKey> = [.faces]
-    private let near: FaceDetector
-    private let far: FaceDetector
+    private let finder: FaceFinder
     private var previous: [[Double]] = []
     private var sizes: [(time: UInt64, area: Double)] = []
     private var approaching = false
 
-    public init() throws {
-        near = try FaceDetector(model: .shortRange)
-        far = try FaceDetector(model: .fullRange)
-    }
+    public init() throws { finder = try FaceFinder() }
 
     public func analyze(_ frame: Frame) throws -> SlowStageOutput {
-        var faces = near.detect(frame)
-        if faces.isEmpty { faces = far.detect(frame) }
-        faces.sort { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
+        let faces = finder.find(frame).sorted { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
         let time = frame.captureTimeNanoseconds
         var events: [TranscriptEvent] = []
         func event(_ face: FaceDetection) -> TranscriptEvent {

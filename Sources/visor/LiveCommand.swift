@@ -28,11 +28,7 @@ struct Live: ParsableCommand {
     @Option(help: "Write the latency report (JSON) to this file.")
     var report: String?
 
-    @Option(help: ArgumentHelp("Write PNG snapshots here: the composed view and the HUD alone at device resolution.", valueName: "DIR"))
-    var snapshotDir: String?
-
-    @Option(help: "Write a snapshot every N frames (default 30).")
-    var snapshotEvery: Int = 30
+    @OptionGroup var snapshots: SnapshotOptions
 
     @OptionGroup var sensors: SensorArguments
 
@@ -42,7 +38,7 @@ struct Live: ParsableCommand {
 
     func validate() throws {
         try display.validate()
-        guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be 1 or more") }
+        try snapshots.validate()
         try sensors.validate()
         try runtime.validate()
     }
@@ -61,20 +57,13 @@ struct Live: ParsableCommand {
             if drawing {
                 let stage = TerminalStage()
                 stage.profileName = profile.name
-                var terminal = ReplayTerminal(size: { TerminalSize(columns: 80, rows: 24) }, write: { _ in })
-                display.configure(&terminal)
-                stage.encoder.mode = terminal.mode
-                stage.encoder.colours = terminal.colours
-                stage.encoder.diffing = terminal.diffing
+                display.configure(stage.encoder)
                 fast.append(stage)
             }
             if let wakePhrases = runtime.wakePhrases, capture.microphone != nil {
                 options.speech = try SpeechStage(wakePhrases: wakePhrases, modelledLatencyNanoseconds: profile.modelledLatencyNanoseconds(SpeechStage.name))
             }
-            if let snapshotDir {
-                do { try FileManager.default.createDirectory(atPath: snapshotDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-                catch { throw VisorError("cannot create the snapshot folder \(snapshotDir): \(error.localizedDescription)") }
-            }
+            if let directory = snapshots.snapshotDir { try Snapshot.prepare(directory) }
             let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)
             let screen = drawing ? TerminalScreen() : nil
             screen?.enter()
@@ -107,8 +96,8 @@ struct Live: ParsableCommand {
                         try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
                                              arrival: info.captureTimeNanoseconds, terminal: terminal)
                     } catch { failure = error }
-                    if let snapshotDir, failure == nil, frames % snapshotEvery == 0 {
-                        do { try Snapshot.write(pipeline.state.frame, display: pipeline.state.display, index: frames, to: snapshotDir) } catch { failure = error }
+                    if let directory = snapshots.snapshotDir, failure == nil, frames % snapshots.snapshotEvery == 0 {
+                        do { try Snapshot.write(pipeline.state.frame, display: pipeline.state.display, index: frames, to: directory) } catch { failure = error }
                     }
                     frames += 1
                 }, onAudio: { block in

@@ -39,11 +39,7 @@ struct Replay: ParsableCommand {
     @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing) of every stage and worker.")
     var trace: String?
 
-    @Option(help: ArgumentHelp("Write PNG snapshots here: the composed view and the HUD alone at device resolution.", valueName: "DIR"))
-    var snapshotDir: String?
-
-    @Option(help: "Write a snapshot every N frames (default 30).")
-    var snapshotEvery: Int = 30
+    @OptionGroup var snapshots: SnapshotOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the replay as an annotated session: frames, audio, and the events on /visor/events.", valueName: "OUT.mcap"))
     var output: String?
@@ -58,9 +54,9 @@ struct Replay: ParsableCommand {
     func validate() throws {
         try runtime.validate()
         try display.validate()
-        guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be 1 or more") }
+        try snapshots.validate()
         if let redact, redact != "faces" { throw ValidationError("--redact takes faces; got \"\(redact)\"") }
-        if redact != nil && output == nil && snapshotDir == nil { throw ValidationError("--redact needs --output or --snapshot-dir: it blurs what is written") }
+        if redact != nil && output == nil && snapshots.snapshotDir == nil { throw ValidationError("--redact needs --output or --snapshot-dir: it blurs what is written") }
         if let speed, parseSpeed(speed) == nil {
             throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
         }
@@ -85,8 +81,8 @@ struct Replay: ParsableCommand {
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
             options.wakePhrases = runtime.wakePhrases
-            options.snapshotDirectory = snapshotDir
-            options.snapshotEvery = snapshotEvery
+            options.snapshotDirectory = snapshots.snapshotDir
+            options.snapshotEvery = snapshots.snapshotEvery
             options.outputPath = output
             options.redactFaces = redact == "faces"
             let screen = drawing ? TerminalScreen() : nil

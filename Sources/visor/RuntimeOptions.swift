@@ -81,10 +81,31 @@ struct DisplayOptions: ParsableArguments {
         }
     }
 
-    func configure(_ terminal: inout ReplayTerminal) {
+    /// The mode and colours asked for, or else what the terminal's environment says it has.
+    var settings: (mode: TerminalMode, colours: TerminalColours, diffing: Bool) {
         let detected = detectTerminal(ProcessInfo.processInfo.environment)
-        terminal.mode = render.flatMap(TerminalMode.init(rawValue:)) ?? detected.mode
-        terminal.colours = colours.flatMap(TerminalColours.init(rawValue:)) ?? detected.colours
-        terminal.diffing = !noDiff
+        return (render.flatMap(TerminalMode.init(rawValue:)) ?? detected.mode,
+                colours.flatMap(TerminalColours.init(rawValue:)) ?? detected.colours, !noDiff)
+    }
+
+    func configure(_ terminal: inout ReplayTerminal) {
+        (terminal.mode, terminal.colours, terminal.diffing) = settings
+    }
+
+    func configure(_ encoder: TerminalFrameEncoder) {
+        (encoder.mode, encoder.colours, encoder.diffing) = settings
+    }
+}
+
+/// PNG snapshots (replay and live).
+struct SnapshotOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Write PNG snapshots here: the composed view and the HUD alone at device resolution.", valueName: "DIR"))
+    var snapshotDir: String?
+
+    @Option(help: "Write a snapshot every N frames (default 30).")
+    var snapshotEvery: Int = 30
+
+    func validate() throws {
+        guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be 1 or more") }
     }
 }

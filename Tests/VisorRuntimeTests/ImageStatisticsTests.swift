@@ -8,12 +8,7 @@ import XCTest
 /// Light, motion and scene changes on the real fixtures, through a deterministic replay.
 final class ImageStatisticsTests: XCTestCase {
     private func events(_ fixture: String) throws -> [[String: Any]] {
-        let dir = try TestSupport.temporaryDirectory(self)
-        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
-        options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
-        options.deterministic = true
-        _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture(fixture)), options: options).run()
-        return try TestSupport.transcriptEvents(options.transcriptPath!).filter { $0["kind"] as? String != "frame" }
+        try replayEvents(fixture, kinds: ["light", "motion", "scene_change"])
     }
 
     func testAFixedCameraIsStillAndNeverChangesScene() throws {
@@ -53,13 +48,7 @@ final class ImageStatisticsTests: XCTestCase {
 /// ZBar on the real codes fixture, through the runtime.
 final class CodeReadingTests: XCTestCase {
     func testReadsTheQRCodeAndBothCode128PayloadsOnceEach() throws {
-        let dir = try TestSupport.temporaryDirectory(self)
-        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
-        options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
-        options.deterministic = true
-        options.slowStages = [try CodesStage()]
-        _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture("codes.mcap")), options: options).run()
-        let codes = try TestSupport.transcriptEvents(options.transcriptPath!).filter { $0["kind"] as? String == "code" }
+        let codes = try replayEvents("codes.mcap", kinds: ["code"]) { $0.slowStages = [try CodesStage()] }
         let read = codes.map { "\($0["symbology"] as? String ?? "?"):\($0["payload"] as? String ?? "?")" }
         XCTAssertEqual(read, ["QR-Code:Thalassiodracon", "CODE-128:Rana temporaria", "CODE-128:Foramenifera"])
         let times = codes.compactMap { $0["source_time_ns"] as? Int }

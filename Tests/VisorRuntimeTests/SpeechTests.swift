@@ -10,13 +10,7 @@ import XCTest
 /// (commands.mcap, with the times in commands-truth.json), and real read speech.
 final class SpeechTests: XCTestCase {
     private func heard(_ fixture: String, wakePhrases: [String] = SpeechListener.defaultWakePhrases) throws -> [[String: Any]] {
-        let dir = try TestSupport.temporaryDirectory(self)
-        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
-        options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
-        options.deterministic = true
-        options.wakePhrases = wakePhrases
-        _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture(fixture)), options: options).run()
-        return try TestSupport.transcriptEvents(options.transcriptPath!).filter { ["wake", "command", "utterance"].contains($0["kind"] as? String ?? "") }
+        try replayEvents(fixture, kinds: ["wake", "command", "utterance"]) { $0.wakePhrases = wakePhrases }
     }
 
     private func seconds(_ event: [String: Any], _ key: String) -> Double { Double(event[key] as? Int ?? -1_000_000_000_000) / 1e9 }

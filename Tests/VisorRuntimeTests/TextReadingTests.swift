@@ -8,13 +8,7 @@ import XCTest
 /// Tesseract through the text stage, on the real fixtures.
 final class TextReadingTests: XCTestCase {
     private func textEvents(_ fixture: String) throws -> [[String: Any]] {
-        let dir = try TestSupport.temporaryDirectory(self)
-        var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
-        options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
-        options.deterministic = true
-        options.slowStages = [try TextStage()]
-        _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture(fixture)), options: options).run()
-        return try TestSupport.transcriptEvents(options.transcriptPath!).filter { $0["kind"] as? String == "text" }
+        try replayEvents(fixture, kinds: ["text"]) { $0.slowStages = [try TextStage()] }
     }
 
     func testReadsTheParkingSign() throws {

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -30,6 +32,10 @@ let package = Package(
         // libchafa, only for the terminal benchmark's side-by-side comparison.
         .systemLibrary(name: "CChafa", pkgConfig: "chafa", providers: [.apt(["libchafa-dev"])]),
         .systemLibrary(name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev"])]),
+        // llama.cpp, built and installed (with llama.pc) by tools/setup.
+        .systemLibrary(name: "CLlama", pkgConfig: "llama"),
+        // flite has no pkg-config file: the module map names its libraries.
+        .systemLibrary(name: "CFlite", providers: [.apt(["flite1-dev"])]),
 
         .target(name: "VisorCore"),
         .target(name: "VisorMedia", dependencies: ["VisorCore", "CTurboJPEG", "CPNG"]),
@@ -51,13 +57,18 @@ let package = Package(
             "VisorNeural",
             "VisorCore", "VisorMedia", "CZBar", "CTesseract", "CPocketSphinx", .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Models")]),
+        .target(name: "VisorAssistant", dependencies: [
+            "VisorCore", "VisorMedia", "CLlama", "CFlite",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "VisorRuntime", dependencies: [
-            "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception", "VisorDevices",
+            "VisorAssistant", "VisorCore", "VisorMedia", "VisorSession", "VisorDisplay", "VisorPerception", "VisorDevices",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Profiles")]),
         .executableTarget(name: "visor", dependencies: [
-            "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore", "VisorDevices", "VisorVirtualDevices", "VisorDisplay", "VisorPerception",
+            "VisorAssistant", "VisorRuntime", "VisorSession", "VisorMedia", "VisorCore", "VisorDevices", "VisorVirtualDevices", "VisorDisplay", "VisorPerception",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -76,6 +87,7 @@ let package = Package(
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorPerceptionTests", dependencies: ["VisorPerception"]),
+        .testTarget(name: "VisorAssistantTests", dependencies: ["VisorAssistant", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorNeuralTests", dependencies: ["VisorNeural", "VisorPerception", "VisorMedia", "VisorSession", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),

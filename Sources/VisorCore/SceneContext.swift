@@ -24,6 +24,8 @@ public struct SceneContext: Equatable, Sendable {
     /// The last things heard (wake phrases, commands, dictation), oldest first, at most `heardLimit`.
     public var heard: [HeardSpeech] = []
     public static let heardLimit = 8
+    /// What the assistant shows on the HUD now (see `OverlayItem.visible`).
+    public var overlays: [OverlayItem] = []
 
     public init() {}
 }

@@ -17,6 +17,7 @@ public struct VoiceCommand: Sendable {
         VoiceCommand(phrase: "what did i see", intent: "what_did_i_see", takesWords: false),
         VoiceCommand(phrase: "what time is it", intent: "what_time_is_it", takesWords: false),
         VoiceCommand(phrase: "stop", intent: "stop", takesWords: false),
+        VoiceCommand(phrase: "where is", intent: "where_is", takesWords: true),
     ]
 }
 

@@ -1,0 +1,87 @@
+/// Checks that an answer says nothing its facts do not: every number, every name (a capitalised
+/// word that does not start a sentence) and every quoted word in the answer must appear in the
+/// facts. A language model phrases facts; it must not add any.
+public enum Grounding {
+    /// The words of `answer` that its facts do not support; empty when the answer is grounded.
+    public static func unsupported(answer: String, facts: [String]) -> [String] {
+        let factWords = Set(facts.flatMap { words(in: $0) }.map(normalise))
+        var missing: [String] = []
+        func check(_ word: String) {
+            let key = normalise(word)
+            if !key.isEmpty && !factWords.contains(key) && !missing.contains(word) { missing.append(word) }
+        }
+        // Quoted words.
+        for quoted in quotedSpans(in: answer) { for w in words(in: quoted) { check(w) } }
+        // Numbers (digits or number words) and names.
+        var sentenceStart = true
+        for token in tokens(in: answer) {
+            let word = token.word
+            if isNumber(word) {
+                check(word)
+            } else if !sentenceStart, let first = word.first, first.isUppercase, word != "I", !word.hasPrefix("I'") {
+                check(word)
+            }
+            sentenceStart = token.endsSentence
+        }
+        return missing
+    }
+
+    static let numberWords: [String: String] = [
+        "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+        "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+        "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20",
+        "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+        "hundred": "100", "thousand": "1000", "million": "1000000", "first": "1", "second": "2", "third": "3",
+        "fourth": "4", "fifth": "5",
+    ]
+
+    static func isNumber(_ word: String) -> Bool {
+        word.contains(where: \.isNumber) || numberWords[word.lowercased()] != nil
+    }
+
+    /// Lower case, number words as digits, digits without separators.
+    static func normalise(_ word: String) -> String {
+        let lower = word.lowercased()
+        if let digits = numberWords[lower] { return digits }
+        if lower.contains(where: \.isNumber) { return lower.filter { $0.isNumber || $0.isLetter } }
+        return lower
+    }
+
+    static func words(in text: String) -> [String] { tokens(in: text).map(\.word) }
+
+    struct Token { var word: String; var endsSentence: Bool }
+
+    static func tokens(in text: String) -> [Token] {
+        var result: [Token] = []
+        var current = ""
+        func flush(endsSentence: Bool) {
+            if !current.isEmpty { result.append(Token(word: current, endsSentence: endsSentence)); current = "" }
+            else if endsSentence, !result.isEmpty { result[result.count - 1].endsSentence = true }
+        }
+        let chars = Array(text)
+        for (i, c) in chars.enumerated() {
+            if c.isLetter || c.isNumber || (c == "'" && !current.isEmpty) || ((c == "." || c == ":" || c == ",") && !current.isEmpty && current.last!.isNumber && i + 1 < chars.count && chars[i + 1].isNumber) {
+                current.append(c)
+            } else {
+                flush(endsSentence: c == "." || c == "!" || c == "?" || c == ":" || c == "\n")
+            }
+        }
+        flush(endsSentence: true)
+        return result.map { Token(word: $0.word.trimmingCharacters(in: ["'"]), endsSentence: $0.endsSentence) }
+    }
+
+    static func quotedSpans(in text: String) -> [String] {
+        var spans: [String] = []
+        var open: Character?
+        var current = ""
+        let closing: [Character: Character] = ["\"": "\"", "\u{201C}": "\u{201D}", "\u{2018}": "\u{2019}"]
+        for c in text {
+            if let o = open {
+                if c == closing[o] { spans.append(current); current = ""; open = nil } else { current.append(c) }
+            } else if closing[c] != nil {
+                open = c
+            }
+        }
+        return spans
+    }
+}

@@ -1,0 +1,46 @@
+import CFlite
+import Foundation
+import VisorCore
+
+/// flite's slt voice: text to 16 kHz mono 16-bit speech, the same samples every run. flite keeps
+/// global state, so every voice in the process shares one lock.
+public final class SpeechSynthesizer {
+    public static let sampleRateHertz = 16_000
+    private static let lock = NSLock()
+    private static var voice: UnsafeMutablePointer<cst_voice>?
+
+    /// Speaking rate: 1 is flite's own, 1.2 is 20 % slower.
+    public let durationStretch: Float
+
+    /// - Throws: when the voice cannot be loaded, or the name is not a voice Visor has.
+    public init(voice name: String = "slt", durationStretch: Float = 1) throws {
+        guard name == "slt" else { throw VisorError("voice \(name): Visor has flite's slt voice only") }
+        guard durationStretch > 0.3 && durationStretch < 3 else { throw VisorError("voice rate \(durationStretch): must be between 0.3 and 3") }
+        self.durationStretch = durationStretch
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
+        if Self.voice == nil {
+            flite_init()
+            Self.voice = register_cmu_us_slt(nil)
+        }
+        guard Self.voice != nil else { throw VisorError("flite could not load the slt voice") }
+    }
+
+    /// Speaks `text`: samples at 16 kHz. Empty for text with nothing to say.
+    public func synthesize(_ text: String) -> [Int16] {
+        let clean = String(text.unicodeScalars.filter { $0.isASCII && ($0.value >= 0x20 || $0 == "\n") }.map(Character.init))
+        guard clean.contains(where: { $0.isLetter || $0.isNumber }) else { return [] }
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
+        guard let voice = Self.voice else { return [] }
+        visor_flite_set_stretch(voice, durationStretch)
+        // The voice's excitation noise comes from libc's rand(): seeding it makes every
+        // synthesis of the same text the same samples (as each run of the flite command is).
+        srand(1)
+        guard let wave = flite_text_to_wave(clean, voice) else { return [] }
+        defer { delete_wave(wave) }
+        let count = Int(wave.pointee.num_samples)
+        guard count > 0, let samples = wave.pointee.samples, wave.pointee.sample_rate == Int32(Self.sampleRateHertz) else { return [] }
+        return Array(UnsafeBufferPointer(start: samples, count: count))
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import VisorAssistant
+import VisorCore
+import VisorTestSupport
+import XCTest
+
+final class WearerProfileTests: XCTestCase {
+    func testAFullProfileParses() throws {
+        let p = try WearerProfile.parse("""
+            name: Ada
+            goals: [find parking near the station]
+            interests: [coffee, trains]
+            verbosity: brief
+            notifications: {per_minute: 3, minimum_priority: high, quiet_when_moving: false, repeat_after_s: 30}
+            wake_phrases: [hello glasses]
+            voice: {name: slt, rate: 1.2, speak: false}
+            """)
+        XCTAssertEqual(p.name, "Ada")
+        XCTAssertEqual(p.goals, ["find parking near the station"])
+        XCTAssertEqual(p.interests, ["coffee", "trains"])
+        XCTAssertEqual(p.verbosity, .brief)
+        XCTAssertEqual(p.notifications.perMinute, 3)
+        XCTAssertEqual(p.notifications.minimumPriority, .high)
+        XCTAssertFalse(p.notifications.quietWhenMoving)
+        XCTAssertEqual(p.notifications.repeatAfterSeconds, 30)
+        XCTAssertEqual(p.wakePhrases, ["hello glasses"])
+        XCTAssertEqual(p.voice.rate, 1.2)
+        XCTAssertFalse(p.voice.speak)
+        XCTAssertEqual(try WearerProfile.parse(""), WearerProfile())
+    }
+
+    func testABadProfileNamesTheField() {
+        let cases: [(String, String)] = [
+            ("verbosity: chatty", "field verbosity"),
+            ("notifications: {per_minute: lots}", "field notifications.per_minute"),
+            ("notifications: {per_minute: 500}", "field notifications.per_minute"),
+            ("notifications: {minimum_priority: loud}", "field notifications.minimum_priority"),
+            ("notifications: {snooze: 3}", "field notifications.snooze"),
+            ("goals: find parking", "field goals"),
+            ("interests: [coffee, 3]", "field interests[1]"),
+            ("wake_phrases: [glasses]", "field wake_phrases"),
+            ("voice: {name: kal}", "field voice.name"),
+            ("voice: {rate: 9}", "field voice.rate"),
+            ("nmae: Ada", "field nmae"),
+            ("- just\n- a list", "must be a mapping"),
+            ("name: [unclosed", "not valid YAML"),
+        ]
+        for (yaml, expected) in cases {
+            XCTAssertThrowsError(try WearerProfile.parse(yaml), yaml) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(yaml): \(error)")
+                XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
+            }
+        }
+    }
+}
+
+final class GroundingTests: XCTestCase {
+    func testNumbersNamesAndQuotesMustComeFromTheFacts() {
+        let facts = ["You noted: the car is on level three", "A sign reads \"NOTICE Parking\""]
+        XCTAssertEqual(Grounding.unsupported(answer: "The car is on level three.", facts: facts), [])
+        XCTAssertEqual(Grounding.unsupported(answer: "Your car is on level 3.", facts: facts), [], "a digit for a number word")
+        XCTAssertEqual(Grounding.unsupported(answer: "The car is on level 4.", facts: facts), ["4"])
+        XCTAssertEqual(Grounding.unsupported(answer: "The car is on level five, near Bob.", facts: facts), ["five", "Bob"])
+        XCTAssertEqual(Grounding.unsupported(answer: "The sign says \"No parking\".", facts: facts), ["No"])
+        XCTAssertEqual(Grounding.unsupported(answer: "It says NOTICE. Parking is here.", facts: facts), [], "capitals at a sentence start or in the facts")
+    }
+}
+
+final class MemoryTests: XCTestCase {
+    func testMemorySurvivesReopeningAndSearchFindsANote() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("sub/memory.sqlite").path
+        do {
+            let memory = try Memory(path: path)
+            try memory.add(kind: .note, text: "the car is on level three", scene: "A sign reads \"NOTICE\"", sessionTimeNanoseconds: 14_000_000_000)
+            try memory.add(kind: .reading, text: "NOTICE Parking for customers only", scene: "", sessionTimeNanoseconds: 7_000_000_000)
+        }
+        let memory = try Memory(path: path)
+        XCTAssertEqual(try memory.count(), 2)
+        let found = try memory.search("where is the car")
+        XCTAssertEqual(found.first?.text, "the car is on level three")
+        XCTAssertEqual(try memory.search("cars").first?.text, "the car is on level three", "stemmed")
+        XCTAssertEqual(try memory.search("parking").map(\.kind), [.reading])
+        XCTAssertEqual(try memory.search("where is the"), [])
+        XCTAssertEqual(try memory.list().map(\.kind), [.reading, .note])
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600)
+        let folderMode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("sub").path)[.posixPermissions] as? Int
+        XCTAssertEqual(folderMode, 0o700)
+    }
+
+    func testForgetAllLeavesNothingInTheFile() throws {
+        let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("memory.sqlite").path
+        let memory = try Memory(path: path)
+        for i in 0..<50 { try memory.add(kind: .note, text: "secret locker code zebra\(i)", scene: "", sessionTimeNanoseconds: UInt64(i)) }
+        let id = try memory.add(kind: .note, text: "keep me", scene: "", sessionTimeNanoseconds: 99)
+        XCTAssertTrue(try memory.forget(id: id))
+        XCTAssertFalse(try memory.forget(id: id))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertTrue(bytes.range(of: Data("zebra".utf8)) != nil)
+        XCTAssertNil(bytes.range(of: Data("keep me".utf8)), "secure_delete overwrote the deleted row")
+        XCTAssertEqual(try memory.forgetAll(), 50)
+        XCTAssertEqual(try memory.count(), 0)
+        bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertNil(bytes.range(of: Data("zebra".utf8)))
+        XCTAssertNil(bytes.range(of: Data("locker".utf8)))
+        XCTAssertEqual(try memory.search("zebra1"), [])
+    }
+
+    func testAFileThatIsNotADatabaseIsAnError() throws {
+        let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("notes.txt").path
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Memory(path: path)) { XCTAssertTrue("\($0)".hasPrefix("memory \(path): "), "\($0)") }
+    }
+}
+
+final class LanguageModelTests: XCTestCase {
+    static let model: LanguageModel? = LanguageModel.defaultModelPath().flatMap { try? LanguageModel(path: $0) }
+
+    func testTheModelPhrasesFactsGreedilyAndReusesItsContext() throws {
+        let model = try XCTUnwrap(Self.model, "tools/setup installs the default model")
+        let user = "Facts:\n- You noted: the car is on level three\nQuestion: Where is the car?"
+        let first = try model.phrase(system: Assistant.systemPrompt, user: user, maxTokens: 30)
+        let second = try model.phrase(system: Assistant.systemPrompt, user: user, maxTokens: 30)
+        print("model said: \(first.text) | \(first.timings) | \(second.timings)")
+        XCTAssertFalse(first.text.isEmpty)
+        XCTAssertEqual(first.text, second.text, "greedy decoding gives the same words")
+        XCTAssertGreaterThan(first.timings.generatedTokens, 0)
+        XCTAssertGreaterThan(second.timings.reusedTokens, 20, "the system prompt stays in the context")
+        XCTAssertLessThan(second.timings.promptTokens, first.timings.promptTokens)
+        XCTAssertThrowsError(try LanguageModel(path: "/nonexistent.gguf"))
+    }
+}
+
+final class SpeechSynthesizerTests: XCTestCase {
+    func testFliteSpeaksTheSameSamplesEveryTime() throws {
+        let voice = try SpeechSynthesizer()
+        let a = voice.synthesize("The car is on level three.")
+        XCTAssertGreaterThan(a.count, 16_000, "more than a second of speech")
+        let b = voice.synthesize("The car is on level three.")
+        XCTAssertTrue(a == b, "the same samples every time")
+        XCTAssertEqual(voice.synthesize("..."), [])
+        let slower = try SpeechSynthesizer(durationStretch: 1.5).synthesize("The car is on level three.")
+        XCTAssertGreaterThan(slower.count, a.count * 13 / 10)
+        XCTAssertThrowsError(try SpeechSynthesizer(voice: "kal"))
+    }
+}

@@ -103,7 +103,9 @@ public final class Assistant {
     public private(set) var cuesSuppressed: [String: Int] = [:]
     private let interestStems: [(stem: String, topic: String)]
 
-    public static let systemPrompt = "You are the voice of a wearer's smart glasses. Answer in one short sentence, using only the facts given. Never add a number, a name or a detail that is not in the facts."
+    public static let systemPrompt = "You are the voice of smart glasses. Rephrase the facts as one short, friendly sentence that answers the question. Use only the facts."
+    /// The least share of the facts' content words a model answer must carry (`Grounding.coverage`).
+    public static let minimumCoverage = 0.5
 
     public init(configuration: AssistantConfiguration, memory: Memory?, model: AnswerPhraser?, voice: SpeechSynthesizer?) {
         self.configuration = configuration
@@ -117,6 +119,10 @@ public final class Assistant {
             }
         }
         interestStems = stems
+        // The system prompt goes into the model's context now, not on the first question.
+        if let model = model as? LanguageModel {
+            do { try model.prefill(model.chatPrompt(system: Assistant.systemPrompt, user: "")) } catch { logger.error("could not prefill the model: \(error)") }
+        }
     }
 
     // MARK: Answers
@@ -165,13 +171,17 @@ public final class Assistant {
                 reply.generation = timings
                 let phrased = fit(text)
                 let invented = Grounding.unsupported(answer: text, facts: facts + [question])
+                let coverage = Grounding.coverage(answer: text, facts: facts)
                 var fields: [(String, TranscriptEvent.Value)] = [
                     ("intent", .string(heard.label)), ("answer", .string(text)),
                     ("prompt_tokens", .int(Int64(timings.promptTokens))), ("reused_tokens", .int(Int64(timings.reusedTokens))),
                     ("generated_tokens", .int(Int64(timings.generatedTokens))),
                 ]
-                if phrased.isEmpty || !invented.isEmpty {
-                    let why = phrased.isEmpty ? "empty" : "not in the facts: " + invented.joined(separator: ", ")
+                fields.append(("coverage", .fixed(coverage, decimals: 2)))
+                if phrased.isEmpty || !invented.isEmpty || coverage < Assistant.minimumCoverage {
+                    let why = phrased.isEmpty ? "empty"
+                        : !invented.isEmpty ? "not in the facts: " + invented.joined(separator: ", ")
+                        : String(format: "says %.0f%% of the facts", coverage * 100)
                     logger.info("model answer rejected (\(why)): \(text); the template answer stands")
                     fields.append(("verdict", .string("rejected")))
                     fields.append(("reason", .string(why)))
@@ -333,8 +343,9 @@ public final class Assistant {
         var candidates: [(key: String, text: String, priority: OverlayItem.Priority)] = []
         for text in scene.texts {
             let lower = text.text.lowercased()
+            // The same interest again (a sign read better, or a second sign about it) is a repeat.
             if let match = interestStems.first(where: { lower.contains($0.stem) }) {
-                candidates.append(("text:" + text.text, fitCue("\(text.text) (\(match.topic))"), .normal))
+                candidates.append(("interest:" + match.topic, fitCue("\(text.text) (\(match.topic))"), .normal))
             }
         }
         for code in scene.codes {

@@ -26,6 +26,25 @@ public enum Grounding {
         return missing
     }
 
+    /// How much of the facts' content the answer carries: the share of the facts' content words
+    /// (not function words, not the facts' own framing such as "you noted") that it says. An
+    /// answer that drifts off its facts carries little of them.
+    public static func coverage(answer: String, facts: [String]) -> Double {
+        func content(_ text: String) -> Set<String> {
+            Set(words(in: text).map(normalise).filter { $0.count >= 3 && !framingWords.contains($0) })
+        }
+        let wanted = content(facts.joined(separator: " "))
+        guard !wanted.isEmpty else { return 1 }
+        let said = content(answer)
+        return Double(wanted.intersection(said).count) / Double(wanted.count)
+    }
+
+    static let framingWords: Set<String> = [
+        "the", "and", "are", "was", "were", "you", "your", "for", "that", "this", "with", "from", "has", "have", "had", "its",
+        "noted", "note", "read", "reads", "says", "said", "saw", "see", "seen", "view", "took", "take", "there", "here", "what",
+        "where", "which", "who", "into", "onto", "about", "all",
+    ]
+
     static let numberWords: [String: String] = [
         "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
         "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",

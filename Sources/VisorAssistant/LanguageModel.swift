@@ -128,6 +128,12 @@ public final class LanguageModel {
         }
     }
 
+    /// Evaluates `prefix` now (the system prompt), so that prompts that start with it later
+    /// evaluate only what follows.
+    public func prefill(_ prefix: String) throws {
+        _ = try generate(prompt: prefix, maxTokens: 0)
+    }
+
     /// Generates greedily from `prompt`, up to `maxTokens` tokens, stopping at the end of the
     /// model's turn or at the first of `stop`.
     /// - Throws: when the prompt does not fit the context, or llama.cpp fails to evaluate.

@@ -142,6 +142,20 @@ public final class Memory {
         return count
     }
 
+    /// The words of what the wearer noted and had read (lower case, three letters or more, common
+    /// words left out), at most `limit`: the context that speech recognition favours.
+    public func vocabulary(limit: Int = 500) throws -> Set<String> {
+        let texts = try read { db in try String.fetchAll(db, sql: "SELECT text FROM memory WHERE kind != 'photo' ORDER BY id DESC LIMIT 200") }
+        var words = Set<String>()
+        for text in texts {
+            for w in text.lowercased().split(whereSeparator: { !$0.isLetter }) where w.count >= 3 && !Memory.stopWords.contains(String(w)) {
+                words.insert(String(w))
+                if words.count >= limit { return words }
+            }
+        }
+        return words
+    }
+
     public func count() throws -> Int { try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM memory") ?? 0 } }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {

@@ -71,6 +71,19 @@ public struct HeardSpeech: Equatable, Sendable {
     public var words: String
     public var startNanoseconds: UInt64
     public var endNanoseconds: UInt64
+    /// When the listener decided it: the capture time of the end of the audio that completed it
+    /// (after a command, the pause that ends it), and the compute time of that decision.
+    public var decidedAtNanoseconds: UInt64 = 0
+    public var decisionNanoseconds: UInt64 = 0
+    /// The end of the last word of the request, dictation included (a command's `endNanoseconds`
+    /// is the end of its own words); nil when that is `endNanoseconds`.
+    public var wordsEndNanoseconds: UInt64?
+
+    /// The wearer's wait from the end of their words to the decision: audio still to hear, then compute.
+    public var recognitionDelayNanoseconds: UInt64 {
+        let wordsEnd = max(endNanoseconds, wordsEndNanoseconds ?? 0)
+        return (decidedAtNanoseconds &- min(decidedAtNanoseconds, wordsEnd)) &+ decisionNanoseconds
+    }
 
     public init(kind: Kind, label: String, words: String, startNanoseconds: UInt64, endNanoseconds: UInt64) {
         self.kind = kind; self.label = label; self.words = words

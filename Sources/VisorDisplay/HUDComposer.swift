@@ -38,6 +38,23 @@ public enum HUDComposer {
         ByteText.append("% ", to: &hud.lines[0])
         ByteText.append(lightWord(scene.lightLevel), to: &hud.lines[0])
         hud.lineCount = 1
+        // The assistant's overlays, highest priority first (newest first among equals), each on a
+        // line the renderer wraps into the text area. While any is up, it replaces what was heard.
+        var previous: OverlayItem?
+        while hud.lineCount < hud.lines.count {
+            var best: OverlayItem?
+            for item in scene.overlays where item.shownAtNanoseconds <= sessionTimeNanoseconds && sessionTimeNanoseconds < item.expiresAtNanoseconds {
+                if let p = previous, !HUDComposer.ranks(p, before: item) || p.id == item.id { continue }
+                if best == nil || HUDComposer.ranks(item, before: best!) { best = item }
+            }
+            guard let chosen = best else { break }
+            let line = hud.lineCount
+            hud.lines[line].removeAll(keepingCapacity: true)
+            for byte in chosen.text.utf8.prefix(200) { hud.lines[line].append(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: "?")) }
+            hud.lineCount += 1
+            previous = chosen
+        }
+        if hud.lineCount > 1 { return }
         if let code = scene.codes.first, hud.lines.count > 1 {
             hud.lines[1].removeAll(keepingCapacity: true)
             ByteText.append("code ", to: &hud.lines[1])
@@ -62,6 +79,11 @@ public enum HUDComposer {
             }
             hud.lineCount = line + 1
         }
+    }
+
+    /// Overlay order: higher priority first, then newer, then larger id.
+    static func ranks(_ a: OverlayItem, before b: OverlayItem) -> Bool {
+        (a.priority.rawValue, a.shownAtNanoseconds, a.id) > (b.priority.rawValue, b.shownAtNanoseconds, b.id)
     }
 
     /// A word for the light level, with the thresholds a wearer would feel.

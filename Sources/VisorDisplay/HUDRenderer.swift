@@ -7,6 +7,11 @@ import VisorCore
 public final class HUDRenderer {
     public let display: DeviceProfile.Display
     public let font: BitmapFont
+    /// Characters of the fixed-width font one line of the text area holds.
+    public var charactersPerLine: Int {
+        let advance = font.glyph("M")?.advance ?? 8
+        return max(1, display.textArea.width / max(1, advance))
+    }
     /// Device pixels, packed RGB, `display.widthPixels * display.heightPixels * 3`.
     public private(set) var pixels: [UInt8]
     /// The lines as laid out on the device by the last `render`.

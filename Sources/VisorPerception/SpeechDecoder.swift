@@ -89,6 +89,26 @@ public final class SpeechDecoder {
         return text.isEmpty ? nil : text
     }
 
+    /// The finished utterance's best hypotheses, best first (from its word lattice), at most
+    /// `limit`, each once.
+    public func alternatives(limit: Int) -> [String] {
+        guard var nbest = ps_nbest(decoder) else { return [] }
+        var seen: [String] = []
+        var examined = 0
+        while seen.count < limit && examined < limit * 20 {
+            guard let next = ps_nbest_next(nbest) else { return seen }  // the iterator is freed at its end
+            nbest = next
+            examined += 1
+            var score: Int32 = 0
+            guard let hyp = ps_nbest_hyp(nbest, &score) else { continue }
+            let text = String(cString: hyp).split(separator: " ").filter { !$0.hasPrefix("<") && !$0.hasPrefix("[") }
+                .map { $0.split(separator: "(").first.map(String.init) ?? String($0) }.joined(separator: " ")
+            if !text.isEmpty && !seen.contains(text) { seen.append(text) }
+        }
+        ps_nbest_free(nbest)
+        return seen
+    }
+
     /// The words of the current hypothesis (silences and fillers left out), timed from the start
     /// of the utterance. Debian's PocketSphinx numbers segment frames from an origin that moves
     /// from utterance to utterance; a grammar or language-model segmentation covers the whole

@@ -54,8 +54,16 @@ public final class SpeechListener {
     /// The first and last loud samples of the command.
     private var firstLoud: UInt64 = 0
     private var lastLoud: UInt64 = 0
+    /// Words the wearer's context makes likely (what the assistant remembers). When dictation after
+    /// a command is uncertain, the likeliest of its alternatives that names one of these wins
+    /// ("where is the car" over "where is the time" when a note mentions the car).
+    public var contextWords: (() -> Set<String>)?
     /// A pause this long (10 ms frames) ends a command.
     public var commandPauseFrames = 50
+    /// A pause this long ends a command already heard in full that takes no words after it
+    /// ("what time is it"): nothing more can follow, so the answer need not wait for the rest of
+    /// the pause.
+    public var completeCommandPauseFrames = 20
     /// Where the current (or last) stretch of voice began.
     private var voiceStart: UInt64 = 0
     private var pending = [Int16]()
@@ -133,7 +141,11 @@ public final class SpeechListener {
                 lastLoud = sampleCount
             }
             let elapsed = (sampleCount &- min(sampleCount, utteranceStart)) * 1_000_000_000 / rate
-            if (loudSinceWake >= 10 && vad.quietRun >= commandPauseFrames) || elapsed > maximumCommandNanoseconds {
+            var complete = false
+            if loudSinceWake >= 10 && vad.quietRun == completeCommandPauseFrames, let hypothesis = decoder.hypothesis {
+                complete = commands.contains { !$0.takesWords && $0.phrase == hypothesis }
+            }
+            if complete || (loudSinceWake >= 10 && vad.quietRun >= commandPauseFrames) || elapsed > maximumCommandNanoseconds {
                 finishCommand(into: &heard)
             } else if loudSinceWake < 10 && elapsed > commandTimeoutNanoseconds {
                 logger.debug("no command after the wake phrase")
@@ -172,6 +184,21 @@ public final class SpeechListener {
         }
     }
 
+    /// The likeliest of the finished utterance's alternatives that starts with the command and
+    /// names a context word: the words after the command, or nil when none does.
+    private func rescore(after phrase: String, context: Set<String>) -> String? {
+        let prefix = phrase + " "
+        let alternatives = decoder.alternatives(limit: 10)
+        for alternative in alternatives where alternative.hasPrefix(prefix) {
+            let rest = String(alternative.dropFirst(prefix.count))
+            if rest.split(separator: " ").contains(where: { context.contains(String($0)) }) {
+                if alternative != alternatives.first { logger.debug("dictation \"\(alternatives[0])\" taken as \"\(alternative)\": it names what the wearer noted") }
+                return rest
+            }
+        }
+        return nil
+    }
+
     private func finishCommand(into heard: inout [HeardSpeech]) {
         decoder.finish()
         let words = decoder.words()
@@ -195,20 +222,42 @@ public final class SpeechListener {
             return
         }
         let phraseWords = command.phrase.split(separator: " ").count
-        let phraseEnd = min(commandAudio.count, (words[min(words.count, phraseWords) - 1].endFrame + 1) * 160)
+        var phraseEnd = min(commandAudio.count, (words[min(words.count, phraseWords) - 1].endFrame + 1) * 160)
         var dictation: [SpeechDecoder.Word] = []
+        var rescored: String?
+        // Where the dictation's word frames count from, in samples of the command's audio.
+        var dictationOrigin = phraseEnd
         if commandAudio.count - phraseEnd > Int(rate) / 5 {
+            // The grammar knows only the command, so its last word tends to swallow the start of
+            // what follows. Dictation over the whole command places the split better: when it
+            // hears the command's own words first, what comes after them is the dictation.
             decoder.start(.dictation)
-            commandAudio.withUnsafeBufferPointer { decoder.process(UnsafeBufferPointer(rebasing: $0[phraseEnd...])) }
+            commandAudio.withUnsafeBufferPointer { decoder.process($0) }
             decoder.finish()
-            dictation = decoder.words()
+            let whole = decoder.words()
+            let phraseText = command.phrase.split(separator: " ").map(String.init)
+            if whole.count > phraseText.count, Array(whole.prefix(phraseText.count).map(\.text)) == phraseText {
+                dictation = Array(whole.dropFirst(phraseText.count))
+                phraseEnd = min(commandAudio.count, (whole[phraseText.count - 1].endFrame + 1) * 160)
+                dictationOrigin = 0
+                if let context = contextWords?(), !context.isEmpty {
+                    rescored = rescore(after: command.phrase, context: context)
+                }
+            } else {
+                decoder.start(.dictation)
+                commandAudio.withUnsafeBufferPointer { decoder.process(UnsafeBufferPointer(rebasing: $0[phraseEnd...])) }
+                decoder.finish()
+                dictation = decoder.words()
+            }
         }
-        let dictated = dictation.map(\.text).joined(separator: " ")
-        let commandEnd = dictation.isEmpty ? end : utteranceStart + UInt64(phraseEnd)
-        heard.append(HeardSpeech(kind: .command, label: command.intent, words: dictated,
-                                 startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: commandEnd)))
+        let dictated = rescored ?? dictation.map(\.text).joined(separator: " ")
+        let commandEnd = dictation.isEmpty ? end : max(start, utteranceStart + UInt64(phraseEnd))
+        var request = HeardSpeech(kind: .command, label: command.intent, words: dictated,
+                                  startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: commandEnd))
+        request.wordsEndNanoseconds = time(ofSample: end)
+        heard.append(request)
         if let first = dictation.first {
-            let base = utteranceStart + UInt64(phraseEnd)
+            let base = utteranceStart + UInt64(dictationOrigin)
             heard.append(HeardSpeech(kind: .utterance, label: "", words: dictated,
                                      startNanoseconds: time(ofSample: base + UInt64(first.startFrame) * 160), endNanoseconds: time(ofSample: end)))
         }

@@ -34,6 +34,14 @@ extension ReplayResult {
         let verdict: String
         let truncated: Bool
         let corrupt_chunks: Int
+        let model: ModelJSON?
+    }
+
+    private struct ModelJSON: Encodable {
+        let load_ns: UInt64?
+        let answers: Int
+        let prompt_tokens_per_second_p50: Double?
+        let generated_tokens_per_second_p50: Double?
     }
 
     /// The report as JSON; its shape is documented in the README.
@@ -65,12 +73,18 @@ extension ReplayResult {
         func series(_ s: LatencySeries) -> SeriesJSON? { s.summary.map { SeriesJSON($0, s) } }
         let endToEnd: [String: SeriesJSON?] = [
             "capture_to_hud": series(metrics.captureToHUD), "capture_to_terminal": series(metrics.captureToTerminal),
-            "wake_to_overlay": series(metrics.wakeToOverlay), "wake_to_speech": series(metrics.wakeToSpeech),
+            "wake_to_overlay": series(metrics.wakeToOverlay),
+            "command_to_overlay": series(metrics.commandToOverlay), "command_to_speech": series(metrics.commandToSpeech),
         ]
+        let model = metrics.modelLoadNanoseconds == nil && metrics.modelAnswers == 0 ? nil
+            : ModelJSON(load_ns: metrics.modelLoadNanoseconds, answers: metrics.modelAnswers,
+                        prompt_tokens_per_second_p50: median(metrics.promptTokensPerSecond),
+                        generated_tokens_per_second_p50: median(metrics.generatedTokensPerSecond))
         let report = ReportJSON(session: sessionPath, profile: profile.name, scheduling: deterministic ? "deterministic" : "free-running",
                                 frames: frames, audio_blocks: audioBlocks, duration_ns: lastSampleTimeNanoseconds,
                                 frame_budget_ns: metrics.frameBudgetNanoseconds, stages: stages, end_to_end: endToEnd,
-                                fits: verdict.fits, verdict: verdict.text, truncated: damage != nil, corrupt_chunks: corruptChunks.count)
+                                fits: verdict.fits, verdict: verdict.text, truncated: damage != nil, corrupt_chunks: corruptChunks.count,
+                                model: model)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(report)
@@ -135,11 +149,27 @@ extension ReplayResult {
         if let s = metrics.speechResults.summary {
             lines.append(row("  heard", "", s, drops: "", misses: String(metrics.speechResults.budgetMisses)))
         }
-        for (name, series) in [("capture_to_hud", metrics.captureToHUD), ("capture_to_terminal", metrics.captureToTerminal)] {
+        for (name, series) in [("capture_to_hud", metrics.captureToHUD), ("capture_to_terminal", metrics.captureToTerminal),
+                               ("wake_to_overlay", metrics.wakeToOverlay), ("command_to_overlay", metrics.commandToOverlay),
+                               ("command_to_speech", metrics.commandToSpeech)] {
             guard let s = series.summary else { continue }
-            lines.append(row(name, "e2e", s, drops: "-", misses: String(series.budgetMisses)))
+            lines.append(row(name, "e2e", s, drops: "-", misses: series.budgetNanoseconds == nil ? "-" : String(series.budgetMisses)))
+        }
+        if metrics.modelLoadNanoseconds != nil || metrics.modelAnswers > 0 {
+            var text = "language model:"
+            if let load = metrics.modelLoadNanoseconds { text += String(format: " loaded in %.0f ms;", Double(load) / 1e6) }
+            text += " \(metrics.modelAnswers) answers"
+            if let p = median(metrics.promptTokensPerSecond) { text += String(format: ", prompt %.0f tokens/s", p) }
+            if let g = median(metrics.generatedTokensPerSecond) { text += String(format: ", generation %.0f tokens/s (p50)", g) }
+            lines.append(text)
         }
         lines.append(verdict.text)
         return lines.joined(separator: "\n")
     }
+}
+
+private func median(_ values: [Double]) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import VisorAssistant
 import VisorCore
 import VisorDisplay
 import VisorSession
@@ -18,6 +19,8 @@ public final class Pipeline {
         public var speech: SpeechStage?
         /// Audio comes from a file: wait for the listener rather than drop audio (false live).
         public var audioFromFile = true
+        /// Answers what is heard and raises proactive cues.
+        public var assistant: AssistantStage?
         public init(profile: DeviceProfile) { self.profile = profile }
     }
 
@@ -31,6 +34,7 @@ public final class Pipeline {
     private var dropped: [Bool]
     private var wanted: [Bool]
     private var heardReady: [HeardSpeech] = []
+    private var assistantEvents: [(UInt64, TranscriptEvent)] = []
     private var speechTimes: [UInt64] = []
     private var speechResultTimes: [UInt64] = []
     private var frameIndex = 0
@@ -62,6 +66,7 @@ public final class Pipeline {
         metrics = RuntimeMetrics(fastStageNames: fastStages.map(\.name), slowStageNames: slowStages.map(\.name),
                                  slowStageBudgets: latencies, frameBudgetNanoseconds: options.profile.frameBudgetNanoseconds)
         metrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
+        metrics.modelLoadNanoseconds = (options.assistant?.assistant.model as? LanguageModel)?.loadNanoseconds
         scheduler = SlowStageScheduler(stages: slowStages, mode: options.mode, modelledLatency: latencies,
                                        workerThreads: options.workerThreads, trace: options.trace)
         state.stats.stageNames = fastStages.map(\.name) + slowStages.map(\.name) + [SpeechStage.name]
@@ -103,6 +108,27 @@ public final class Pipeline {
         heardReady.removeAll(keepingCapacity: true)
         speech.collect(upTo: sessionTime, deterministic: false, into: &heardReady, times: &speechTimes, results: &speechResultTimes)
         try publishSpeech(heardReady, at: sessionTime)
+        try publishAssistant(at: sessionTime)
+    }
+
+    /// Applies what the assistant has ready (overlays, speech, memory and model events), raises
+    /// its cues and expires overlays.
+    private func publishAssistant(at sessionTime: UInt64, waitForAll: Bool = false) throws {
+        guard let assistant = options.assistant else { return }
+        assistantEvents.removeAll(keepingCapacity: true)
+        try assistant.publish(upTo: sessionTime, scene: &state.scene, waitForAll: waitForAll, into: &assistantEvents)
+        if let transcript = options.transcript {
+            for (time, event) in assistantEvents { try transcript.event(timeNanoseconds: time, event) }
+        }
+        let measured = assistant.takeLatencies()
+        for t in measured.wakeToOverlay { metrics.wakeToOverlay.record(t) }
+        for t in measured.commandToOverlay { metrics.commandToOverlay.record(t) }
+        for t in measured.commandToSpeech { metrics.commandToSpeech.record(t) }
+        for g in measured.generations {
+            metrics.modelAnswers += 1
+            if g.promptTokens > 0 { metrics.promptTokensPerSecond.append(g.promptTokensPerSecond) }
+            if g.generatedTokens > 0 { metrics.generatedTokensPerSecond.append(g.generatedTokensPerSecond) }
+        }
     }
 
     /// Processes one camera frame, from whatever it arrived as.
@@ -111,6 +137,8 @@ public final class Pipeline {
         defer { state.input = nil }
         var arrival = arrival
         let beforePublishing = DispatchTime.now().uptimeNanoseconds
+        // The assistant's steps due by now go first: what is heard now asks for steps due later.
+        try publishAssistant(at: sessionTime)
         try publishResults(upTo: sessionTime)
         var previous = DispatchTime.now().uptimeNanoseconds
         // A deterministic run may wait here for a result that is due on the virtual clock; that
@@ -173,6 +201,10 @@ public final class Pipeline {
             metrics.speechDrops = speech.droppedBlocks
             speech.stop()
         }
+        if let assistant = options.assistant {
+            try publishAssistant(at: state.sessionTimeNanoseconds, waitForAll: true)
+            try assistant.finish()
+        }
         scheduler.drain(into: &ready)
         ready.sort { ($0.visibleAtNanoseconds, $0.stage) < ($1.visibleAtNanoseconds, $1.stage) }
         for job in ready {
@@ -205,6 +237,7 @@ public final class Pipeline {
             state.scene.heard.append(h)
             if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }
             try options.transcript?.event(timeNanoseconds: sessionTime, h.transcriptEvent)
+            options.assistant?.request(h, scene: state.scene, frame: state.frame, sessionTime: sessionTime, wallClock: state.wallClockNanoseconds)
         }
     }
 

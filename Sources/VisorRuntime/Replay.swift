@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import VisorAssistant
 import VisorCore
 import VisorDisplay
 import VisorMedia
@@ -48,6 +49,10 @@ public struct ReplayOptions {
     public var snapshotEvery = 30
     /// Replays the session this many times, back to back on one clock (for benchmarks).
     public var repeatCount = 1
+    /// Answers what is heard and raises cues; nil runs without the assistant.
+    public var assistant: Assistant?
+    /// Writes everything the assistant said into this WAV file (16 kHz), placed at its times.
+    public var speechOutputPath: String?
 
     public init(profile: DeviceProfile) { self.profile = profile }
 }
@@ -163,8 +168,16 @@ public final class ReplayRunner {
         pipelineOptions.transcript = transcript
         pipelineOptions.trace = trace
         if let wakePhrases = options.wakePhrases, source.audioChannel != nil {
+            let memory = options.assistant?.memory
             pipelineOptions.speech = try SpeechStage(wakePhrases: wakePhrases,
-                                                     modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
+                                                     modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name),
+                                                     contextWords: memory.map { m in { (try? m.vocabulary()) ?? [] } })
+        }
+        if let assistant = options.assistant {
+            var outputs = SpeechOutputs()
+            outputs.wavPath = options.speechOutputPath
+            if let output { outputs.record = { try output.writeSpeech($0) } }
+            pipelineOptions.assistant = AssistantStage(assistant: assistant, profile: options.profile, deterministic: options.deterministic, outputs: outputs)
         }
         let listening = pipelineOptions.speech != nil
         let stages = try fastStages()

@@ -52,9 +52,19 @@ public struct RuntimeMetrics {
     public var captureToHUD: LatencySeries
     /// Capture time to the terminal frame written (only when drawing).
     public var captureToTerminal: LatencySeries
-    /// End of the wake phrase to the first overlay, and to the first speech sample (voice issues fill these).
+    /// Voice latency, measured: the listener's delay from the end of the words to its decision
+    /// (audio still to hear, then compute) plus the assistant's compute time. End of the wake
+    /// phrase to its overlay; end of a command's words to the answer's first overlay, and to its
+    /// first speech sample.
     public var wakeToOverlay = LatencySeries()
-    public var wakeToSpeech = LatencySeries()
+    public var commandToOverlay = LatencySeries()
+    public var commandToSpeech = LatencySeries()
+    /// The language model: load time, and tokens per second of prompt and of generation, one
+    /// sample per answer.
+    public var modelLoadNanoseconds: UInt64?
+    public var promptTokensPerSecond: [Double] = []
+    public var generatedTokensPerSecond: [Double] = []
+    public var modelAnswers = 0
     /// Listening to one block of microphone audio (the speech stage), held to the block's length.
     public var speech = LatencySeries(budgetNanoseconds: 20_000_000)
     /// Listening to a block that completed a wake phrase, command or dictation (the decode at the

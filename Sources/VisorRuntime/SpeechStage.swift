@@ -51,8 +51,12 @@ public final class SpeechStage {
     /// - Parameters:
     ///   - wakePhrases: the phrases that wake the assistant.
     ///   - modelledLatencyNanoseconds: the profile's `speech` latency (deterministic scheduling).
-    public init(wakePhrases: [String] = SpeechListener.defaultWakePhrases, modelledLatencyNanoseconds: UInt64 = 100_000_000) throws {
+    ///   - contextWords: words the wearer's context makes likely (see `SpeechListener.contextWords`),
+    ///     read on the listening thread.
+    public init(wakePhrases: [String] = SpeechListener.defaultWakePhrases, modelledLatencyNanoseconds: UInt64 = 100_000_000,
+                contextWords: (() -> Set<String>)? = nil) throws {
         listener = try SpeechListener(wakePhrases: wakePhrases)
+        listener.contextWords = contextWords
         modelledLatency = modelledLatencyNanoseconds
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "visor-speech"
@@ -91,7 +95,11 @@ public final class SpeechStage {
 
             condition.lock()
             let heardAt = block.captureTimeNanoseconds + block.durationNanoseconds
-            for h in heard { finished.append(Result(heard: h, visibleAtNanoseconds: heardAt + modelledLatency)) }
+            for var h in heard {
+                h.decidedAtNanoseconds = heardAt
+                h.decisionNanoseconds = elapsed
+                finished.append(Result(heard: h, visibleAtNanoseconds: heardAt + modelledLatency))
+            }
             blockTimes.append(elapsed)
             if !heard.isEmpty { resultTimes.append(elapsed) }
             level = listener.vad.level

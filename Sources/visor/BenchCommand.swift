@@ -49,7 +49,9 @@ struct Bench: ParsableCommand {
             options.deterministic = deterministic
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
-            options.wakePhrases = runtime.wakePhrases
+            let wearer = try runtime.loadWearer()
+            options.wakePhrases = runtime.wakePhrases(wearer: wearer)
+            options.assistant = try runtime.makeAssistant(profile: profile, wearerProfile: wearer)
             options.tracePath = trace
             options.repeatCount = self.repeat
             options.terminal = ReplayTerminal(size: { TerminalSize(columns: 160, rows: 49) }, write: { _ in }, showsStatus: false)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import VisorAssistant
 import VisorCore
 import VisorDevices
 import VisorDisplay
@@ -27,6 +28,9 @@ struct Live: ParsableCommand {
 
     @Option(help: "Write the latency report (JSON) to this file.")
     var report: String?
+
+    @Option(help: ArgumentHelp("The ALSA device the assistant speaks through, or none (default \"default\").", valueName: "PCM"))
+    var speaker: String = "default"
 
     @OptionGroup var snapshots: SnapshotOptions
 
@@ -60,8 +64,24 @@ struct Live: ParsableCommand {
                 display.configure(stage.encoder)
                 fast.append(stage)
             }
-            if let wakePhrases = runtime.wakePhrases, capture.microphone != nil {
-                options.speech = try SpeechStage(wakePhrases: wakePhrases, modelledLatencyNanoseconds: profile.modelledLatencyNanoseconds(SpeechStage.name))
+            let wearer = try runtime.loadWearer()
+            if let assistant = try runtime.makeAssistant(profile: profile, wearerProfile: wearer) {
+                var outputs = SpeechOutputs()
+                if speaker != "none" {
+                    do {
+                        let device = try ALSASpeaker(device: speaker, sampleRateHertz: SpeechSynthesizer.sampleRateHertz)
+                        outputs.play = { device.play($0) }
+                        outputs.stop = { device.stopPlayback() }
+                    } catch {
+                        printError("note: no speaker (\(error)); answers are shown, not said")
+                    }
+                }
+                options.assistant = AssistantStage(assistant: assistant, profile: profile, deterministic: false, outputs: outputs)
+            }
+            if let wakePhrases = runtime.wakePhrases(wearer: wearer), capture.microphone != nil {
+                let memory = options.assistant?.assistant.memory
+                options.speech = try SpeechStage(wakePhrases: wakePhrases, modelledLatencyNanoseconds: profile.modelledLatencyNanoseconds(SpeechStage.name),
+                                                 contextWords: memory.map { m in { (try? m.vocabulary()) ?? [] } })
             }
             if let directory = snapshots.snapshotDir { try Snapshot.prepare(directory) }
             let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)

@@ -47,6 +47,9 @@ struct Replay: ParsableCommand {
     @Option(help: ArgumentHelp("Redact bystanders: faces blurred in the output session and the snapshots.", valueName: "faces"))
     var redact: String?
 
+    @Option(help: ArgumentHelp("Write everything the assistant says into this WAV file (16 kHz mono), at the times it says it.", valueName: "FILE.wav"))
+    var speechOut: String?
+
     @OptionGroup var display: DisplayOptions
 
     @OptionGroup var runtime: RuntimeOptions
@@ -80,7 +83,10 @@ struct Replay: ParsableCommand {
             options.deterministic = deterministic
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
-            options.wakePhrases = runtime.wakePhrases
+            let wearer = try runtime.loadWearer()
+            options.wakePhrases = runtime.wakePhrases(wearer: wearer)
+            options.assistant = try runtime.makeAssistant(profile: profile, wearerProfile: wearer)
+            options.speechOutputPath = speechOut
             options.snapshotDirectory = snapshots.snapshotDir
             options.snapshotEvery = snapshots.snapshotEvery
             options.outputPath = output

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import VisorAssistant
 import VisorCore
 import VisorDisplay
 import VisorPerception
@@ -10,8 +11,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Device profile: a name from `visor profiles`, or a profile file (default laptop).")
     var profile: String = DeviceProfiles.defaultName
 
-    @Option(help: "Stages to run, comma-separated: codes, text, faces, speech, or none (default codes,text,faces,speech).")
-    var stages: String = "codes,text,faces,speech"
+    @Option(help: "Stages to run, comma-separated: codes, text, faces, speech, assistant, or none (default codes,text,faces,speech,assistant).")
+    var stages: String = "codes,text,faces,speech,assistant"
 
     @Option(help: ArgumentHelp("Wake phrases to listen for, comma-separated (default \"hey glasses,okay glasses\").", valueName: "PHRASES"))
     var wake: String?
@@ -25,7 +26,22 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
     var audioTopic: String?
 
-    static let knownStages = ["codes", "text", "faces", "speech"]
+    @Option(help: ArgumentHelp("The wearer's profile (YAML): name, goals, interests, verbosity, notifications, wake phrases, voice.", valueName: "FILE"))
+    var wearer: String?
+
+    @Option(help: ArgumentHelp("The assistant's memory (SQLite), kept across runs (default $XDG_DATA_HOME/visor/memory.sqlite).", valueName: "FILE"))
+    var memory: String?
+
+    @Option(help: ArgumentHelp("The language model (GGUF) that phrases answers (default SmolLM2-135M-Instruct from tools/setup).", valueName: "FILE.gguf"))
+    var model: String?
+
+    @Flag(help: "Answer from templates only, without the language model.")
+    var noModel = false
+
+    @Option(help: ArgumentHelp("Where \"take a photo\" saves JPEGs (default $XDG_DATA_HOME/visor/gallery).", valueName: "DIR"))
+    var gallery: String?
+
+    static let knownStages = ["codes", "text", "faces", "speech", "assistant"]
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
@@ -35,21 +51,47 @@ struct RuntimeOptions: ParsableArguments {
         for name in stageNames where !Self.knownStages.contains(name) {
             throw ValidationError("unknown stage \"\(name)\" in --stages (stages: \(Self.knownStages.joined(separator: ", ")), or none)")
         }
+        if model != nil && noModel { throw ValidationError("--model and --no-model contradict each other") }
+        for (flag, value) in [("--wearer", wearer), ("--memory", memory), ("--model", model), ("--gallery", gallery)] where value?.isEmpty == true {
+            throw ValidationError("\(flag) needs a path")
+        }
+    }
+
+    /// Visor's data folder: $XDG_DATA_HOME/visor, else ~/.local/share/visor.
+    static var dataDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_DATA_HOME"], xdg.hasPrefix("/") { return xdg + "/visor" }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/share/visor"
+    }
+
+    static var defaultMemoryPath: String { dataDirectory + "/memory.sqlite" }
+
+    /// The wearer's profile, or the default one.
+    func loadWearer() throws -> WearerProfile {
+        try wearer.map { try WearerProfile.load(path: $0) } ?? WearerProfile()
+    }
+
+    /// The assistant, when its stage is asked for: the wearer's profile, the memory, the model
+    /// (loaded once) and the voice. Characters per line come from the device's text area.
+    func makeAssistant(profile: DeviceProfile, wearerProfile: WearerProfile) throws -> Assistant? {
+        guard stageNames.contains("assistant") else { return nil }
+        return try Assistant.make(profile: profile, wearer: wearerProfile, memoryPath: memory ?? Self.defaultMemoryPath,
+                                  modelPath: model, useModel: !noModel, galleryDirectory: gallery ?? Self.dataDirectory + "/gallery")
     }
 
     var stageNames: [String] {
         stages == "none" ? [] : stages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    /// The wake phrases when the speech stage runs, else nil.
-    var wakePhrases: [String]? {
+    /// The wake phrases when the speech stage runs, else nil: --wake, else the wearer's, else the defaults.
+    func wakePhrases(wearer: WearerProfile) -> [String]? {
         guard stageNames.contains("speech") else { return nil }
-        guard let wake else { return SpeechListener.defaultWakePhrases }
+        guard let wake else { return wearer.wakePhrases ?? SpeechListener.defaultWakePhrases }
         return wake.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func makeSlowStages() throws -> [SlowStage] {
-        try stageNames.filter { $0 != "speech" }.map { name -> SlowStage in
+        try stageNames.filter { $0 != "speech" && $0 != "assistant" }.map { name -> SlowStage in
             switch name {
             case "text": return try TextStage()
             case "faces": return try FacesStage()

@@ -10,7 +10,7 @@ struct Visor: ParsableCommand {
         commandName: "visor",
         abstract: "A smart-glasses runtime simulator: replays recorded sensor sessions through the device stack.",
         version: "0.1.0",
-        subcommands: [Replay.self, Bench.self, Inspect.self, Import.self, Profiles.self, Devices.self, Vcam.self, Vmic.self, Record.self, Live.self]
+        subcommands: [Replay.self, Bench.self, Inspect.self, Import.self, Profiles.self, Devices.self, Vcam.self, Vmic.self, Record.self, Live.self, MemoryCommand.self]
     )
 
     static func main() {

@@ -180,3 +180,28 @@ final class TerminalRendererTests: XCTestCase {
         XCTAssertTrue(detectTerminal(["TERM": "xterm-kitty"]) == (.kitty, .truecolour))
     }
 }
+
+final class HUDOverlayTests: XCTestCase {
+    func testOverlaysTakeTheHUDByPriorityAndGoWhenTheyExpire() throws {
+        var scene = SceneContext()
+        scene.heard = [HeardSpeech(kind: .wake, label: "hey glasses", words: "hey glasses", startNanoseconds: 0, endNanoseconds: 1_000_000_000)]
+        scene.overlays = [
+            OverlayItem(id: 1, text: "COFFEE SHOP (coffee)", priority: .normal, shownAtNanoseconds: 0, expiresAtNanoseconds: 4_000_000_000),
+            OverlayItem(id: 2, text: "It says: NOTICE", priority: .high, shownAtNanoseconds: 1_000_000_000, expiresAtNanoseconds: 9_000_000_000),
+            OverlayItem(id: 3, text: "later", priority: .urgent, shownAtNanoseconds: 20_000_000_000, expiresAtNanoseconds: 30_000_000_000),
+        ]
+        var hud = HUDState()
+        HUDComposer.compose(into: &hud, sessionTimeNanoseconds: 2_000_000_000, wallClockNanoseconds: nil, scene: scene)
+        XCTAssertEqual(Array(hud.text.dropFirst()), ["It says: NOTICE", "COFFEE SHOP (coffee)"], "highest priority first; what was heard gives way")
+        HUDComposer.compose(into: &hud, sessionTimeNanoseconds: 5_000_000_000, wallClockNanoseconds: nil, scene: scene)
+        XCTAssertEqual(Array(hud.text.dropFirst()), ["It says: NOTICE"], "the cue expired")
+        HUDComposer.compose(into: &hud, sessionTimeNanoseconds: 10_000_000_000, wallClockNanoseconds: nil, scene: scene)
+        XCTAssertEqual(hud.lineCount, 1, "nothing up, nothing heard lately")
+        // The device lays the overlay out in its text area, wrapped by glyph widths.
+        let g1 = try DeviceProfiles.load("even-g1")
+        let renderer = try HUDRenderer(display: g1.display)
+        HUDComposer.compose(into: &hud, sessionTimeNanoseconds: 2_000_000_000, wallClockNanoseconds: nil, scene: scene)
+        renderer.render(hud.text)
+        XCTAssertTrue(renderer.laidOut.joined(separator: " ").contains("It says: NOTICE"), "\(renderer.laidOut)")
+    }
+}

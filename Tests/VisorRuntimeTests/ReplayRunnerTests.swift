@@ -73,7 +73,7 @@ final class ReplayRunnerTests: XCTestCase {
         XCTAssertNotNil(stages["codes"]?["queue_wait"] as? [String: Any])
         let endToEnd = json["end_to_end"] as? [String: Any] ?? [:]
         XCTAssertEqual((endToEnd["capture_to_hud"] as? [String: Any])?["count"] as? Int, 70)
-        for reserved in ["capture_to_terminal", "wake_to_overlay", "wake_to_speech"] {
+        for reserved in ["capture_to_terminal", "wake_to_overlay", "command_to_overlay", "command_to_speech"] {
             XCTAssertTrue(endToEnd.keys.contains(reserved), "\(reserved) has its place, null until measured")
         }
     }

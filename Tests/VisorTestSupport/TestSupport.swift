@@ -43,7 +43,10 @@ public enum TestSupport {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        // Visor's data (memory, photos) goes to a folder of the test run's, never the user's.
+        var env = environment ?? ProcessInfo.processInfo.environment
+        if env["XDG_DATA_HOME"] == nil { env["XDG_DATA_HOME"] = dataHome }
+        process.environment = env
         let directory = FileManager.default.temporaryDirectory
         let outURL = directory.appendingPathComponent("visor-out-\(UUID().uuidString)")
         let errURL = directory.appendingPathComponent("visor-err-\(UUID().uuidString)")
@@ -61,6 +64,13 @@ public enum TestSupport {
                    stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
                    stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
+
+    /// The XDG data folder the `visor` processes of this test run share.
+    public static let dataHome: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("visor-tests-data-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
 
     public static func visor(_ arguments: String...) throws -> Run { try run(visorPath, arguments) }
     public static func visor(arguments: [String]) throws -> Run { try run(visorPath, arguments) }

@@ -85,13 +85,39 @@ public final class SessionWriter {
         cameraSequence &+= 1
     }
 
+    private var rawAudioSchemaID: UInt16?
+    private func rawAudioSchema() throws -> UInt16 {
+        if let id = rawAudioSchemaID { return id }
+        let schema = FoxgloveSchema.rawAudio
+        let id = try writer.addSchema(name: schema.name, encoding: "protobuf", data: schema.fileDescriptorSet)
+        rawAudioSchemaID = id
+        return id
+    }
+
+    public static let speechTopic = "/visor/speech"
+    private var speechChannel: UInt16?
+    private var speechSequence: UInt32 = 0
+
+    /// Writes what the assistant said (`RawAudio` pcm-s16 on `/visor/speech`) at the time its
+    /// first sample plays.
+    public func writeSpeech(_ block: AudioBlock) throws {
+        if speechChannel == nil {
+            speechChannel = try writer.addChannel(topic: Self.speechTopic, messageEncoding: "protobuf", schemaID: try rawAudioSchema())
+        }
+        try writeRawAudio(block, channel: speechChannel!, sequence: speechSequence)
+        speechSequence &+= 1
+    }
+
     /// Writes one block of microphone audio at the capture time of its first sample.
     public func writeAudio(_ block: AudioBlock) throws {
         if audioChannel == nil {
-            let schema = FoxgloveSchema.rawAudio
-            let schemaID = try writer.addSchema(name: schema.name, encoding: "protobuf", data: schema.fileDescriptorSet)
-            audioChannel = try writer.addChannel(topic: Self.microphoneTopic, messageEncoding: "protobuf", schemaID: schemaID)
+            audioChannel = try writer.addChannel(topic: Self.microphoneTopic, messageEncoding: "protobuf", schemaID: try rawAudioSchema())
         }
+        try writeRawAudio(block, channel: audioChannel!, sequence: audioSequence)
+        audioSequence &+= 1
+    }
+
+    private func writeRawAudio(_ block: AudioBlock, channel: UInt16, sequence: UInt32) throws {
         var pcm = [UInt8](repeating: 0, count: block.samples.count * 2)
         pcm.withUnsafeMutableBytes { dst in
             block.samples.withUnsafeBytes { src in
@@ -102,8 +128,7 @@ public final class SessionWriter {
         let message = RawAudioMessage(timestamp: FoxgloveTimestamp(nanoseconds: block.captureTimeNanoseconds), data: pcm[...],
                                       format: "pcm-s16", sampleRate: UInt32(block.sampleRateHertz),
                                       numberOfChannels: UInt32(block.channelCount))
-        try writer.write(channelID: audioChannel!, logTime: block.captureTimeNanoseconds, sequence: audioSequence, data: message.encoded())
-        audioSequence &+= 1
+        try writer.write(channelID: channel, logTime: block.captureTimeNanoseconds, sequence: sequence, data: message.encoded())
     }
 
     public func addMetadata(name: String, _ metadata: [String: String]) throws {

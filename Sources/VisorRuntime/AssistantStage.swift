@@ -1,0 +1,269 @@
+import Dispatch
+import Foundation
+import Logging
+import VisorAssistant
+import VisorCore
+import VisorDisplay
+import VisorMedia
+
+/// Where the assistant's speech goes besides the transcript: the speaker (live), a WAV file and
+/// the annotated session (replay).
+public struct SpeechOutputs {
+    /// Plays samples now (live); `stop` cuts what is playing.
+    public var play: (([Int16]) -> Void)?
+    public var stop: (() -> Void)?
+    /// Receives each utterance at its start time on the session clock (the annotated session).
+    public var record: ((AudioBlock) throws -> Void)?
+    /// Writes every utterance, placed at its start time, into one 16 kHz WAV file at the end.
+    public var wavPath: String?
+    public init() {}
+}
+
+/// The assistant in the runtime. What is heard is answered on a thread of the assistant's own
+/// (free-running and live: results appear when they are ready), or, in deterministic mode, on
+/// the frame's thread, each step made visible at the request's time plus the profile's modelled
+/// latency (`assistant` for what code decides, `language_model` for what waits for the model,
+/// plus `speech_synthesis` for speech), so that two runs give the same transcript. Proactive cues
+/// are decided on the frame's thread. Overlays expire by their time to live.
+public final class AssistantStage {
+    public static let name = "assistant"
+    public let assistant: Assistant
+    private let deterministic: Bool
+    private let assistantLatency: UInt64
+    private let modelLatency: UInt64
+    private let synthesisLatency: UInt64
+    private let outputs: SpeechOutputs
+    private let queue = DispatchQueue(label: "visor-assistant")
+    private let lock = NSLock()
+    private var pending: [(step: AssistantStep, visibleAt: UInt64, request: Int)] = []
+    private var finished: [(steps: AssistantReply, request: Int)] = []
+    private var requests: [Int: HeardSpeech] = [:]
+    private var nextRequest = 0
+    private var inFlight = 0
+    /// The utterance being spoken: its text, start, end.
+    private var speaking: (text: String, start: UInt64, end: UInt64, index: Int)?
+    private var spoken: [(start: UInt64, samples: [Int16])] = []
+    private let logger = Logger(label: "visor.assistant")
+
+    /// Voice latency samples since the last `publish`, for the metrics.
+    struct Latencies {
+        var wakeToOverlay: [UInt64] = []
+        var commandToOverlay: [UInt64] = []
+        var commandToSpeech: [UInt64] = []
+        var generations: [GenerationTimings] = []
+    }
+    private var latencies = Latencies()
+
+    public init(assistant: Assistant, profile: DeviceProfile, deterministic: Bool, outputs: SpeechOutputs = SpeechOutputs()) {
+        self.assistant = assistant
+        self.deterministic = deterministic
+        self.outputs = outputs
+        assistantLatency = profile.modelledLatencyNanoseconds("assistant")
+        modelLatency = profile.modelledLatencyNanoseconds("language_model")
+        synthesisLatency = profile.modelledLatencyNanoseconds("speech_synthesis")
+    }
+
+    /// Hands something heard to the assistant, with the scene and frame at the time it was heard.
+    func request(_ heard: HeardSpeech, scene: SceneContext, frame: Frame, sessionTime: UInt64, wallClock: UInt64?) {
+        let id = nextRequest
+        nextRequest += 1
+        lock.lock()
+        requests[id] = heard
+        lock.unlock()
+        if deterministic {
+            let reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
+            schedule(reply, request: id, at: sessionTime)
+            return
+        }
+        lock.lock()
+        inFlight += 1
+        lock.unlock()
+        queue.async { [self] in
+            let reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
+            lock.lock()
+            finished.append((reply, id))
+            inFlight -= 1
+            lock.unlock()
+        }
+    }
+
+    private func schedule(_ reply: AssistantReply, request: Int, at time: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        recordLatencies(reply, request: request)
+        for timed in reply.steps {
+            var visible = time
+            if deterministic {
+                visible += assistantLatency + (timed.phrased ? modelLatency : 0)
+                if case .speak = timed.step { visible += synthesisLatency }
+            }
+            pending.append((timed.step, visible, request))
+        }
+    }
+
+    /// Measured voice latency (the same in every mode): the listener's delay from the end of the
+    /// words to its decision, plus the assistant's compute time to the step.
+    private func recordLatencies(_ reply: AssistantReply, request: Int) {
+        guard let heard = requests[request] else { return }
+        let recognition = heard.recognitionDelayNanoseconds
+        if let g = reply.generation { latencies.generations.append(g) }
+        let firstOverlay = reply.steps.first { step in
+            if case .overlay(let o) = step.step, o.action != .hide { return true }
+            return false
+        }
+        let firstSpeech = reply.steps.first { step in
+            if case .speak(_, let samples) = step.step, !samples.isEmpty { return true }
+            return false
+        }
+        switch heard.kind {
+        case .wake:
+            if let o = firstOverlay { latencies.wakeToOverlay.append(recognition + o.readyAfterNanoseconds) }
+        case .command:
+            if let o = firstOverlay { latencies.commandToOverlay.append(recognition + o.readyAfterNanoseconds) }
+            if let s = firstSpeech { latencies.commandToSpeech.append(recognition + s.readyAfterNanoseconds) }
+        case .utterance:
+            break
+        }
+    }
+
+    /// Applies the steps visible at `sessionTime` (free-running: every finished one), raises the
+    /// proactive cues, and expires overlays. Returns the transcript events to write.
+    func publish(upTo sessionTime: UInt64, scene: inout SceneContext, waitForAll: Bool = false, into events: inout [(UInt64, TranscriptEvent)]) throws {
+        if waitForAll { queue.sync {} }
+        lock.lock()
+        let done = finished
+        finished.removeAll()
+        lock.unlock()
+        for (reply, id) in done { schedule(reply, request: id, at: sessionTime) }
+
+        lock.lock()
+        var due: [(step: AssistantStep, visibleAt: UInt64, request: Int)] = []
+        if waitForAll {
+            due = pending
+            pending.removeAll()
+        } else {
+            due = pending.filter { $0.visibleAt <= sessionTime }
+            pending.removeAll { $0.visibleAt <= sessionTime }
+        }
+        lock.unlock()
+        // Stable order: steps of one request keep theirs.
+        for (step, visible, _) in due.enumerated().sorted(by: { ($0.element.visibleAt, $0.offset) < ($1.element.visibleAt, $1.offset) }).map(\.element) {
+            try apply(step, at: visible, scene: &scene, into: &events)
+        }
+        // Proactive cues: decided here, on the frame's thread, from the scene as it is now.
+        for cue in assistant.cues(scene: scene, sessionTime: sessionTime) {
+            try apply(.overlay(cue), at: sessionTime, scene: &scene, into: &events)
+        }
+        // Expired overlays go.
+        let expired = scene.overlays.filter { $0.expiresAtNanoseconds <= sessionTime }
+        for item in expired {
+            events.append((item.expiresAtNanoseconds, TranscriptEvent(kind: "overlay", fields: [
+                ("action", .string("hide")), ("id", .int(Int64(item.id))), ("reason", .string("expired")),
+            ])))
+        }
+        if !expired.isEmpty { scene.overlays.removeAll { $0.expiresAtNanoseconds <= sessionTime } }
+    }
+
+    private func apply(_ step: AssistantStep, at time: UInt64, scene: inout SceneContext, into events: inout [(UInt64, TranscriptEvent)]) throws {
+        switch step {
+        case .overlay(let o):
+            switch o.action {
+            case .show, .update:
+                let item = OverlayItem(id: o.id, text: o.text, priority: o.priority, shownAtNanoseconds: time,
+                                       expiresAtNanoseconds: time + o.timeToLiveNanoseconds)
+                if let i = scene.overlays.firstIndex(where: { $0.id == o.id }) { scene.overlays[i] = item } else { scene.overlays.append(item) }
+                events.append((time, TranscriptEvent(kind: "overlay", fields: [
+                    ("action", .string(o.action.rawValue)), ("id", .int(Int64(o.id))), ("text", .string(o.text)),
+                    ("priority", .string(o.priority.name)), ("ttl_ms", .int(Int64(o.timeToLiveNanoseconds / 1_000_000))),
+                    ("source", .string(o.source)),
+                ])))
+            case .hide:
+                guard scene.overlays.contains(where: { $0.id == o.id }) else { return }
+                scene.overlays.removeAll { $0.id == o.id }
+                events.append((time, TranscriptEvent(kind: "overlay", fields: [
+                    ("action", .string("hide")), ("id", .int(Int64(o.id))), ("reason", .string(o.source == "listening" ? "answered" : "stopped")),
+                ])))
+            }
+        case .speak(let text, let samples):
+            interruptSpeech(at: time, into: &events)
+            let duration = UInt64(samples.count) * 1_000_000_000 / UInt64(SpeechSynthesizer.sampleRateHertz)
+            events.append((time, TranscriptEvent(kind: "speech", fields: [
+                ("action", .string("start")), ("text", .string(text)), ("start_ns", .int(Int64(time))),
+                ("end_ns", .int(Int64(time + duration))), ("samples", .int(Int64(samples.count))),
+            ])))
+            guard !samples.isEmpty else { return }
+            speaking = (text, time, time + duration, spoken.count)
+            if outputs.wavPath != nil { spoken.append((time, samples)) }
+            outputs.play?(samples)
+            try outputs.record?(AudioBlock(sampleRateHertz: SpeechSynthesizer.sampleRateHertz, channelCount: 1, samples: samples, captureTimeNanoseconds: time))
+        case .stopSpeaking:
+            interruptSpeech(at: time, into: &events)
+        case .event(let event):
+            events.append((time, event))
+        }
+    }
+
+    /// Cuts the utterance being spoken, if it has not ended by `time`.
+    private func interruptSpeech(at time: UInt64, into events: inout [(UInt64, TranscriptEvent)]) {
+        guard let current = speaking, current.end > time else { speaking = nil; return }
+        speaking = nil
+        outputs.stop?()
+        if outputs.wavPath != nil, current.index < spoken.count {
+            let kept = Int((time - current.start) * UInt64(SpeechSynthesizer.sampleRateHertz) / 1_000_000_000)
+            spoken[current.index].samples.removeSubrange(min(kept, spoken[current.index].samples.count)...)
+        }
+        events.append((time, TranscriptEvent(kind: "speech", fields: [
+            ("action", .string("interrupt")), ("text", .string(current.text)), ("start_ns", .int(Int64(current.start))),
+            ("end_ns", .int(Int64(time))),
+        ])))
+    }
+
+    /// Takes the voice latencies measured since the last call.
+    func takeLatencies() -> Latencies {
+        lock.lock()
+        defer { lock.unlock() }
+        let l = latencies
+        latencies = Latencies()
+        return l
+    }
+
+    /// Waits for the assistant's thread, and writes the WAV file of everything said.
+    func finish() throws {
+        queue.sync {}
+        guard let path = outputs.wavPath else { return }
+        let rate = SpeechSynthesizer.sampleRateHertz
+        let end = spoken.map { Int($0.start * UInt64(rate) / 1_000_000_000) + $0.samples.count }.max() ?? 0
+        guard end <= rate * 60 * 60 * 4 else { throw VisorError("speech output \(path): more than four hours") }
+        var track = [Int16](repeating: 0, count: end)
+        for (start, samples) in spoken {
+            let at = Int(start * UInt64(rate) / 1_000_000_000)
+            for (i, s) in samples.enumerated() where at + i < track.count { track[at + i] = s }
+        }
+        try WAVFile.write(samples: track, sampleRateHertz: rate, channelCount: 1, to: path)
+    }
+}
+
+extension Assistant {
+    /// The assistant for a device and a wearer: its memory at `memoryPath`, the language model
+    /// (`modelPath`, else the default one; none when `useModel` is false), flite's voice at the
+    /// wearer's rate, and answers sized to the device's text area (the HUD's first line is the clock).
+    /// - Throws: `VisorError` when the memory cannot be opened or the model cannot be found or loaded.
+    public static func make(profile: DeviceProfile, wearer: WearerProfile, memoryPath: String, modelPath: String? = nil,
+                            useModel: Bool = true, galleryDirectory: String?) throws -> Assistant {
+        var configuration = AssistantConfiguration()
+        configuration.wearer = wearer
+        configuration.charactersPerLine = (try? HUDRenderer(display: profile.display))?.charactersPerLine ?? 40
+        configuration.lines = max(1, profile.display.textLines - 1)
+        configuration.galleryDirectory = galleryDirectory
+        let memory = try Memory(path: memoryPath)
+        var model: LanguageModel?
+        if useModel {
+            guard let path = modelPath ?? LanguageModel.defaultModelPath() else {
+                throw VisorError("no language model: run tools/setup (it installs \(LanguageModel.defaultModelName)), give --model FILE.gguf, or --no-model")
+            }
+            model = try LanguageModel(path: path, threads: min(2, ProcessInfo.processInfo.activeProcessorCount))
+        }
+        let voice = try SpeechSynthesizer(voice: wearer.voice.name, durationStretch: Float(1 / wearer.voice.rate))
+        return Assistant(configuration: configuration, memory: memory, model: model, voice: voice)
+    }
+}

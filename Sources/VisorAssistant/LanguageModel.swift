@@ -105,7 +105,8 @@ public final class LanguageModel {
     private static let silence: Void = {
         llama_log_set({ level, text, _ in
             guard level == GGML_LOG_LEVEL_ERROR, let text else { return }
-            modelLogger.error("llama.cpp: \(String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines))")
+            // Visor reports the failure itself, in one line; llama.cpp's own account is detail.
+            modelLogger.debug("llama.cpp: \(String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines))")
         }, nil)
     }()
     private static func silenceLlamaLog() { _ = silence }

@@ -137,9 +137,11 @@ final class SensorCommandTests: XCTestCase {
     func testLiveHearsCommandsFromTheMicrophoneAlone() throws {
         _ = try startDevices("commands.mcap")
         let transcript = directory.appendingPathComponent("mic.jsonl").path
-        let run = try visor(["live", "--camera", "none", "--mic", "test_mic", "--headless", "--duration", "8.5", "--transcript", transcript])
+        let run = try visor(["live", "--camera", "none", "--mic", "test_mic", "--headless", "--duration", "8.5", "--transcript", transcript,
+                             "--speaker", "null"])
         XCTAssertEqual(run.status, 0, run.stderr)
-        let heard = try TestSupport.transcriptEvents(transcript).filter { ["wake", "command"].contains($0["kind"] as? String ?? "") }
+        let events = try TestSupport.transcriptEvents(transcript)
+        let heard = events.filter { ["wake", "command"].contains($0["kind"] as? String ?? "") }
         XCTAssertEqual(heard.compactMap { ($0["phrase"] ?? $0["intent"]) as? String },
                        ["hey glasses", "what_am_i_looking_at", "okay glasses", "read_this"], "\(heard)")
         // Published while running, not all at the end: each within a second of the speech's end.
@@ -147,6 +149,16 @@ final class SensorCommandTests: XCTestCase {
             let published = event["time_ns"] as? Int ?? 0, ended = event["end_ns"] as? Int ?? 0
             XCTAssertLessThan(published - ended, 1_000_000_000, "\(event)")
         }
+        // The assistant answers live, through the speaker (ALSA's null device here): with no
+        // camera there is nothing in view to describe or read, and it says so.
+        let answers = events.filter { $0["kind"] as? String == "overlay" && $0["action"] as? String == "show" }.compactMap { $0["text"] as? String }
+        XCTAssertEqual(answers.filter { $0 == "listening..." }.count, 2, "\(answers)")
+        XCTAssertTrue(answers.contains { $0.hasPrefix("Nothing I can name") }, "\(answers)")
+        XCTAssertTrue(answers.contains("I see no text to read."), "\(answers)")
+        let spoken = events.filter { $0["kind"] as? String == "speech" && $0["action"] as? String == "start" }
+        XCTAssertEqual(spoken.count, 2, "\(spoken)")
+        XCTAssertTrue(run.stdout.contains("wake_to_overlay"), run.stdout)
+        XCTAssertFalse(run.stderr.contains("no speaker"), run.stderr)
     }
 
     func testLiveWithoutDevicesIsAClearError() throws {

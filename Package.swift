@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(name: "VisorFuzz", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorNeural"]),
         .target(name: "VisorALSAPlugin", cSettings: [.define("PIC")], linkerSettings: [.linkedLibrary("asound")]),
         .executableTarget(name: "VisorBenchmarks", dependencies: [
-            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "VisorPerception", "CMallocCounter", "CChafa",
+            "VisorSession", "VisorMedia", "VisorCore", "VisorRuntime", "VisorDisplay", "VisorDevices", "VisorPerception", "VisorAssistant", "CMallocCounter", "CChafa",
             "CV4L2", "CV4LConvert", .product(name: "Logging", package: "swift-log"),
         ]),
 

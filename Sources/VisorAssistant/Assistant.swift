@@ -127,7 +127,8 @@ public final class Assistant {
 
     // MARK: Answers
 
-    /// Answers something heard.
+    /// Answers something heard. A wake phrase's answer touches no state, so it may be asked for on
+    /// another thread than the rest.
     public func respond(to heard: HeardSpeech, scene: SceneContext, frame: Frame?, sessionTime: UInt64, wallClock: UInt64?) -> AssistantReply {
         let started = DispatchTime.now().uptimeNanoseconds
         var reply = AssistantReply()

@@ -9,7 +9,7 @@ public final class SpeechSynthesizer {
     private static let lock = NSLock()
     private static var voice: UnsafeMutablePointer<cst_voice>?
 
-    /// Speaking rate: 1 is flite's own, 1.2 is 20 % slower.
+    /// flite's duration stretch: 1 is its own pace, 1.2 makes speech 20 % longer.
     public let durationStretch: Float
 
     /// - Throws: when the voice cannot be loaded, or the name is not a voice Visor has.

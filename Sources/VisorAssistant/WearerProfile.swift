@@ -19,7 +19,7 @@ import Yams
 /// wake_phrases: [hey glasses]
 /// voice:
 ///   name: slt
-///   rate: 1.0                 # 1.2 speaks 20 % slower
+///   rate: 1.0                 # 1.2 speaks 20 % faster
 ///   speak: true               # false shows answers without saying them
 /// ```
 public struct WearerProfile: Equatable, Sendable {

@@ -450,6 +450,13 @@ case "terminal":
 case "faces":
     let runs = arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 200 : 200
     do { try faceBenchmark(image: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures/astronaut.jpg", runs: runs) } catch { fail("\(error)") }
+case "assistant":
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .warning
+        return handler
+    }
+    do { try assistantBenchmark(runs: arguments.count >= 2 ? Int(arguments[arguments.startIndex + 1]) ?? 10 : 10) } catch { fail("\(error)") }
 case "perception":
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
@@ -458,5 +465,5 @@ case "perception":
     }
     do { try perception(fixtures: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures") } catch { fail("\(error)") }
 default:
-    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS] | faces [IMAGE.jpg] [RUNS]")
+    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS] | faces [IMAGE.jpg] [RUNS] | assistant [RUNS]")
 }

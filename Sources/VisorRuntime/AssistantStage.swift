@@ -39,7 +39,6 @@ public final class AssistantStage {
     private var finished: [(steps: AssistantReply, request: Int)] = []
     private var requests: [Int: HeardSpeech] = [:]
     private var nextRequest = 0
-    private var inFlight = 0
     /// The utterance being spoken: its text, start, end.
     private var speaking: (text: String, start: UInt64, end: UInt64, index: Int)?
     private var spoken: [(start: UInt64, samples: [Int16])] = []
@@ -70,19 +69,21 @@ public final class AssistantStage {
         lock.lock()
         requests[id] = heard
         lock.unlock()
-        if deterministic {
+        // A wake phrase's answer is fixed and quick (stop speaking, show "listening"): it never
+        // waits behind an answer the model is still phrasing.
+        if deterministic || heard.kind == .wake {
             let reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
             schedule(reply, request: id, at: sessionTime)
             return
         }
-        lock.lock()
-        inFlight += 1
-        lock.unlock()
+        let enqueued = DispatchTime.now().uptimeNanoseconds
         queue.async { [self] in
-            let reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
+            var reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
+            // Time spent waiting for the assistant's thread is part of the wearer's wait.
+            let waited = DispatchTime.now().uptimeNanoseconds &- enqueued
+            for i in reply.steps.indices { reply.steps[i].readyAfterNanoseconds += waited }
             lock.lock()
             finished.append((reply, id))
-            inFlight -= 1
             lock.unlock()
         }
     }

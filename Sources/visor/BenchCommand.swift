@@ -15,6 +15,9 @@ struct Bench: ParsableCommand {
         Examples:
           visor bench Fixtures/street.mcap
           visor bench Fixtures/codes.mcap --profile even-g1 --repeat 5 --json bench.json --trace bench.trace.json
+          visor bench Fixtures/commands.mcap --speed 1    # voice latency as a wearer meets it: in real time
+
+        The voice rows: wake_to_overlay is the end of a wake phrase to its overlay; command_to_overlay and command_to_speech are the end of a command's last word to the answer's first overlay and to its first speech sample. Each is the listener's wait (audio still to hear, then compute) plus the assistant's compute time.
         """
     )
 
@@ -27,6 +30,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing): one track per stage and worker.")
     var trace: String?
 
+    @Option(help: "Pace the replay against recorded time: 1 is real time (what a wearer meets; the slow stages compete as they would live); default max.")
+    var speed: Double?
+
     @Option(help: "Replay the session this many times back to back (default 1).")
     var `repeat`: Int = 1
 
@@ -38,6 +44,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         try runtime.validate()
         guard (1...1000).contains(self.repeat) else { throw ValidationError("--repeat must be between 1 and 1000") }
+        if let speed, !(speed > 0 && speed.isFinite) { throw ValidationError("--speed must be a positive factor") }
     }
 
     func run() throws {
@@ -45,13 +52,19 @@ struct Bench: ParsableCommand {
             let profile = try runtime.loadProfile()
             let source = try SessionSource(path: session, cameraTopic: runtime.cameraTopic, audioTopic: runtime.audioTopic)
             var options = ReplayOptions(profile: profile)
-            options.speed = .max
+            options.speed = speed.map { .times($0) } ?? .max
             options.deterministic = deterministic
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
             let wearer = try runtime.loadWearer()
             options.wakePhrases = runtime.wakePhrases(wearer: wearer)
-            options.assistant = try runtime.makeAssistant(profile: profile, wearerProfile: wearer)
+            // A benchmark's notes and photos go to a scratch folder unless --memory or --gallery say otherwise.
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("visor-bench-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            var assistantOptions = runtime
+            if assistantOptions.memory == nil { assistantOptions.memory = scratch + "/memory.sqlite" }
+            if assistantOptions.gallery == nil { assistantOptions.gallery = scratch + "/gallery" }
+            options.assistant = try assistantOptions.makeAssistant(profile: profile, wearerProfile: wearer)
             options.tracePath = trace
             options.repeatCount = self.repeat
             options.terminal = ReplayTerminal(size: { TerminalSize(columns: 160, rows: 49) }, write: { _ in }, showsStatus: false)

@@ -1,0 +1,67 @@
+import Dispatch
+import Foundation
+import VisorAssistant
+import VisorCore
+
+/// The assistant's parts alone, on one core's worth of quiet: the language model's load time and
+/// its prompt and generation speed on the assistant's own prompts, flite's synthesis time, and a
+/// template answer.
+func assistantBenchmark(runs: Int) throws {
+    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    guard let path = LanguageModel.defaultModelPath() else { throw VisorError("no model: run tools/setup") }
+    let threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
+
+    var loads: [Double] = []
+    for _ in 0..<5 {
+        let start = now()
+        _ = try LanguageModel(path: path, threads: threads)
+        loads.append(Double(now() - start) / 1e6)
+    }
+    let model = try LanguageModel(path: path, threads: threads)
+    try model.prefill(model.chatPrompt(system: Assistant.systemPrompt, user: ""))
+    let questions = [
+        ("A sign reads \"NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES\"", "What am I looking at?"),
+        ("You noted: the car is on level three", "Where is the car?"),
+        ("You read: NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES\n- You took a photo\n- You noted: the car is on level three", "What did I see?"),
+    ]
+    var promptRates: [Double] = [], generationRates: [Double] = [], answers: [Double] = []
+    for _ in 0..<runs {
+        for (facts, question) in questions {
+            let start = now()
+            let (_, t) = try model.phrase(system: Assistant.systemPrompt, user: "Facts:\n- \(facts)\nQuestion: \(question)", maxTokens: 40)
+            answers.append(Double(now() - start) / 1e6)
+            promptRates.append(t.promptTokensPerSecond)
+            if t.generatedTokens > 0 { generationRates.append(t.generatedTokensPerSecond) }
+        }
+    }
+    print(String(format: "{\"benchmark\":\"language-model\",\"model\":\"%@\",\"threads\":%d,\"load_median_ms\":%.1f,\"answer_median_ms\":%.1f,\"prompt_tokens_per_second_median\":%.0f,\"generated_tokens_per_second_median\":%.0f}",
+                 LanguageModel.defaultModelName, threads, median(loads), median(answers), median(promptRates), median(generationRates)))
+
+    let voice = try SpeechSynthesizer()
+    let sentence = "It says: NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES"
+    var synthesis: [Double] = []
+    var samples = 0
+    for _ in 0..<max(5, runs) {
+        let start = now()
+        samples = voice.synthesize(sentence).count
+        synthesis.append(Double(now() - start) / 1e6)
+    }
+    let seconds = Double(samples) / Double(SpeechSynthesizer.sampleRateHertz)
+    print(String(format: "{\"benchmark\":\"speech-synthesis\",\"voice\":\"slt\",\"audio_seconds\":%.2f,\"synthesis_median_ms\":%.1f,\"real_time_factor\":%.3f}",
+                 seconds, median(synthesis), median(synthesis) / 1000 / seconds))
+
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("visor-bench-assistant-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let assistant = Assistant(configuration: AssistantConfiguration(), memory: try Memory(path: folder + "/memory.sqlite"), model: nil, voice: nil)
+    var scene = SceneContext()
+    scene.texts = [TextSighting(text: "NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES", box: [0, 0, 1, 1], confidence: 1, captureTimeNanoseconds: 0)]
+    var templates: [Double] = []
+    for i in 0..<max(20, runs) {
+        let heard = HeardSpeech(kind: .command, label: "what_am_i_looking_at", words: "", startNanoseconds: 0, endNanoseconds: 1)
+        let start = now()
+        _ = assistant.respond(to: heard, scene: scene, frame: nil, sessionTime: UInt64(i), wallClock: nil)
+        templates.append(Double(now() - start) / 1e6)
+    }
+    print(String(format: "{\"benchmark\":\"template-answer\",\"median_ms\":%.3f}", median(templates)))
+}

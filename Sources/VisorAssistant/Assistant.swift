@@ -188,7 +188,7 @@ public final class Assistant {
                     fields.append(("reason", .string(why)))
                     add(.event(TranscriptEvent(kind: "model", fields: fields)), phrased: true)
                 } else {
-                    logger.debug("model answer accepted: \(text)")
+                    logger.info("model answer accepted: \(text)")
                     fields.append(("verdict", .string("accepted")))
                     add(.event(TranscriptEvent(kind: "model", fields: fields)), phrased: true)
                     add(.overlay(OverlayCommand(action: .update, id: id, text: phrased, priority: .high,

@@ -65,6 +65,11 @@ public struct WearerProfile: Equatable, Sendable {
     /// Parses a profile's YAML.
     public static func parse(_ text: String) throws -> WearerProfile {
         guard text.utf8.count <= 1 << 20 else { throw VisorError("the profile is larger than 1 MB") }
+        // Anchors and aliases let a few lines expand to gigabytes ("billion laughs"); a profile
+        // has no use for them.
+        if text.range(of: #"(^|[\s\[\{,:-])[&*][^\s\]\},]"#, options: .regularExpression) != nil {
+            throw VisorError("anchors and aliases (& and *) are not allowed in a profile")
+        }
         let node: Any?
         do {
             node = try Yams.load(yaml: text)

@@ -3,6 +3,7 @@ import VisorCore
 import VisorMedia
 import VisorSession
 import VisorNeural
+import VisorAssistant
 
 /// libFuzzer entry point, built only by `tools/fuzz` (with `-sanitize=fuzzer,address`). The
 /// first byte picks the target, so one binary fuzzes them all:
@@ -11,10 +12,11 @@ import VisorNeural
 ///   2: the JPEG and PNG decoders
 ///   3: the device profile parser
 ///   4: the TFLite model reader and interpreter planner (a model that loads is also run once)
+///   5: the wearer profile parser (YAML)
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
-    let selector = start.load(as: UInt8.self) % 5
+    let selector = start.load(as: UInt8.self) % 6
     let body = Data(bytes: start + 1, count: count - 1)
     switch selector {
     case 0:
@@ -37,6 +39,8 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         }
     case 3:
         _ = try? DeviceProfile.load(from: body, source: "fuzz")
+    case 5:
+        _ = try? WearerProfile.parse(String(decoding: body, as: UTF8.self))
     default:
         if let model = try? TFLiteModel(bytes: [UInt8](body), name: "fuzz"),
            // Bounded: a model that plans more than 64 MB of tensors is not run here.

@@ -27,6 +27,7 @@ final class WearerProfileTests: XCTestCase {
         XCTAssertEqual(p.voice.rate, 1.2)
         XCTAssertFalse(p.voice.speak)
         XCTAssertEqual(try WearerProfile.parse(""), WearerProfile())
+        XCTAssertEqual(try WearerProfile.parse("interests: [R&D, 5*3]").interests, ["R&D", "5*3"], "& and * inside words are text")
     }
 
     func testABadProfileNamesTheField() {
@@ -44,6 +45,7 @@ final class WearerProfileTests: XCTestCase {
             ("nmae: Ada", "field nmae"),
             ("- just\n- a list", "must be a mapping"),
             ("name: [unclosed", "not valid YAML"),
+            ("a: &x [1, 2]\nb: [*x, *x]", "anchors and aliases"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try WearerProfile.parse(yaml), yaml) { error in

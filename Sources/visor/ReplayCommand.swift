@@ -121,7 +121,10 @@ struct Replay: ParsableCommand {
 }
 
 func writeReport(_ result: ReplayResult, to path: String) throws {
-    do { try result.reportJSON().write(to: URL(fileURLWithPath: path)) } catch {
-        throw VisorError("cannot write report \(path): \(error.localizedDescription)")
+    // Readable by its owner only, as everything a run writes.
+    let json: Data
+    do { json = try result.reportJSON() } catch { throw VisorError("cannot write report \(path): \(error.localizedDescription)") }
+    guard FileManager.default.createFile(atPath: path, contents: json, attributes: [.posixPermissions: 0o600]) else {
+        throw VisorError("cannot write report \(path): \(String(cString: strerror(errno)))")
     }
 }

@@ -20,6 +20,7 @@ typedef struct {
     snd_pcm_uframes_t captured; /* frames the hardware pointer has passed */
     snd_pcm_uframes_t cursor;   /* frames handed to the application */
     double disconnect_after;    /* seconds of capture before the device "vanishes"; 0: never */
+    int loop;                   /* play the recording again and again (soak tests) */
 } visor_mic;
 
 static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -87,13 +88,14 @@ static snd_pcm_uframes_t frames_since_start(visor_mic *mic, snd_pcm_uframes_t pe
     double seconds = (double)(now.tv_sec - mic->start.tv_sec) + (double)(now.tv_nsec - mic->start.tv_nsec) / 1e9;
     if (seconds < 0) return 0;
     snd_pcm_uframes_t frames = (snd_pcm_uframes_t)(seconds * mic->rate);
+    if (mic->loop) return frames;
     return frames > mic->frames + period ? mic->frames + period : frames;
 }
 
 static int mic_start(snd_pcm_ioplug_t *io) {
     visor_mic *mic = io->private_data;
     /* A reader that recovers and starts again after the end (or the unplugging) learns it once more. */
-    if (mic->cursor >= mic->frames) return -ENODATA;
+    if (!mic->loop && mic->cursor >= mic->frames) return -ENODATA;
     if (mic->disconnect_after > 0 && (double)mic->captured / mic->rate >= mic->disconnect_after) return -ENODEV;
     /* Capture resumes where it stopped: frame `captured` is due now. */
     clock_gettime(CLOCK_MONOTONIC, &mic->start);
@@ -120,8 +122,8 @@ static snd_pcm_sframes_t mic_pointer(snd_pcm_ioplug_t *io) {
     visor_mic *mic = io->private_data;
     /* A fault for tests: the microphone is unplugged after a while. */
     if (mic->disconnect_after > 0 && (double)mic->captured / mic->rate >= mic->disconnect_after) return -ENODEV;
-    /* Everything handed over: the recording has ended. */
-    if (mic->cursor >= mic->frames) return -ENODATA;
+    /* Everything handed over: the recording has ended (unless it loops). */
+    if (!mic->loop && mic->cursor >= mic->frames) return -ENODATA;
     snd_pcm_uframes_t now = frames_since_start(mic, io->period_size);
     if (now > mic->captured) mic->captured = now;
     return (snd_pcm_sframes_t)(mic->captured % io->buffer_size);
@@ -131,6 +133,16 @@ static snd_pcm_sframes_t mic_transfer(snd_pcm_ioplug_t *io, const snd_pcm_channe
                                       snd_pcm_uframes_t offset, snd_pcm_uframes_t size) {
     visor_mic *mic = io->private_data;
     int16_t *out = (int16_t *)((char *)areas[0].addr + (areas[0].first + areas[0].step * offset) / 8);
+    if (mic->loop && mic->frames > 0) {
+        for (snd_pcm_uframes_t done = 0; done < size;) {
+            snd_pcm_uframes_t at = (mic->cursor + done) % mic->frames;
+            snd_pcm_uframes_t n = mic->frames - at < size - done ? mic->frames - at : size - done;
+            memcpy(out + done * mic->channels, mic->samples + at * mic->channels, n * mic->channels * 2);
+            done += n;
+        }
+        mic->cursor += size;
+        return (snd_pcm_sframes_t)size;
+    }
     snd_pcm_uframes_t available = mic->cursor < mic->frames ? mic->frames - mic->cursor : 0;
     snd_pcm_uframes_t copy = size < available ? size : available;
     memcpy(out, mic->samples + mic->cursor * mic->channels, copy * mic->channels * 2);
@@ -195,6 +207,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
     const char *file = NULL;
     long rate = 16000, channels = 1;
     double disconnect_after = 0;
+    int mic_loop = 0;
     (void)root;
     snd_config_for_each(i, next, conf) {
         snd_config_t *n = snd_config_iterator_entry(i);
@@ -205,6 +218,10 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
         if (strcmp(id, "rate") == 0) { if (snd_config_get_integer(n, &rate) < 0) { SNDERR("visor: rate must be an integer"); return -EINVAL; } continue; }
         if (strcmp(id, "disconnect_after") == 0) {
             if (snd_config_get_ireal(n, &disconnect_after) < 0) { SNDERR("visor: disconnect_after must be a number of seconds"); return -EINVAL; }
+            continue;
+        }
+        if (strcmp(id, "loop") == 0) {
+            if ((mic_loop = snd_config_get_bool(n)) < 0) { SNDERR("visor: loop must be true or false"); return -EINVAL; }
             continue;
         }
         if (strcmp(id, "channels") == 0) { if (snd_config_get_integer(n, &channels) < 0) { SNDERR("visor: channels must be an integer"); return -EINVAL; } continue; }
@@ -219,6 +236,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
     int err = load_audio(mic, file, (unsigned int)rate, (unsigned int)channels);
     if (err < 0) { free(mic); return err; }
     mic->disconnect_after = disconnect_after;
+    mic->loop = mic_loop;
     mic->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (mic->timer_fd < 0) { err = -errno; free(mic->samples); free(mic); return err; }
 

@@ -94,7 +94,13 @@ public final class SensorCapture {
         }
         if microphoneThread != nil {
             while !microphoneDone.isSet && !shouldStop() { usleep(10_000) }
-            while !microphoneDone.isSet { usleep(10_000) }
+            // A microphone whose driver hangs never returns from its read: stop waiting for it
+            // after two seconds, and say so, rather than hang the run.
+            var waited = 0
+            while !microphoneDone.isSet && waited < 200 { usleep(10_000); waited += 1 }
+            if !microphoneDone.isSet, let microphone {
+                faults.append("microphone \(microphone.device) stopped responding: no audio for 2 s after the run ended; left behind")
+            }
         }
         return (faults.items, ended.items)
     }

@@ -29,6 +29,9 @@ struct Live: ParsableCommand {
     @Option(help: "Write the latency report (JSON) to this file.")
     var report: String?
 
+    @Option(help: ArgumentHelp("Every SECONDS, write a `stats` event to the transcript: frames, capture-to-done p50 and p99 over the interval, resident memory, open files (for long runs).", valueName: "SECONDS"))
+    var statsEvery: Double?
+
     @Option(help: ArgumentHelp("The ALSA device the assistant speaks through, or none (default \"default\").", valueName: "PCM"))
     var speaker: String = "default"
 
@@ -41,6 +44,8 @@ struct Live: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        if let statsEvery, !(statsEvery >= 1 && statsEvery.isFinite) { throw ValidationError("--stats-every takes 1 second or more") }
+        if statsEvery != nil && transcript == nil { throw ValidationError("--stats-every writes to the transcript: give --transcript") }
         try display.validate()
         try snapshots.validate()
         try sensors.validate()
@@ -87,6 +92,7 @@ struct Live: ParsableCommand {
             let pipeline = try Pipeline(fastStages: fast, slowStages: try runtime.makeSlowStages(), options: options)
             let screen = drawing ? TerminalScreen() : nil
             screen?.enter()
+            let stats = IntervalStats()
             let stop = stopCondition(duration: sensors.duration)
             let clock = SessionClock()
             var frames = 0
@@ -115,6 +121,10 @@ struct Live: ParsableCommand {
                     do {
                         try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
                                              arrival: info.captureTimeNanoseconds, terminal: terminal)
+                        if let every = statsEvery, let writer = transcriptWriter {
+                            try stats.frame(capture: info.captureTimeNanoseconds, sessionTime: info.captureTimeNanoseconds &- start,
+                                            everyNanoseconds: UInt64(every * 1e9), to: writer)
+                        }
                     } catch { failure = error }
                     if let directory = snapshots.snapshotDir, failure == nil, frames % snapshots.snapshotEvery == 0 {
                         do { try Snapshot.write(pipeline.state.frame, display: pipeline.state.display, index: frames, to: directory) } catch { failure = error }
@@ -161,4 +171,39 @@ final class AudioCounter: @unchecked Sendable {
     private var value = 0
     func add() { lock.lock(); value += 1; lock.unlock() }
     var count: Int { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// A long run's health, an interval at a time: frames, capture-to-done latency percentiles,
+/// resident memory and open file descriptors, as `stats` events in the transcript.
+final class IntervalStats {
+    private var latencies: [UInt64] = []
+    private var intervalStart: UInt64?
+
+    func frame(capture: UInt64, sessionTime: UInt64, everyNanoseconds: UInt64, to writer: TranscriptWriter) throws {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        let now = UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+        latencies.append(now &- capture)
+        let start = intervalStart ?? sessionTime
+        intervalStart = start
+        guard sessionTime &- start >= everyNanoseconds else { return }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1e6 }
+        try writer.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "stats", fields: [
+            ("frames", .int(Int64(latencies.count))),
+            ("capture_to_done_p50_ms", .fixed(percentile(0.5), decimals: 2)), ("capture_to_done_p99_ms", .fixed(percentile(0.99), decimals: 2)),
+            ("rss_mb", .fixed(Self.residentMegabytes(), decimals: 1)), ("fds", .int(Int64(Self.openFiles()))),
+        ]))
+        latencies.removeAll(keepingCapacity: true)
+        intervalStart = sessionTime
+    }
+
+    static func residentMegabytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
+
+    static func openFiles() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
 }

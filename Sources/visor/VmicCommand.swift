@@ -24,6 +24,9 @@ struct Vmic: ParsableCommand {
     @Option(help: "The PCM's name (default visor_mic).")
     var name: String = "visor_mic"
 
+    @Flag(help: "Play the recording again and again, never ending (for long runs).")
+    var loop = false
+
     @Option(help: "Where to write a session's audio as WAV.")
     var wav: String?
 
@@ -69,7 +72,7 @@ struct Vmic: ParsableCommand {
             }
             pcm.\(name) {
                 type visor
-                file "\(audioPath)"
+                file "\(audioPath)"\(loop ? "\n    loop true" : "")
             }
             """)
         }

@@ -21,6 +21,8 @@ typedef struct {
     snd_pcm_uframes_t cursor;   /* frames handed to the application */
     double disconnect_after;    /* seconds of capture before the device "vanishes"; 0: never */
     int loop;                   /* play the recording again and again (soak tests) */
+    double overrun_at;          /* a fault for tests: seconds of capture at which the reader falls behind once; 0: never */
+    int overrun_done;
 } visor_mic;
 
 static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -126,6 +128,18 @@ static snd_pcm_sframes_t mic_pointer(snd_pcm_ioplug_t *io) {
     if (!mic->loop && mic->cursor >= mic->frames) return -ENODATA;
     snd_pcm_uframes_t now = frames_since_start(mic, io->period_size);
     if (now > mic->captured) mic->captured = now;
+    /* The fault: as if the reader had been away for two buffers' worth of time. */
+    if (mic->overrun_at > 0 && !mic->overrun_done && (double)mic->captured / mic->rate >= mic->overrun_at) {
+        mic->overrun_done = 1;
+        mic->captured += 2 * io->buffer_size;
+        struct timespec back = mic->start;
+        double shift = (double)(2 * io->buffer_size) / mic->rate;
+        back.tv_sec -= (time_t)shift;
+        back.tv_nsec -= (long)((shift - (double)(time_t)shift) * 1e9);
+        if (back.tv_nsec < 0) { back.tv_nsec += 1000000000L; back.tv_sec -= 1; }
+        mic->start = back;
+        return -EPIPE;  /* ioplug marks the stream as overrun, as a driver would */
+    }
     return (snd_pcm_sframes_t)(mic->captured % io->buffer_size);
 }
 
@@ -208,6 +222,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
     long rate = 16000, channels = 1;
     double disconnect_after = 0;
     int mic_loop = 0;
+    double overrun_at = 0;
     (void)root;
     snd_config_for_each(i, next, conf) {
         snd_config_t *n = snd_config_iterator_entry(i);
@@ -218,6 +233,10 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
         if (strcmp(id, "rate") == 0) { if (snd_config_get_integer(n, &rate) < 0) { SNDERR("visor: rate must be an integer"); return -EINVAL; } continue; }
         if (strcmp(id, "disconnect_after") == 0) {
             if (snd_config_get_ireal(n, &disconnect_after) < 0) { SNDERR("visor: disconnect_after must be a number of seconds"); return -EINVAL; }
+            continue;
+        }
+        if (strcmp(id, "overrun_at") == 0) {
+            if (snd_config_get_ireal(n, &overrun_at) < 0) { SNDERR("visor: overrun_at must be a number of seconds"); return -EINVAL; }
             continue;
         }
         if (strcmp(id, "loop") == 0) {
@@ -237,6 +256,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(visor) {
     if (err < 0) { free(mic); return err; }
     mic->disconnect_after = disconnect_after;
     mic->loop = mic_loop;
+    mic->overrun_at = overrun_at;
     mic->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (mic->timer_fd < 0) { err = -errno; free(mic->samples); free(mic); return err; }
 

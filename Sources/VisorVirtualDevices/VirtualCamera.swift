@@ -19,6 +19,10 @@ public final class VirtualCamera {
         public var framesPerSecond: Double?
         /// Start the session again at its end (a camera never runs out).
         public var loop = true
+        /// A fault for tests: no frames from this many seconds after streaming starts, for
+        /// `stallSeconds`, then frames again (a camera whose USB link hiccups).
+        public var stallAfterSeconds: Double?
+        public var stallSeconds: Double = 0
         public init(mountDirectory: String) { self.mountDirectory = mountDirectory }
     }
 
@@ -152,6 +156,10 @@ public final class VirtualCamera {
             let current = mode
             lock.unlock()
             guard wanted else { continue }
+            if let after = options.stallAfterSeconds {
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if elapsed >= after && elapsed < after + options.stallSeconds { continue }
+            }
             guard let frame = frames.next() else { continue }
             var rgb = frame.pixels
             if current.width != frame.widthPixels {

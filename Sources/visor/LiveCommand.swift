@@ -93,6 +93,9 @@ struct Live: ParsableCommand {
             let screen = drawing ? TerminalScreen() : nil
             screen?.enter()
             let stats = IntervalStats()
+            var lastCapture: UInt64?
+            var usualInterval: UInt64 = 0
+            var stalls: [String] = []
             let stop = stopCondition(duration: sensors.duration)
             let clock = SessionClock()
             var frames = 0
@@ -121,6 +124,20 @@ struct Live: ParsableCommand {
                     do {
                         try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
                                              arrival: info.captureTimeNanoseconds, terminal: terminal)
+                        // A camera that stops delivering for a while and comes back: say how long.
+                        // A gap of over 1.5 s and over three of the camera's usual intervals.
+                        if let last = lastCapture, info.captureTimeNanoseconds &- last > max(1_500_000_000, 3 * usualInterval) {
+                            let gap = Double(info.captureTimeNanoseconds &- last) / 1e9
+                            stalls.append(String(format: "the camera delivered no frames for %.1f s, from %@", gap, formatSessionTime(last &- start)))
+                            try transcriptWriter?.event(timeNanoseconds: info.captureTimeNanoseconds &- start, TranscriptEvent(kind: "camera_stall", fields: [
+                                ("from_ns", .int(Int64(last &- start))), ("seconds", .fixed(gap, decimals: 2)),
+                            ]))
+                        }
+                        if let last = lastCapture {
+                            let interval = info.captureTimeNanoseconds &- last
+                            usualInterval = usualInterval == 0 ? interval : (usualInterval * 7 + min(interval, 2 * usualInterval)) / 8
+                        }
+                        lastCapture = info.captureTimeNanoseconds
                         if let every = statsEvery, let writer = transcriptWriter {
                             try stats.frame(capture: info.captureTimeNanoseconds, sessionTime: info.captureTimeNanoseconds &- start,
                                             everyNanoseconds: UInt64(every * 1e9), to: writer)
@@ -139,10 +156,11 @@ struct Live: ParsableCommand {
             }
             try pipeline.finish()
             try transcriptWriter?.close()
-            for note in ended { printError("note: \(note)") }
+            for note in ended + stalls { printError("note: \(note)") }
             for fault in faults { printError("error: \(fault)") }
             if let failure { throw failure }
-            print("live: \(frames) frames and \(audio.count) audio blocks\(capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? "")")
+            let overruns = capture.microphone.map { $0.overruns > 0 ? ", \($0.overruns) microphone overrun\($0.overruns == 1 ? "" : "s") (audio lost)" : "" } ?? ""
+            print("live: \(frames) frames and \(audio.count) audio blocks\(overruns)\(capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? "")")
             let result = ReplayResult(sessionPath: capture.camera?.path ?? "microphone", profile: profile, deterministic: false, frames: frames,
                                       audioBlocks: audio.count, lastSampleTimeNanoseconds: 0, metrics: pipeline.metrics, damage: nil,
                                       corruptChunks: [], stopped: true)

@@ -29,7 +29,15 @@ struct Vcam: ParsableCommand {
     @Flag(help: "Stop serving frames at the end of the recording instead of starting again.")
     var noLoop = false
 
+    @Option(help: ArgumentHelp("A fault for tests: stop delivering frames this many seconds after starting...", valueName: "SECONDS"))
+    var stallAfter: Double?
+
+    @Option(help: ArgumentHelp("...for this long, then deliver them again (default 3).", valueName: "SECONDS"))
+    var stallFor: Double = 3
+
     func validate() throws {
+        if let stallAfter, !(stallAfter >= 0 && stallAfter.isFinite) { throw ValidationError("--stall-after takes seconds, 0 or more") }
+        if !(stallFor > 0 && stallFor.isFinite) { throw ValidationError("--stall-for takes seconds, more than 0") }
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be between 0 and 1000") }
     }
 
@@ -51,6 +59,8 @@ struct Vcam: ParsableCommand {
             var options = VirtualCamera.Options(mountDirectory: mount)
             options.framesPerSecond = fps
             options.loop = !noLoop
+            options.stallAfterSeconds = stallAfter
+            options.stallSeconds = stallFor
             let camera = try VirtualCamera(sessionPath: sessionPath, options: options)
             try camera.run {
                 let sizes = camera.modes.map { "\($0.width)x\($0.height)" }.joined(separator: ", ")

@@ -27,10 +27,14 @@ struct Vmic: ParsableCommand {
     @Flag(help: "Play the recording again and again, never ending (for long runs).")
     var loop = false
 
+    @Option(help: ArgumentHelp("A fault for tests: the reader falls two buffers behind once, after this many seconds (an overrun).", valueName: "SECONDS"))
+    var overrunAt: Double?
+
     @Option(help: "Where to write a session's audio as WAV.")
     var wav: String?
 
     func validate() throws {
+        if let overrunAt, !(overrunAt > 0 && overrunAt.isFinite) { throw ValidationError("--overrun-at takes seconds, more than 0") }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw ValidationError("--name takes letters, digits, - and _")
         }
@@ -72,7 +76,7 @@ struct Vmic: ParsableCommand {
             }
             pcm.\(name) {
                 type visor
-                file "\(audioPath)"\(loop ? "\n    loop true" : "")
+                file "\(audioPath)"\(loop ? "\n    loop true" : "")\(overrunAt.map { "\n    overrun_at \($0)" } ?? "")
             }
             """)
         }

@@ -24,11 +24,11 @@ final class SensorCommandTests: XCTestCase {
     }
 
     /// Starts `visor vcam` on a fixture and `visor vmic` on its audio; returns the camera's path.
-    private func startDevices(_ fixture: String, arguments: [String] = []) throws -> String {
+    private func startDevices(_ fixture: String, arguments: [String] = [], micArguments: [String] = []) throws -> String {
         servers.append(try startVisor(["vcam", TestSupport.fixture(fixture), "--mount", mountPoint.path] + arguments))
         let device = mountPoint.appendingPathComponent("video0").path
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: device) { usleep(20_000) }
-        let vmic = try TestSupport.visor("vmic", TestSupport.fixture(fixture), "--name", "test_mic", "--wav", directory.appendingPathComponent("mic.wav").path)
+        let vmic = try TestSupport.visor(arguments: ["vmic", TestSupport.fixture(fixture), "--name", "test_mic", "--wav", directory.appendingPathComponent("mic.wav").path] + micArguments)
         if vmic.status == 0 {
             let config = directory.appendingPathComponent("alsa.conf")
             try vmic.stdout.write(to: config, atomically: true, encoding: .utf8)
@@ -159,6 +159,40 @@ final class SensorCommandTests: XCTestCase {
         XCTAssertEqual(spoken.count, 2, "\(spoken)")
         XCTAssertTrue(run.stdout.contains("wake_to_overlay"), run.stdout)
         XCTAssertFalse(run.stderr.contains("no speaker"), run.stderr)
+    }
+
+    /// The camera stops for 3 s and comes back: the run goes on, the microphone never stops, and
+    /// the gap is reported.
+    func testLiveRidesOutACameraStall() throws {
+        let device = try startDevices("street.mcap", arguments: ["--stall-after", "2.5", "--stall-for", "3"], micArguments: ["--loop"])
+        let transcript = directory.appendingPathComponent("stall.jsonl").path
+        let run = try visor(["live", "--camera", device, "--mic", "test_mic", "--headless", "--duration", "8", "--transcript", transcript,
+                             "--stages", "codes", "--speaker", "none"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let events = try TestSupport.transcriptEvents(transcript)
+        let stall = try XCTUnwrap(events.first { $0["kind"] as? String == "camera_stall" }, "\(run.stderr)")
+        XCTAssertEqual(stall["seconds"] as? Double ?? 0, 3.0, accuracy: 0.7)
+        let frames = events.filter { $0["kind"] as? String == "frame" }.compactMap { $0["time_ns"] as? Int }
+        let from = stall["from_ns"] as? Int ?? 0
+        XCTAssertGreaterThan(frames.filter { $0 <= from }.count, 10, "frames before the stall")
+        XCTAssertGreaterThan(frames.filter { $0 > from }.count, 10, "and after it")
+        XCTAssertTrue(run.stderrLines.contains { $0.contains("note: the camera delivered no frames for 3.") || $0.contains("note: the camera delivered no frames for 2.") }, run.stderr)
+        let blocks = Int(run.stdout.split(separator: "\n").first { $0.hasPrefix("live:") }?.split(separator: " ")[4] ?? "") ?? 0
+        XCTAssertGreaterThan(blocks, 350, "the microphone went on through the stall (50 blocks a second): \(run.stdout)")
+    }
+
+    /// The reader falls behind the microphone once: the overrun is recovered, counted and
+    /// reported, and what is said after it is still heard.
+    func testLiveRidesOutAMicrophoneOverrun() throws {
+        _ = try startDevices("commands.mcap", micArguments: ["--overrun-at", "0.5"])
+        let transcript = directory.appendingPathComponent("overrun.jsonl").path
+        let run = try visor(["live", "--camera", "none", "--mic", "test_mic", "--headless", "--duration", "8.5", "--transcript", transcript,
+                             "--stages", "speech"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains(", 1 microphone overrun (audio lost)"), run.stdout)
+        let heard = try TestSupport.transcriptEvents(transcript).filter { ["wake", "command"].contains($0["kind"] as? String ?? "") }
+        XCTAssertEqual(heard.compactMap { ($0["phrase"] ?? $0["intent"]) as? String },
+                       ["hey glasses", "what_am_i_looking_at", "okay glasses", "read_this"], "\(heard)")
     }
 
     func testLiveWithoutDevicesIsAClearError() throws {

@@ -90,7 +90,15 @@ public final class Assistant {
     public let memory: Memory?
     public let model: AnswerPhraser?
     public let voice: SpeechSynthesizer?
+    /// Overlay ids, shared by answers (the assistant's thread) and cues (the frame's thread).
     private var nextID = 1
+    private let idLock = NSLock()
+    private func makeID() -> Int {
+        idLock.lock()
+        defer { idLock.unlock() }
+        nextID += 1
+        return nextID - 1
+    }
     private let listeningID = 0
     private var shown: Set<Int> = []
     private let jpeg = JPEGCodec()
@@ -156,8 +164,7 @@ public final class Assistant {
             shown.removeAll()
             return reply
         }
-        let id = nextID
-        nextID += 1
+        let id = makeID()
         shown.insert(id)
         let template = fit(answer.template)
         add(.overlay(OverlayCommand(action: .show, id: id, text: template, priority: .high,
@@ -374,9 +381,8 @@ public final class Assistant {
             cueTimes.append(sessionTime)
             cueLastRaised[c.key] = sessionTime
             cuesRaised += 1
-            raised.append(OverlayCommand(action: .show, id: nextID, text: c.text, priority: c.priority,
+            raised.append(OverlayCommand(action: .show, id: makeID(), text: c.text, priority: c.priority,
                                          timeToLiveNanoseconds: configuration.cueTimeToLiveNanoseconds, source: "cue"))
-            nextID += 1
         }
         return raised
     }

@@ -106,7 +106,8 @@ public final class Assistant {
     private let logger = Logger(label: "visor.assistant")
     /// Proactive cues: when each was last raised, and when the budget's window started.
     private var cueTimes: [UInt64] = []
-    private var cueLastRaised: [String: UInt64] = [:]
+    private var cueLastRaised: [CueKey: UInt64] = [:]
+    private var interestOfText: [String: String?] = [:]
     public private(set) var cuesRaised = 0
     public private(set) var cuesSuppressed: [String: Int] = [:]
     private let interestStems: [(stem: String, topic: String)]
@@ -348,46 +349,56 @@ public final class Assistant {
     /// most once per `repeat_after_s`, at most `per_minute` in any minute, not below the minimum
     /// priority, and not while the wearer moves when the profile asks for quiet.
     public func cues(scene: SceneContext, sessionTime: UInt64) -> [OverlayCommand] {
-        var candidates: [(key: String, text: String, priority: OverlayItem.Priority)] = []
-        for text in scene.texts {
-            let lower = text.text.lowercased()
-            // The same interest again (a sign read better, or a second sign about it) is a repeat.
-            if let match = interestStems.first(where: { lower.contains($0.stem) }) {
-                candidates.append(("interest:" + match.topic, fitCue("\(text.text) (\(match.topic))"), .normal))
-            }
-        }
-        for code in scene.codes {
-            candidates.append(("code:" + code.payload, fitCue("\(code.symbology == "QR-Code" ? "QR" : "code"): \(code.payload)"), .normal))
-        }
-        if scene.lowLight { candidates.append(("light:low", "Low light", .low)) }
-        guard !candidates.isEmpty else { return [] }
-
+        // Called on every frame: nothing here allocates until a cue is raised or a new text is
+        // matched against the interests.
+        guard !scene.texts.isEmpty || !scene.codes.isEmpty || scene.lowLight else { return [] }
         let budget = configuration.wearer.notifications
         let repeatAfter = UInt64(budget.repeatAfterSeconds * 1e9)
         let moving = scene.motion == "walking" || scene.motion == "turning"
         cueTimes.removeAll { sessionTime >= $0 && sessionTime - $0 >= 60_000_000_000 }
         var raised: [OverlayCommand] = []
-        for c in candidates {
-            if let last = cueLastRaised[c.key], sessionTime - last < repeatAfter { continue }  // a repeat: not even counted
+        func consider(_ key: CueKey, _ priority: OverlayItem.Priority, _ text: () -> String) {
+            if let last = cueLastRaised[key], sessionTime - last < repeatAfter { return }  // a repeat: not even counted
             let reason: String?
-            if c.priority < budget.minimumPriority { reason = "priority" }
+            if priority < budget.minimumPriority { reason = "priority" }
             else if budget.quietWhenMoving && moving { reason = "moving" }
             else if cueTimes.count >= budget.perMinute { reason = "budget" }
             else { reason = nil }
             if let reason {
                 cuesSuppressed[reason, default: 0] += 1
-                continue
+                return
             }
             cueTimes.append(sessionTime)
-            cueLastRaised[c.key] = sessionTime
+            cueLastRaised[key] = sessionTime
             cuesRaised += 1
-            raised.append(OverlayCommand(action: .show, id: makeID(), text: c.text, priority: c.priority,
+            raised.append(OverlayCommand(action: .show, id: makeID(), text: text(), priority: priority,
                                          timeToLiveNanoseconds: configuration.cueTimeToLiveNanoseconds, source: "cue"))
         }
+        for text in scene.texts {
+            // The same interest again (a sign read better, or a second sign about it) is a repeat.
+            if let topic = interest(in: text.text) {
+                consider(.interest(topic), .normal) { fit("\(text.text) (\(topic))") }
+            }
+        }
+        for code in scene.codes {
+            consider(.code(code.payload), .normal) { fit("\(code.symbology == "QR-Code" ? "QR" : "code"): \(code.payload)") }
+        }
+        if scene.lowLight { consider(.lowLight, .low) { "Low light" } }
         return raised
     }
 
-    private func fitCue(_ text: String) -> String { fit(text) }
+    /// What a cue is about: the same thing is raised at most once per `repeat_after_s`.
+    enum CueKey: Hashable { case interest(String), code(String), lowLight }
+
+    /// The interest or goal a text matches, if any; each text is matched once, not on every frame.
+    private func interest(in text: String) -> String? {
+        if let known = interestOfText[text] { return known }
+        if interestOfText.count > 512 { interestOfText.removeAll() }
+        let lower = text.lowercased()
+        let topic = interestStems.first { lower.contains($0.stem) }?.topic
+        interestOfText[text] = .some(topic)
+        return topic
+    }
 
     static func lightWord(_ level: Double) -> String {
         switch level {

@@ -124,7 +124,6 @@ final class LanguageModelTests: XCTestCase {
         let user = "Facts:\n- You noted: the car is on level three\nQuestion: Where is the car?"
         let first = try model.phrase(system: Assistant.systemPrompt, user: user, maxTokens: 30)
         let second = try model.phrase(system: Assistant.systemPrompt, user: user, maxTokens: 30)
-        print("model said: \(first.text) | \(first.timings) | \(second.timings)")
         XCTAssertFalse(first.text.isEmpty)
         XCTAssertEqual(first.text, second.text, "greedy decoding gives the same words")
         XCTAssertGreaterThan(first.timings.generatedTokens, 0)

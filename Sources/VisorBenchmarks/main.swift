@@ -408,7 +408,15 @@ func faceBenchmark(image: String, runs: Int) throws {
         }
         let allocations = visor_allocation_count() - before
         times.sort()
-        if ProcessInfo.processInfo.environment["VISOR_PROFILE"] != nil { print(detector.interpreter.profile(runs: 50)) }
+        if ProcessInfo.processInfo.environment["VISOR_PROFILE"] != nil {
+            let steps = detector.interpreter.profile(runs: 100)
+            var kinds: [String: Double] = [:]
+            for (step, ms) in steps {
+                print(String(format: "%8.4f ms  %@", ms, step))
+                kinds[String(step.prefix { $0 != " " }), default: 0] += ms
+            }
+            print(kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.3f ms", $0.key, $0.value) }.joined(separator: ", "))
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "Tests/Interop/tflite_reference.py", FaceDetector.modelPath(model)!, input.path,

@@ -18,8 +18,10 @@ public final class TFLiteInterpreter {
 
     /// One planned operation with everything it needs resolved.
     enum Step {
+        /// `residual`: a tensor added to the output before the activation (a fused ADD), whose
+        /// `channels` may be fewer than the output's (a fused PAD of the channels with zeros).
         case conv(input: Int, output: Int, weights: Int, bias: Int, inShape: [Int], outShape: [Int], kernel: (Int, Int), stride: (Int, Int),
-                  pad: (Int, Int), activation: Activation)
+                  pad: (Int, Int), activation: Activation, residual: (offset: Int, channels: Int)?)
         case depthwise(input: Int, output: Int, weights: Int, bias: Int, inShape: [Int], outShape: [Int], kernel: (Int, Int),
                        stride: (Int, Int), pad: (Int, Int), activation: Activation)
         case maxPool(input: Int, output: Int, inShape: [Int], outShape: [Int], filter: (Int, Int), stride: (Int, Int), pad: (Int, Int), activation: Activation)
@@ -74,23 +76,27 @@ public final class TFLiteInterpreter {
             guard let value = constants[op.inputs[0]] else { throw VisorError("DEQUANTIZE of a computed tensor is not supported") }
             constants[op.outputs[0]] = value
         }
-        // Repacked weights: convolution [O, KH, KW, I] becomes [KH, KW, I, O].
+        // Repacked weights: convolution [O, KH, KW, I] becomes [KH, KW, I, O], with O padded
+        // with zero weights to at least eight (one SIMD8 vector).
         var repacked: [Int: [Float]] = [:]
         for op in model.operators where op.builtin == .conv2d {
             let w = op.inputs[1]
             guard let values = constants[w], tensors[w].shape.count == 4 else { throw VisorError("CONV_2D needs constant 4-D weights") }
             let s = tensors[w].shape, (o, kh, kw, i) = (s[0], s[1], s[2], s[3])
-            var out = [Float](repeating: 0, count: values.count)
+            let op = Self.weightStride(o)
+            var out = [Float](repeating: 0, count: kh * kw * i * op)
             for oo in 0..<o { for y in 0..<kh { for x in 0..<kw { for ii in 0..<i {
-                out[((y * kw + x) * i + ii) * o + oo] = values[((oo * kh + y) * kw + x) * i + ii]
+                out[((y * kw + x) * i + ii) * op + oo] = values[((oo * kh + y) * kw + x) * i + ii]
             } } } }
             repacked[w] = out
         }
 
+        let ops = Self.fuse(model, intConstants: intConstants)
+
         // Which tensors are computed, and when each is last read.
-        let computed = Set(model.operators.filter { $0.builtin != .dequantize }.flatMap(\.outputs)).union(model.inputs)
+        let computed = Set(ops.flatMap(\.op.outputs)).union(model.inputs)
         var lastUse: [Int: Int] = [:]
-        for (index, op) in model.operators.enumerated() where op.builtin != .dequantize { for i in op.inputs { lastUse[i] = index } }
+        for (index, planned) in ops.enumerated() { for i in planned.op.inputs { lastUse[i] = index } }
         // Inputs and outputs keep their space: an input stays as it was written between invocations.
         for o in model.outputs + model.inputs { lastUse[o] = Int.max }
         // Plan: constants first, then computed tensors in first-fit free blocks.
@@ -115,7 +121,7 @@ public final class TFLiteInterpreter {
             return cursor
         }
         for i in model.inputs { offsets[i] = allocate(tensors[i].elementCount) }
-        for (index, op) in model.operators.enumerated() where op.builtin != .dequantize {
+        for (index, op) in ops.map(\.op).enumerated() {
             for o in op.outputs where offsets[o] == nil {
                 guard tensors[o].type == .float32 else { throw VisorError("\(op.builtin.name) outputs a \(tensors[o].type) tensor; Visor runs float models") }
                 offsets[o] = allocate(tensors[o].elementCount)
@@ -124,8 +130,11 @@ public final class TFLiteInterpreter {
                 if let start = offsets[i] { free.append((start, tensors[i].elementCount)) }
             }
         }
-        let base = UnsafeMutablePointer<Float>.allocate(capacity: max(1, cursor))
-        base.initialize(repeating: 0, count: max(1, cursor))
+        // Slack after the last tensor: a kernel may load a whole vector that starts inside a
+        // tensor and drop the lanes past its end.
+        cursor += Self.slack
+        let base = UnsafeMutablePointer<Float>.allocate(capacity: cursor)
+        base.initialize(repeating: 0, count: cursor)
         for (start, values) in constantValues { values.withUnsafeBufferPointer { (base + start).update(from: $0.baseAddress!, count: values.count) } }
         var plan: [Step] = []
 
@@ -137,7 +146,8 @@ public final class TFLiteInterpreter {
         func padding(_ code: Int, input: Int, kernel: Int, stride: Int, output: Int) -> Int {
             code == 0 ? max(0, ((output - 1) * stride + kernel - input) / 2) : 0
         }
-        for op in model.operators where op.builtin != .dequantize {
+        for planned in ops {
+            let op = planned.op, activation = planned.activation
             // Shapes are checked before anything is planned from them: a hostile model must not
             // make a kernel read or write outside its tensors.
             for t in op.inputs + op.outputs where t >= 0 && tensors[t].shape.count > 4 {
@@ -146,7 +156,6 @@ public final class TFLiteInterpreter {
             guard !op.outputs.isEmpty, !op.inputs.isEmpty, op.inputs.allSatisfy({ $0 >= 0 }) else {
                 throw VisorError("\(op.builtin.name) without its inputs or outputs")
             }
-            let activation = Activation(rawValue: op.options[op.builtin == .depthwiseConv2d ? 4 : op.builtin == .maxPool2d ? 5 : op.builtin == .concatenation ? 1 : op.builtin == .add ? 0 : 3] ?? 0) ?? .none
             let outShape = shape4(tensors[op.outputs[0]].shape)
             switch op.builtin {
             case .conv2d, .depthwiseConv2d:
@@ -163,9 +172,17 @@ public final class TFLiteInterpreter {
                 }
                 if op.builtin == .conv2d {
                     guard w[3] == inShape[3], w[0] == outShape[3] else { throw VisorError("CONV_2D weights \(w) do not fit \(inShape) -> \(outShape)") }
+                    var residual: (offset: Int, channels: Int)?
+                    if let r = planned.residual {
+                        let rs = shape4(tensors[r].shape)
+                        guard rs[0] == 1, rs[1] == outShape[1], rs[2] == outShape[2], rs[3] <= outShape[3] else {
+                            throw VisorError("ADD of \(rs) to a CONV_2D output of \(outShape) is not supported")
+                        }
+                        residual = (try need(r), rs[3])
+                    }
                     plan.append(.conv(input: try need(op.inputs[0]), output: try need(op.outputs[0]), weights: try need(op.inputs[1]),
                                        bias: try need(op.inputs[2]), inShape: inShape, outShape: outShape, kernel: kernel,
-                                       stride: (stride.1, stride.0), pad: pad, activation: activation))
+                                       stride: (stride.1, stride.0), pad: pad, activation: activation, residual: residual))
                 } else {
                     guard w[3] == inShape[3], outShape[3] == inShape[3] else { throw VisorError("DEPTHWISE_CONV_2D with a depth multiplier is not supported") }
                     plan.append(.depthwise(input: try need(op.inputs[0]), output: try need(op.outputs[0]), weights: try need(op.inputs[1]),
@@ -239,6 +256,85 @@ public final class TFLiteInterpreter {
         arena.deallocate()
     }
 
+    /// Floats of slack after the arena's last tensor.
+    static let slack = 16
+
+    /// An operator as Visor runs it: its activation, and the tensor fused in as a residual.
+    struct Planned {
+        var op: TFLiteModel.Operator
+        var activation: Activation
+        var residual: Int?
+    }
+
+    /// The operators to run, with two fusions that save whole passes over the activations:
+    /// a RELU is folded into the convolution or ADD that feeds it, and an ADD of a 1x1
+    /// convolution's output and a skip connection (itself perhaps a PAD of the channels with
+    /// zeros, as BlazeFace widens its blocks) becomes that convolution's epilogue. A tensor
+    /// fused away must have no other reader and must not be a model output. DEQUANTIZE of
+    /// constants is done at load and left out.
+    static func fuse(_ model: TFLiteModel, intConstants: [Int: [Int]]) -> [Planned] {
+        var ops: [Planned?] = model.operators.filter { $0.builtin != .dequantize }.map { op in
+            let field: Int
+            switch op.builtin {
+            case .depthwiseConv2d: field = 4
+            case .maxPool2d: field = 5
+            case .concatenation: field = 1
+            case .add: field = 0
+            default: field = 3
+            }
+            return Planned(op: op, activation: Activation(rawValue: op.options[field] ?? 0) ?? .none, residual: nil)
+        }
+        var readers: [Int: Int] = [:]
+        for case let p? in ops { for i in p.op.inputs { readers[i, default: 0] += 1 } }
+        let outputs = Set(model.outputs)
+        func producer(_ tensor: Int) -> Int? { ops.firstIndex { $0?.op.outputs.contains(tensor) == true } }
+        func private_(_ tensor: Int) -> Bool { readers[tensor] == 1 && !outputs.contains(tensor) }
+        func pointwise(_ p: Planned) -> Bool {
+            let op = p.op, t = model.tensors
+            guard op.builtin == .conv2d, p.activation == .none, p.residual == nil, op.inputs.count == 3, op.outputs.count == 1,
+                  t[op.inputs[1]].shape.count == 4, t[op.inputs[1]].shape[1] == 1, t[op.inputs[1]].shape[2] == 1,
+                  (op.options[1] ?? 1) == 1, (op.options[2] ?? 1) == 1 else { return false }
+            return t[op.inputs[0]].shape.dropLast() == t[op.outputs[0]].shape.dropLast()
+        }
+        // ADD(1x1 convolution, skip) -> the convolution with a residual, run where the ADD was.
+        for n in ops.indices {
+            guard let add = ops[n], add.op.builtin == .add, add.op.inputs.count == 2, add.op.outputs.count == 1 else { continue }
+            for (a, b) in [(add.op.inputs[0], add.op.inputs[1]), (add.op.inputs[1], add.op.inputs[0])] where a != b {
+                guard private_(a), let c = producer(a), let conv = ops[c], pointwise(conv),
+                      model.tensors[a].shape == model.tensors[add.op.outputs[0]].shape, model.tensors[b].shape == model.tensors[a].shape else { continue }
+                var skip = b, padOp: Int?
+                if private_(b), let q = producer(b), let pad = ops[q], pad.op.builtin == .pad, pad.op.inputs.count == 2,
+                   let paddings = intConstants[pad.op.inputs[1]], paddings.count == 8,
+                   paddings.dropLast().allSatisfy({ $0 == 0 }), paddings[7] >= 0 {
+                    skip = pad.op.inputs[0]
+                    padOp = q
+                }
+                var fused = conv
+                fused.op.inputs.append(skip)
+                fused.op.outputs = add.op.outputs
+                fused.activation = add.activation
+                fused.residual = skip
+                ops[n] = fused
+                ops[c] = nil
+                if let q = padOp { ops[q] = nil }
+                break
+            }
+        }
+        // RELU -> the producer's activation, when the producer has none.
+        for n in ops.indices {
+            guard let relu = ops[n], relu.op.builtin == .relu, relu.op.inputs.count == 1, relu.op.outputs.count == 1 else { continue }
+            let x = relu.op.inputs[0]
+            guard private_(x), let q = producer(x), var p = ops[q], p.activation == .none, p.op.outputs.count == 1,
+                  [.conv2d, .depthwiseConv2d, .add].contains(p.op.builtin),
+                  model.tensors[x].shape == model.tensors[relu.op.outputs[0]].shape else { continue }
+            p.op.outputs = relu.op.outputs
+            p.activation = .relu
+            ops[q] = p
+            ops[n] = nil
+        }
+        return ops.compactMap { $0 }
+    }
+
     /// The model's input tensor, to fill before `invoke`.
     public func input(_ index: Int = 0) -> UnsafeMutableBufferPointer<Float> {
         let t = model.inputs[index]
@@ -257,36 +353,37 @@ public final class TFLiteInterpreter {
         offsets[index].map { UnsafeBufferPointer(start: arena + $0, count: model.tensors[index].elementCount) }
     }
 
-    /// Runs the steps up to (not including) `count`, for checking intermediate tensors.
-    public func invoke(steps count: Int) {
-        for step in steps.prefix(count) { run(step) }
-    }
-
-    /// Time spent in each kind of step over `runs` invocations, in milliseconds per invocation
-    /// (for finding where inference time goes).
-    public func profile(runs: Int) -> [String: Double] {
-        var totals: [String: UInt64] = [:]
+    /// Time spent in each step over `runs` invocations, in milliseconds per invocation, in the
+    /// order the steps run (for finding where inference time goes).
+    public func profile(runs: Int) -> [(step: String, milliseconds: Double)] {
+        var totals = [UInt64](repeating: 0, count: steps.count)
         for _ in 0..<runs {
-            for step in steps {
+            for (n, step) in steps.enumerated() {
                 let start = DispatchTime.now().uptimeNanoseconds
                 run(step)
-                let name: String
-                switch step {
-                case let .conv(_, _, _, _, inShape, outShape, kernel, stride, pad, _):
-                    name = kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] ? "pointwise" : "conv"
-                case .depthwise: name = "depthwise"
-                case .maxPool: name = "maxpool"
-                case .add: name = "add"
-                case .relu: name = "relu"
-                case .copy: name = "copy"
-                case .pad: name = "pad"
-                case .concat: name = "concat"
-                case .resize: name = "resize"
-                }
-                totals[name, default: 0] += DispatchTime.now().uptimeNanoseconds - start
+                totals[n] += DispatchTime.now().uptimeNanoseconds - start
             }
         }
-        return totals.mapValues { Double($0) / 1e6 / Double(runs) }
+        return zip(steps, totals).map { (Self.describe($0), Double($1) / 1e6 / Double(runs)) }
+    }
+
+    /// A step's kind and shapes, for the profile.
+    static func describe(_ step: Step) -> String {
+        func s(_ shape: [Int]) -> String { shape.dropFirst().map(String.init).joined(separator: "x") }
+        switch step {
+        case let .conv(_, _, _, _, inShape, outShape, kernel, stride, _, activation, residual):
+            let kind = kernel == (1, 1) && stride == (1, 1) && inShape[1] == outShape[1] ? "pointwise" : "conv \(kernel.0)x\(kernel.1)/\(stride.0)"
+            return "\(kind) \(s(inShape)) -> \(s(outShape))\(residual.map { " + skip(\($0.channels))" } ?? "")\(activation == .none ? "" : " \(activation)")"
+        case let .depthwise(_, _, _, _, inShape, outShape, kernel, stride, _, activation):
+            return "depthwise \(kernel.0)x\(kernel.1)/\(stride.0) \(s(inShape)) -> \(s(outShape))\(activation == .none ? "" : " \(activation)")"
+        case let .maxPool(_, _, inShape, outShape, _, _, _, _): return "maxpool \(s(inShape)) -> \(s(outShape))"
+        case let .add(_, _, _, count, activation): return "add \(count)\(activation == .none ? "" : " \(activation)")"
+        case let .relu(_, _, count): return "relu \(count)"
+        case let .copy(_, _, count): return "copy \(count)"
+        case let .pad(_, _, inShape, outShape, _): return "pad \(s(inShape)) -> \(s(outShape))"
+        case let .concat(inputs, _, _, _, _): return "concat \(inputs.count)"
+        case let .resize(_, _, inShape, outShape, _, _): return "resize \(s(inShape)) -> \(s(outShape))"
+        }
     }
 
     public func invoke() {
@@ -306,9 +403,10 @@ public final class TFLiteInterpreter {
     private func run(_ step: Step) {
         let a = arena
         switch step {
-        case let .conv(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation):
+        case let .conv(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation, residual):
             if kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] && inShape[2] == outShape[2] {
-                pointwise(a + input, a + output, a + weights, a + bias, pixels: outShape[1] * outShape[2], ci: inShape[3], co: outShape[3], activation)
+                pointwise(a + input, a + output, a + weights, a + bias, pixels: outShape[1] * outShape[2], ci: inShape[3], co: outShape[3], activation,
+                          residual: residual.map { a + $0.offset }, residualChannels: residual?.channels ?? 0)
             } else {
                 convolve(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
             }
@@ -392,159 +490,248 @@ public final class TFLiteInterpreter {
         }
     }
 
-    /// NHWC convolution with weights repacked as [KH, KW, I, O]. For each output pixel the output
-    /// channels are taken 32 at a time (four SIMD8 accumulators kept in registers across every
-    /// kernel tap and input channel), then 24, then 8, then one by one.
+    /// Output channels' stride in repacked convolution weights.
+    static func weightStride(_ co: Int) -> Int { max(co, 8) }
+
+    /// A sweep of multiply-adds for one or more output pixels: `rows` runs of `count` inputs
+    /// (a kernel row's taps are adjacent in the input and in the repacked weights, so a kernel
+    /// row is one run; a 1x1 convolution is one run of all its input channels).
+    struct Run {
+        var x: UnsafeMutablePointer<Float>
+        /// From one output pixel's inputs to the next's.
+        var pixelStep: Int
+        var rowStep: Int
+        var weights: UnsafeMutablePointer<Float>
+        var weightRowStep: Int
+        var rows: Int
+        var count: Int
+        /// From one input's weights to the next's.
+        var weightStride: Int
+    }
+
+    /// NHWC convolution with weights repacked as [KH, KW, I, O]. The output pixels whose
+    /// kernel lies inside the input along x go eight at a time through the same tiles as a 1x1
+    /// convolution; the border pixels one at a time.
     private func convolve(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
                           _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
                           _ pad: (Int, Int), _ activation: Activation) {
         let (h, w, ci) = (inShape[1], inShape[2], inShape[3])
         let (oh, ow, co) = (outShape[1], outShape[2], outShape[3])
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-        @inline(__always) func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
-        let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
-        @inline(__always) func act(_ v: SIMD8<Float>) -> SIMD8<Float> {
-            switch activation {
-            case .none: return v
-            case .relu: return v.replacing(with: zero, where: v .< zero)
-            case .relu6: return v.replacing(with: zero, where: v .< zero).replacing(with: six, where: v .> six)
-            case .reluN1To1: return v.clamped(lowerBound: SIMD8(repeating: -1), upperBound: SIMD8(repeating: 1))
-            }
-        }
+        let cop = Self.weightStride(co)
+        let end = Epilogue(output: output, co: co, activation: activation, residual: nil, rc: 0)
+        // Columns [first, last) whose window is inside the input along x.
+        let first = min(ow, (pad.1 + stride.1 - 1) / stride.1)
+        let last = w - kernel.1 + pad.1 < 0 ? first : max(first, min(ow, (w - kernel.1 + pad.1) / stride.1 + 1))
         for oy in 0..<oh {
             let y0 = oy * stride.0 - pad.0
-            let kyStart = max(0, -y0), kyEnd = min(kernel.0, h - y0)
-            for ox in 0..<ow {
+            let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
+            func run(_ ox: Int) -> Run {
                 let x0 = ox * stride.1 - pad.1
-                let kxStart = max(0, -x0), kxEnd = min(kernel.1, w - x0)
-                let out = output + (oy * ow + ox) * co
-                var o = 0
-                while o + 32 <= co {
-                    var a0 = load(bias + o), a1 = load(bias + o + 8), a2 = load(bias + o + 16), a3 = load(bias + o + 24)
-                    // A kernel row's taps are adjacent in the input and in the weights: one loop.
-                    for ky in kyStart..<max(kyStart, kyEnd) {
-                        let p = input + ((y0 + ky) * w + x0 + kxStart) * ci
-                        var wp = weights + (ky * kernel.1 + kxStart) * ci * co + o
-                        for i in 0..<(max(kxStart, kxEnd) - kxStart) * ci {
-                            let v = SIMD8<Float>(repeating: p[i])
-                            a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16); a3 += v * load(wp + 24)
-                            wp += co
-                        }
-                    }
-                    store(act(a0), out + o); store(act(a1), out + o + 8); store(act(a2), out + o + 16); store(act(a3), out + o + 24)
-                    o += 32
+                let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
+                return Run(x: input + ((y0 + kyStart) * w + x0 + kxStart) * ci, pixelStep: stride.1 * ci, rowStep: w * ci,
+                           weights: weights + (kyStart * kernel.1 + kxStart) * ci * cop, weightRowStep: kernel.1 * ci * cop,
+                           rows: kyEnd - kyStart, count: (kxEnd - kxStart) * ci, weightStride: cop)
+            }
+            var tiled = first..<first
+            if last - first >= 8 {
+                var ox = first
+                while ox < last {
+                    // The last tile is moved back to end at `last` (it redoes a few pixels).
+                    let at = min(ox, last - 8)
+                    tiles(run(at), co: co, bias: bias, end, pixel: oy * ow + at)
+                    ox = at + 8
                 }
-                while o + 24 <= co {
-                    var a0 = load(bias + o), a1 = load(bias + o + 8), a2 = load(bias + o + 16)
-                    for ky in kyStart..<max(kyStart, kyEnd) {
-                        let p = input + ((y0 + ky) * w + x0 + kxStart) * ci
-                        var wp = weights + (ky * kernel.1 + kxStart) * ci * co + o
-                        for i in 0..<(max(kxStart, kxEnd) - kxStart) * ci {
-                            let v = SIMD8<Float>(repeating: p[i])
-                            a0 += v * load(wp); a1 += v * load(wp + 8); a2 += v * load(wp + 16)
-                            wp += co
-                        }
-                    }
-                    store(act(a0), out + o); store(act(a1), out + o + 8); store(act(a2), out + o + 16)
-                    o += 24
-                }
-                while o + 8 <= co {
-                    var a0 = load(bias + o)
-                    for ky in kyStart..<max(kyStart, kyEnd) {
-                        let p = input + ((y0 + ky) * w + x0 + kxStart) * ci
-                        var wp = weights + (ky * kernel.1 + kxStart) * ci * co + o
-                        for i in 0..<(max(kxStart, kxEnd) - kxStart) * ci { a0 += SIMD8<Float>(repeating: p[i]) * load(wp); wp += co }
-                    }
-                    store(act(a0), out + o)
-                    o += 8
-                }
-                while o < co {
-                    var a = bias[o]
-                    for ky in kyStart..<max(kyStart, kyEnd) {
-                        for kx in kxStart..<max(kxStart, kxEnd) {
-                            let p = input + ((y0 + ky) * w + x0 + kx) * ci
-                            let wp = weights + (ky * kernel.1 + kx) * ci * co + o
-                            for i in 0..<ci { a += p[i] * wp[i * co] }
-                        }
-                    }
-                    out[o] = Self.activate(a, activation)
-                    o += 1
-                }
+                tiled = first..<last
+            }
+            for ox in 0..<ow where !tiled.contains(ox) { one(run(ox), co: co, bias: bias, end, pixel: oy * ow + ox) }
+        }
+    }
+
+    /// A 1x1 convolution: the pixels [P, ci] times the weights [ci, co], eight pixels at a time.
+    private func pointwise(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
+                           _ bias: UnsafeMutablePointer<Float>, pixels: Int, ci: Int, co: Int, _ activation: Activation,
+                           residual: UnsafeMutablePointer<Float>?, residualChannels rc: Int) {
+        let end = Epilogue(output: output, co: co, activation: activation, residual: residual, rc: rc)
+        func run(_ p: Int) -> Run {
+            Run(x: input + p * ci, pixelStep: ci, rowStep: 0, weights: weights, weightRowStep: 0, rows: 1, count: ci, weightStride: Self.weightStride(co))
+        }
+        guard pixels >= 8 else {
+            for p in 0..<pixels { one(run(p), co: co, bias: bias, end, pixel: p) }
+            return
+        }
+        var p = 0
+        while p < pixels {
+            let at = min(p, pixels - 8)
+            tiles(run(at), co: co, bias: bias, end, pixel: at)
+            p = at + 8
+        }
+    }
+
+    /// Eight output pixels, every output channel: in blocks of 32, 16 or 8 channels, so that
+    /// each weight vector loaded feeds eight fused multiply-adds. A last block that would run
+    /// past the channels is moved back to end with them (it redoes a few channels rather than
+    /// going one at a time); fewer than eight channels take one SIMD8 block over zero-padded weights.
+    @inline(__always) private func tiles(_ run: Run, co: Int, bias: UnsafeMutablePointer<Float>, _ end: Epilogue, pixel p: Int) {
+        var o = 0
+        while o < co {
+            let left = co - o
+            if left >= 32 {
+                tile8x32(run, bias, end, p, o)
+                o += 32
+            } else if left >= 16 || (left > 8 && co >= 16) {
+                let at = left >= 16 ? o : co - 16
+                tile8x16(run, bias, end, p, at)
+                o = at + 16
+            } else {
+                let at = left >= 8 || co < 8 ? o : co - 8
+                tile8x8(run, bias, end, p, at)
+                o = at + 8
             }
         }
     }
 
-    /// A 1x1 convolution: a matrix product of the pixels by the weights, four pixels at a time
-    /// so that each weight load feeds four multiply-adds: sixteen output channels at a time,
-    /// then eight, then the rest one by one.
-    private func pointwise(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
-                           _ bias: UnsafeMutablePointer<Float>, pixels: Int, ci: Int, co: Int, _ activation: Activation) {
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-        @inline(__always) func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    /// One output pixel, every output channel, eight at a time.
+    private func one(_ run: Run, co: Int, bias: UnsafeMutablePointer<Float>, _ end: Epilogue, pixel: Int) {
+        var o = 0
+        while o < co {
+            let at = co - o >= 8 || co < 8 ? o : co - 8
+            var a = load8(bias + at)
+            var xr = run.x, wr = run.weights + at
+            for _ in 0..<run.rows {
+                var wp = wr
+                for i in 0..<run.count {
+                    a.addProduct(SIMD8(repeating: xr[i]), load8(wp))
+                    wp += run.weightStride
+                }
+                xr += run.rowStep
+                wr += run.weightRowStep
+            }
+            end.finish(a, pixel, at)
+            o = at + 8
+        }
+    }
+
+    /// What a convolution does to an accumulated block before storing it: the residual, if any,
+    /// then the activation.
+    struct Epilogue {
+        let output: UnsafeMutablePointer<Float>, co: Int, activation: Activation
+        let residual: UnsafeMutablePointer<Float>?, rc: Int
+
+        // Two copies (16 and 8 lanes): a generic one is not specialised well enough here.
+        @inline(__always) func finish(_ v: SIMD16<Float>, _ pixel: Int, _ o: Int) {
             var v = v
+            if let r = residual, o < rc {
+                if o + 16 <= rc { v += load16(r + pixel * rc + o) } else {
+                    // Channels past the skip's are the zeros a PAD would have added: those
+                    // lanes (the next pixel's skip, or the arena's slack) are dropped.
+                    v += load16(r + pixel * rc + o).replacing(with: 0, where: lanes16 .>= SIMD16(repeating: Int32(rc - o)))
+                }
+            }
             switch activation {
             case .none: break
             case .relu: v = v.replacing(with: 0, where: v .< 0)
-            case .relu6: v = v.clamped(lowerBound: SIMD8(repeating: 0), upperBound: SIMD8(repeating: 6))
-            case .reluN1To1: v = v.clamped(lowerBound: SIMD8(repeating: -1), upperBound: SIMD8(repeating: 1))
+            case .relu6: v = v.replacing(with: 0, where: v .< 0).replacing(with: 6, where: v .> 6)
+            case .reluN1To1: v = v.replacing(with: -1, where: v .< -1).replacing(with: 1, where: v .> 1)
             }
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(output + pixel * co + o).storeBytes(of: v, as: SIMD16<Float>.self)
         }
-        var p = 0
-        while p + 4 <= pixels {
-            let i0 = input + p * ci, i1 = i0 + ci, i2 = i1 + ci, i3 = i2 + ci
-            let out = output + p * co
-            var o = 0
-            while o + 16 <= co {
-                let b0 = load(bias + o), b1 = load(bias + o + 8)
-                var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
-                var wp = weights + o
-                for i in 0..<ci {
-                    let w0 = load(wp), w1 = load(wp + 8)
-                    let v0 = SIMD8<Float>(repeating: i0[i]), v1 = SIMD8<Float>(repeating: i1[i])
-                    let v2 = SIMD8<Float>(repeating: i2[i]), v3 = SIMD8<Float>(repeating: i3[i])
-                    a00 += v0 * w0; a01 += v0 * w1; a10 += v1 * w0; a11 += v1 * w1
-                    a20 += v2 * w0; a21 += v2 * w1; a30 += v3 * w0; a31 += v3 * w1
-                    wp += co
+
+        @inline(__always) func finish(_ v: SIMD8<Float>, _ pixel: Int, _ o: Int) {
+            var v = v
+            if let r = residual, o < rc {
+                if o + 8 <= rc { v += load8(r + pixel * rc + o) } else {
+                    v += load8(r + pixel * rc + o).replacing(with: 0, where: lanes8 .>= SIMD8(repeating: Int32(rc - o)))
                 }
-                store(a00, out + o); store(a01, out + o + 8); store(a10, out + co + o); store(a11, out + co + o + 8)
-                store(a20, out + 2 * co + o); store(a21, out + 2 * co + o + 8); store(a30, out + 3 * co + o); store(a31, out + 3 * co + o + 8)
-                o += 16
             }
-            while o + 8 <= co {
-                let b = load(bias + o)
-                var a0 = b, a1 = b, a2 = b, a3 = b
-                var wp = weights + o
-                for i in 0..<ci {
-                    let w = load(wp)
-                    a0 += SIMD8<Float>(repeating: i0[i]) * w; a1 += SIMD8<Float>(repeating: i1[i]) * w
-                    a2 += SIMD8<Float>(repeating: i2[i]) * w; a3 += SIMD8<Float>(repeating: i3[i]) * w
-                    wp += co
-                }
-                store(a0, out + o); store(a1, out + co + o); store(a2, out + 2 * co + o); store(a3, out + 3 * co + o)
-                o += 8
+            switch activation {
+            case .none: break
+            case .relu: v = v.replacing(with: 0, where: v .< 0)
+            case .relu6: v = v.replacing(with: 0, where: v .< 0).replacing(with: 6, where: v .> 6)
+            case .reluN1To1: v = v.replacing(with: -1, where: v .< -1).replacing(with: 1, where: v .> 1)
             }
-            while o < co {
-                var a = (bias[o], bias[o], bias[o], bias[o])
-                for i in 0..<ci {
-                    let w = weights[i * co + o]
-                    a.0 += i0[i] * w; a.1 += i1[i] * w; a.2 += i2[i] * w; a.3 += i3[i] * w
-                }
-                out[o] = Self.activate(a.0, activation); out[co + o] = Self.activate(a.1, activation)
-                out[2 * co + o] = Self.activate(a.2, activation); out[3 * co + o] = Self.activate(a.3, activation)
-                o += 1
+            if co >= 8 {
+                UnsafeMutableRawPointer(output + pixel * co + o).storeBytes(of: v, as: SIMD8<Float>.self)
+            } else {
+                // Fewer than eight channels: the lanes past them were computed from zero weights.
+                for j in 0..<co { output[pixel * co + j] = v[j] }
             }
-            p += 4
         }
-        while p < pixels {
-            let src = input + p * ci
-            for o in 0..<co {
-                var acc = bias[o]
-                for i in 0..<ci { acc += src[i] * weights[i * co + o] }
-                output[p * co + o] = Self.activate(acc, activation)
+    }
+
+    @inline(__always) private func tile8x32(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
+        let b0 = load16(bias + o), b1 = load16(bias + o + 16)
+        var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
+        var a40 = b0, a41 = b1, a50 = b0, a51 = b1, a60 = b0, a61 = b1, a70 = b0, a71 = b1
+        let ps = run.pixelStep, ws = run.weightStride
+        var xr = run.x, wr = run.weights + o
+        for _ in 0..<run.rows {
+            var wp = wr, xp = xr
+            for _ in 0..<run.count {
+                let w0 = load16(wp), w1 = load16(wp + 16)
+                var v = SIMD16<Float>(repeating: xp[0]); a00.addProduct(v, w0); a01.addProduct(v, w1)
+                v = SIMD16(repeating: xp[ps]); a10.addProduct(v, w0); a11.addProduct(v, w1)
+                v = SIMD16(repeating: xp[2 * ps]); a20.addProduct(v, w0); a21.addProduct(v, w1)
+                v = SIMD16(repeating: xp[3 * ps]); a30.addProduct(v, w0); a31.addProduct(v, w1)
+                v = SIMD16(repeating: xp[4 * ps]); a40.addProduct(v, w0); a41.addProduct(v, w1)
+                v = SIMD16(repeating: xp[5 * ps]); a50.addProduct(v, w0); a51.addProduct(v, w1)
+                v = SIMD16(repeating: xp[6 * ps]); a60.addProduct(v, w0); a61.addProduct(v, w1)
+                v = SIMD16(repeating: xp[7 * ps]); a70.addProduct(v, w0); a71.addProduct(v, w1)
+                wp += ws
+                xp += 1
             }
-            p += 1
+            xr += run.rowStep
+            wr += run.weightRowStep
         }
+        end.finish(a00, p, o); end.finish(a01, p, o + 16); end.finish(a10, p + 1, o); end.finish(a11, p + 1, o + 16)
+        end.finish(a20, p + 2, o); end.finish(a21, p + 2, o + 16); end.finish(a30, p + 3, o); end.finish(a31, p + 3, o + 16)
+        end.finish(a40, p + 4, o); end.finish(a41, p + 4, o + 16); end.finish(a50, p + 5, o); end.finish(a51, p + 5, o + 16)
+        end.finish(a60, p + 6, o); end.finish(a61, p + 6, o + 16); end.finish(a70, p + 7, o); end.finish(a71, p + 7, o + 16)
+    }
+
+    @inline(__always) private func tile8x16(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
+        let b = load16(bias + o)
+        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+        let ps = run.pixelStep, ws = run.weightStride
+        var xr = run.x, wr = run.weights + o
+        for _ in 0..<run.rows {
+            var wp = wr, xp = xr
+            for _ in 0..<run.count {
+                let w0 = load16(wp)
+                a0.addProduct(SIMD16(repeating: xp[0]), w0); a1.addProduct(SIMD16(repeating: xp[ps]), w0)
+                a2.addProduct(SIMD16(repeating: xp[2 * ps]), w0); a3.addProduct(SIMD16(repeating: xp[3 * ps]), w0)
+                a4.addProduct(SIMD16(repeating: xp[4 * ps]), w0); a5.addProduct(SIMD16(repeating: xp[5 * ps]), w0)
+                a6.addProduct(SIMD16(repeating: xp[6 * ps]), w0); a7.addProduct(SIMD16(repeating: xp[7 * ps]), w0)
+                wp += ws
+                xp += 1
+            }
+            xr += run.rowStep
+            wr += run.weightRowStep
+        }
+        end.finish(a0, p, o); end.finish(a1, p + 1, o); end.finish(a2, p + 2, o); end.finish(a3, p + 3, o)
+        end.finish(a4, p + 4, o); end.finish(a5, p + 5, o); end.finish(a6, p + 6, o); end.finish(a7, p + 7, o)
+    }
+
+    @inline(__always) private func tile8x8(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
+        let b = load8(bias + o)
+        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+        let ps = run.pixelStep, ws = run.weightStride
+        var xr = run.x, wr = run.weights + o
+        for _ in 0..<run.rows {
+            var wp = wr, xp = xr
+            for _ in 0..<run.count {
+                let w0 = load8(wp)
+                a0.addProduct(SIMD8(repeating: xp[0]), w0); a1.addProduct(SIMD8(repeating: xp[ps]), w0)
+                a2.addProduct(SIMD8(repeating: xp[2 * ps]), w0); a3.addProduct(SIMD8(repeating: xp[3 * ps]), w0)
+                a4.addProduct(SIMD8(repeating: xp[4 * ps]), w0); a5.addProduct(SIMD8(repeating: xp[5 * ps]), w0)
+                a6.addProduct(SIMD8(repeating: xp[6 * ps]), w0); a7.addProduct(SIMD8(repeating: xp[7 * ps]), w0)
+                wp += ws
+                xp += 1
+            }
+            xr += run.rowStep
+            wr += run.weightRowStep
+        }
+        end.finish(a0, p, o); end.finish(a1, p + 1, o); end.finish(a2, p + 2, o); end.finish(a3, p + 3, o)
+        end.finish(a4, p + 4, o); end.finish(a5, p + 5, o); end.finish(a6, p + 6, o); end.finish(a7, p + 7, o)
     }
 
     /// Depthwise convolution (multiplier 1): each block of eight channels accumulates every kernel
@@ -638,3 +825,8 @@ public final class TFLiteInterpreter {
         return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13)
     }
 }
+
+@inline(__always) private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+private let lanes16 = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+private let lanes8 = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)

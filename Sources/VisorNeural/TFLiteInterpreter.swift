@@ -77,12 +77,14 @@ public final class TFLiteInterpreter {
             constants[op.outputs[0]] = value
         }
         // Repacked weights: convolution [O, KH, KW, I] becomes [KH, KW, I, O], with O padded
-        // with zero weights to at least eight (one SIMD8 vector).
+        // with zero weights to at least eight (one SIMD8 vector); except a 1x1 kernel with fewer
+        // than eight outputs, which stays [O, I] for the dot-product kernel.
         var repacked: [Int: [Float]] = [:]
         for op in model.operators where op.builtin == .conv2d {
             let w = op.inputs[1]
             guard let values = constants[w], tensors[w].shape.count == 4 else { throw VisorError("CONV_2D needs constant 4-D weights") }
             let s = tensors[w].shape, (o, kh, kw, i) = (s[0], s[1], s[2], s[3])
+            if Self.narrow(kernel: (kh, kw), co: o) { continue }
             let op = Self.weightStride(o)
             var out = [Float](repeating: 0, count: kh * kw * i * op)
             for oo in 0..<o { for y in 0..<kh { for x in 0..<kw { for ii in 0..<i {
@@ -107,10 +109,11 @@ public final class TFLiteInterpreter {
             let values = repacked[i] ?? values
             offsets[i] = cursor
             constantValues.append((cursor, values))
-            cursor += values.count
+            cursor += Self.aligned(values.count)
         }
         var free: [(start: Int, count: Int)] = []
         func allocate(_ count: Int) -> Int {
+            let count = Self.aligned(count)
             if let k = free.firstIndex(where: { $0.count >= count }) {
                 let block = free[k]
                 free[k] = (block.start + count, block.count - count)
@@ -127,13 +130,13 @@ public final class TFLiteInterpreter {
                 offsets[o] = allocate(tensors[o].elementCount)
             }
             for i in Set(op.inputs) where computed.contains(i) && lastUse[i] == index {
-                if let start = offsets[i] { free.append((start, tensors[i].elementCount)) }
+                if let start = offsets[i] { free.append((start, Self.aligned(tensors[i].elementCount))) }
             }
         }
         // Slack after the last tensor: a kernel may load a whole vector that starts inside a
         // tensor and drop the lanes past its end.
         cursor += Self.slack
-        let base = UnsafeMutablePointer<Float>.allocate(capacity: cursor)
+        let base = UnsafeMutableRawPointer.allocate(byteCount: cursor * 4, alignment: 64).bindMemory(to: Float.self, capacity: cursor)
         base.initialize(repeating: 0, count: cursor)
         for (start, values) in constantValues { values.withUnsafeBufferPointer { (base + start).update(from: $0.baseAddress!, count: values.count) } }
         var plan: [Step] = []
@@ -255,6 +258,10 @@ public final class TFLiteInterpreter {
     deinit {
         arena.deallocate()
     }
+
+    /// Every tensor starts on a 64-byte cache line (sixteen floats), so that a vector load of
+    /// a pixel whose channels are a multiple of sixteen never straddles two lines.
+    static func aligned(_ count: Int) -> Int { (count + 15) & ~15 }
 
     /// Floats of slack after the arena's last tensor.
     static let slack = 16
@@ -404,7 +411,10 @@ public final class TFLiteInterpreter {
         let a = arena
         switch step {
         case let .conv(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation, residual):
-            if kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] && inShape[2] == outShape[2] {
+            if Self.narrow(kernel: kernel, co: outShape[3]) {
+                narrow(a + input, a + output, a + weights, a + bias, inShape, outShape, stride, pad, activation,
+                       residual: residual.map { a + $0.offset }, residualChannels: residual?.channels ?? 0)
+            } else if kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] && inShape[2] == outShape[2] {
                 pointwise(a + input, a + output, a + weights, a + bias, pixels: outShape[1] * outShape[2], ci: inShape[3], co: outShape[3], activation,
                           residual: residual.map { a + $0.offset }, residualChannels: residual?.channels ?? 0)
             } else {
@@ -413,24 +423,7 @@ public final class TFLiteInterpreter {
         case let .depthwise(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation):
             depthwise(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
         case let .maxPool(input, output, inShape, outShape, filter, stride, pad, activation):
-            let (h, w, c) = (inShape[1], inShape[2], inShape[3])
-            for oy in 0..<outShape[1] {
-                for ox in 0..<outShape[2] {
-                    let o = a + output + (oy * outShape[2] + ox) * c
-                    for k in 0..<c { o[k] = -.greatestFiniteMagnitude }
-                    for fy in 0..<filter.0 {
-                        let iy = oy * stride.0 - pad.0 + fy
-                        guard iy >= 0, iy < h else { continue }
-                        for fx in 0..<filter.1 {
-                            let ix = ox * stride.1 - pad.1 + fx
-                            guard ix >= 0, ix < w else { continue }
-                            let p = a + input + (iy * w + ix) * c
-                            for k in 0..<c { o[k] = max(o[k], p[k]) }
-                        }
-                    }
-                    if activation != .none { for k in 0..<c { o[k] = Self.activate(o[k], activation) } }
-                }
-            }
+            maxPool(a + input, a + output, inShape, outShape, filter, stride, pad, activation)
         case let .add(x, y, output, count, activation):
             let p = a + x, q = a + y, o = a + output
             var i = 0
@@ -468,23 +461,110 @@ public final class TFLiteInterpreter {
                 column += part.inner
             }
         case let .resize(input, output, inShape, outShape, alignCorners, halfPixel):
-            let (ih, iw, c) = (inShape[1], inShape[2], inShape[3])
-            let (oh, ow) = (outShape[1], outShape[2])
-            func scale(_ i: Int, _ o: Int) -> Float { alignCorners && o > 1 ? Float(i - 1) / Float(o - 1) : Float(i) / Float(o) }
-            let sy = scale(ih, oh), sx = scale(iw, ow)
-            for y in 0..<oh {
-                let fy = halfPixel ? max(0, (Float(y) + 0.5) * sy - 0.5) : Float(y) * sy
-                let y0 = min(ih - 1, Int(fy)), y1 = min(ih - 1, y0 + 1), dy = fy - Float(y0)
-                for x in 0..<ow {
-                    let fx = halfPixel ? max(0, (Float(x) + 0.5) * sx - 0.5) : Float(x) * sx
-                    let x0 = min(iw - 1, Int(fx)), x1 = min(iw - 1, x0 + 1), dx = fx - Float(x0)
-                    let o = a + output + (y * ow + x) * c
-                    let p00 = a + input + (y0 * iw + x0) * c, p01 = a + input + (y0 * iw + x1) * c
-                    let p10 = a + input + (y1 * iw + x0) * c, p11 = a + input + (y1 * iw + x1) * c
+            resize(a + input, a + output, inShape, outShape, alignCorners: alignCorners, halfPixel: halfPixel)
+        }
+    }
+
+    private func maxPool(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
+                         _ filter: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int), _ activation: Activation) {
+        let (h, w, c) = (inShape[1], inShape[2], inShape[3])
+        for oy in 0..<outShape[1] {
+            let y0 = oy * stride.0 - pad.0
+            let fyStart = max(0, -y0), fyEnd = max(fyStart, min(filter.0, h - y0))
+            for ox in 0..<outShape[2] {
+                let x0 = ox * stride.1 - pad.1
+                let fxStart = max(0, -x0), fxEnd = max(fxStart, min(filter.1, w - x0))
+                let o = output + (oy * outShape[2] + ox) * c
+                // Blocks of eight channels, the last moved back to end with the channels.
+                var k = 0
+                while c >= 8 && k < c {
+                    let at = min(k, c - 8)
+                    var m = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
+                    for fy in fyStart..<fyEnd {
+                        for fx in fxStart..<fxEnd {
+                            let v = load8(input + ((y0 + fy) * w + x0 + fx) * c + at)
+                            m = m.replacing(with: v, where: v .> m)
+                        }
+                    }
+                    UnsafeMutableRawPointer(o + at).storeBytes(of: m, as: SIMD8<Float>.self)
+                    k = at + 8
+                }
+                if c < 8 {
+                    for k in 0..<c {
+                        var m = -Float.greatestFiniteMagnitude
+                        for fy in fyStart..<fyEnd { for fx in fxStart..<fxEnd { m = max(m, input[((y0 + fy) * w + x0 + fx) * c + k]) } }
+                        o[k] = m
+                    }
+                }
+                if activation != .none { for k in 0..<c { o[k] = Self.activate(o[k], activation) } }
+            }
+        }
+    }
+
+    private func resize(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
+                        alignCorners: Bool, halfPixel: Bool) {
+        let (ih, iw, c) = (inShape[1], inShape[2], inShape[3])
+        let (oh, ow) = (outShape[1], outShape[2])
+        func scale(_ i: Int, _ o: Int) -> Float { alignCorners && o > 1 ? Float(i - 1) / Float(o - 1) : Float(i) / Float(o) }
+        let sy = scale(ih, oh), sx = scale(iw, ow)
+        for y in 0..<oh {
+            let fy = halfPixel ? max(0, (Float(y) + 0.5) * sy - 0.5) : Float(y) * sy
+            let y0 = min(ih - 1, Int(fy)), y1 = min(ih - 1, y0 + 1), dy = fy - Float(y0)
+            for x in 0..<ow {
+                let fx = halfPixel ? max(0, (Float(x) + 0.5) * sx - 0.5) : Float(x) * sx
+                let x0 = min(iw - 1, Int(fx)), x1 = min(iw - 1, x0 + 1), dx = fx - Float(x0)
+                let o = output + (y * ow + x) * c
+                let p00 = input + (y0 * iw + x0) * c, p01 = input + (y0 * iw + x1) * c
+                let p10 = input + (y1 * iw + x0) * c, p11 = input + (y1 * iw + x1) * c
+                var k = 0
+                while c >= 8 && k < c {
+                    let at = min(k, c - 8)
+                    let a = load8(p00 + at), b = load8(p01 + at), cc = load8(p10 + at), d = load8(p11 + at)
+                    let top = a + (b - a) * dx, bottom = cc + (d - cc) * dx
+                    UnsafeMutableRawPointer(o + at).storeBytes(of: top + (bottom - top) * dy, as: SIMD8<Float>.self)
+                    k = at + 8
+                }
+                if c < 8 {
                     for k in 0..<c {
                         let top = p00[k] + (p01[k] - p00[k]) * dx, bottom = p10[k] + (p11[k] - p10[k]) * dx
                         o[k] = top + (bottom - top) * dy
                     }
+                }
+            }
+        }
+    }
+
+    /// A 1x1 convolution with fewer than eight outputs (a detector's score head) is a dot
+    /// product per output, over the input channels.
+    static func narrow(kernel: (Int, Int), co: Int) -> Bool { kernel == (1, 1) && co < 8 }
+
+    /// A 1x1 convolution with fewer than eight outputs, weights [O, I]: each output is a dot
+    /// product of the pixel's input channels (sixteen, then eight at a time) with its weights.
+    private func narrow(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
+                        _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ stride: (Int, Int), _ pad: (Int, Int),
+                        _ activation: Activation, residual: UnsafeMutablePointer<Float>?, residualChannels rc: Int) {
+        let (h, w, ci) = (inShape[1], inShape[2], inShape[3])
+        let (oh, ow, co) = (outShape[1], outShape[2], outShape[3])
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                let y = oy * stride.0 - pad.0, x = ox * stride.1 - pad.1
+                let pixel = oy * ow + ox, out = output + pixel * co
+                guard y >= 0, y < h, x >= 0, x < w else {
+                    for o in 0..<co { out[o] = Self.activate(bias[o] + (o < rc ? residual![pixel * rc + o] : 0), activation) }
+                    continue
+                }
+                let src = input + (y * w + x) * ci
+                for o in 0..<co {
+                    let wo = weights + o * ci
+                    var acc16 = SIMD16<Float>(), i = 0
+                    while i + 16 <= ci { acc16.addProduct(load16(src + i), load16(wo + i)); i += 16 }
+                    var acc8 = acc16.lowHalf + acc16.highHalf
+                    while i + 8 <= ci { acc8.addProduct(load8(src + i), load8(wo + i)); i += 8 }
+                    let acc4 = acc8.lowHalf + acc8.highHalf, acc2 = acc4.lowHalf + acc4.highHalf
+                    var sum = bias[o] + acc2[0] + acc2[1]
+                    while i < ci { sum += src[i] * wo[i]; i += 1 }
+                    if let r = residual, o < rc { sum += r[pixel * rc + o] }
+                    out[o] = Self.activate(sum, activation)
                 }
             }
         }
@@ -734,78 +814,142 @@ public final class TFLiteInterpreter {
         end.finish(a4, p + 4, o); end.finish(a5, p + 5, o); end.finish(a6, p + 6, o); end.finish(a7, p + 7, o)
     }
 
-    /// Depthwise convolution (multiplier 1): each block of eight channels accumulates every kernel
-    /// tap in a register before it is stored.
+    /// Depthwise convolution (multiplier 1). For 3x3 kernels, the output row's pixels whose
+    /// window is inside the input are swept once per block of 16 or 8 channels, with the block's
+    /// nine weights in registers (a last block that would run past the channels is moved back to
+    /// end with them); border pixels go through the general path.
     private func depthwise(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
                            _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
                            _ pad: (Int, Int), _ activation: Activation) {
         let (h, w, c) = (inShape[1], inShape[2], inShape[3])
         let (oh, ow) = (outShape[1], outShape[2])
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-        // 3x3 kernels (BlazeFace's) and channels in blocks of eight: each block's nine weights
-        // stay in registers while the row is swept; border pixels take the general path below.
-        if kernel == (3, 3) && c % 8 == 0 && activation == .none {
-            for oy in 0..<oh {
-                let y0 = oy * stride.0 - pad.0
-                guard y0 >= 0, y0 + 3 <= h else { depthwiseRow(oy, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation); continue }
-                // Columns whose whole 3x3 window is inside the input.
-                let first = max(0, (pad.1 + stride.1 - 1) / stride.1), last = min(ow, (w - 3 + pad.1) / stride.1 + 1)
-                for k in Swift.stride(from: 0, to: c, by: 8) {
-                    let b = load(bias + k)
-                    let w00 = load(weights + k), w01 = load(weights + c + k), w02 = load(weights + 2 * c + k)
-                    let w10 = load(weights + 3 * c + k), w11 = load(weights + 4 * c + k), w12 = load(weights + 5 * c + k)
-                    let w20 = load(weights + 6 * c + k), w21 = load(weights + 7 * c + k), w22 = load(weights + 8 * c + k)
-                    let r0 = input + (y0 * w) * c + k, r1 = r0 + w * c, r2 = r1 + w * c
-                    var ox = first
-                    while ox < last {
-                        let x = (ox * stride.1 - pad.1) * c
-                        var a = b
-                        a += load(r0 + x) * w00; a += load(r0 + x + c) * w01; a += load(r0 + x + 2 * c) * w02
-                        a += load(r1 + x) * w10; a += load(r1 + x + c) * w11; a += load(r1 + x + 2 * c) * w12
-                        a += load(r2 + x) * w20; a += load(r2 + x + c) * w21; a += load(r2 + x + 2 * c) * w22
-                        UnsafeMutableRawPointer(output + (oy * ow + ox) * c + k).storeBytes(of: a, as: SIMD8<Float>.self)
-                        ox += 1
-                    }
-                }
-                for ox in 0..<first { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
-                for ox in max(first, last)..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
-            }
+        let end = Epilogue(output: output, co: c, activation: activation, residual: nil, rc: 0)
+        guard kernel == (3, 3), c >= 8 else {
+            for oy in 0..<oh { for ox in 0..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) } }
             return
         }
-        for oy in 0..<oh { depthwiseRow(oy, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+        // Columns [first, last) whose 3x3 window is inside the input.
+        let first = min(ow, (pad.1 + stride.1 - 1) / stride.1)
+        let last = w - 3 + pad.1 < 0 ? first : max(first, min(ow, (w - 3 + pad.1) / stride.1 + 1))
+        for oy in 0..<oh {
+            let y0 = oy * stride.0 - pad.0
+            guard y0 >= 0, y0 + 3 <= h else {
+                for ox in 0..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+                continue
+            }
+            let row = input + y0 * w * c, step = stride.1 * c, start = (first * stride.1 - pad.1) * c
+            var k = 0
+            while k + 32 <= c {
+                sweep32(row + start + k, w * c, step, c, weights + k, bias + k, end, oy * ow + first, last - first, k)
+                k += 32
+            }
+            while k + 16 <= c {
+                sweep16(row + start + k, w * c, step, c, weights + k, bias + k, end, oy * ow + first, last - first, k)
+                k += 16
+            }
+            while k < c {
+                let at = min(k, c - 8)
+                sweep8(row + start + at, w * c, step, c, weights + at, bias + at, end, oy * ow + first, last - first, at)
+                k = at + 8
+            }
+            for ox in 0..<first { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+            for ox in last..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+        }
     }
 
-    private func depthwiseRow(_ oy: Int, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
-                              _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
-                              _ pad: (Int, Int), _ activation: Activation) {
-        for ox in 0..<outShape[2] { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+    /// `count` output pixels of a 3x3 depthwise row, sixteen channels: `x` is the first pixel's
+    /// window's top-left input, `rowStep` one input row, `step` one output pixel.
+    @inline(__always) private func sweep16(_ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int, _ weights: UnsafeMutablePointer<Float>,
+                                           _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ pixel: Int, _ count: Int, _ k: Int) {
+        let b = load16(bias)
+        let w00 = load16(weights), w01 = load16(weights + c), w02 = load16(weights + 2 * c)
+        let w10 = load16(weights + 3 * c), w11 = load16(weights + 4 * c), w12 = load16(weights + 5 * c)
+        let w20 = load16(weights + 6 * c), w21 = load16(weights + 7 * c), w22 = load16(weights + 8 * c)
+        var r0 = x
+        for n in 0..<count {
+            let r1 = r0 + rowStep, r2 = r1 + rowStep
+            var a = b
+            a.addProduct(load16(r0), w00); a.addProduct(load16(r0 + c), w01); a.addProduct(load16(r0 + 2 * c), w02)
+            a.addProduct(load16(r1), w10); a.addProduct(load16(r1 + c), w11); a.addProduct(load16(r1 + 2 * c), w12)
+            a.addProduct(load16(r2), w20); a.addProduct(load16(r2 + c), w21); a.addProduct(load16(r2 + 2 * c), w22)
+            end.finish(a, pixel + n, k)
+            r0 += step
+        }
+    }
+
+    /// Thirty-two channels in one sweep: each input pixel's cache lines are read once.
+    @inline(__always) private func sweep32(_ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int, _ weights: UnsafeMutablePointer<Float>,
+                                           _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ pixel: Int, _ count: Int, _ k: Int) {
+        let b = load16(bias), bb = load16(bias + 16)
+        let w00 = load16(weights), w01 = load16(weights + c), w02 = load16(weights + 2 * c)
+        let w10 = load16(weights + 3 * c), w11 = load16(weights + 4 * c), w12 = load16(weights + 5 * c)
+        let w20 = load16(weights + 6 * c), w21 = load16(weights + 7 * c), w22 = load16(weights + 8 * c)
+        let v = weights + 16
+        let v00 = load16(v), v01 = load16(v + c), v02 = load16(v + 2 * c)
+        let v10 = load16(v + 3 * c), v11 = load16(v + 4 * c), v12 = load16(v + 5 * c)
+        let v20 = load16(v + 6 * c), v21 = load16(v + 7 * c), v22 = load16(v + 8 * c)
+        var r0 = x
+        for n in 0..<count {
+            let r1 = r0 + rowStep, r2 = r1 + rowStep
+            var a = b, e = bb
+            a.addProduct(load16(r0), w00); a.addProduct(load16(r0 + c), w01); a.addProduct(load16(r0 + 2 * c), w02)
+            e.addProduct(load16(r0 + 16), v00); e.addProduct(load16(r0 + c + 16), v01); e.addProduct(load16(r0 + 2 * c + 16), v02)
+            a.addProduct(load16(r1), w10); a.addProduct(load16(r1 + c), w11); a.addProduct(load16(r1 + 2 * c), w12)
+            e.addProduct(load16(r1 + 16), v10); e.addProduct(load16(r1 + c + 16), v11); e.addProduct(load16(r1 + 2 * c + 16), v12)
+            a.addProduct(load16(r2), w20); a.addProduct(load16(r2 + c), w21); a.addProduct(load16(r2 + 2 * c), w22)
+            e.addProduct(load16(r2 + 16), v20); e.addProduct(load16(r2 + c + 16), v21); e.addProduct(load16(r2 + 2 * c + 16), v22)
+            end.finish(a, pixel + n, k)
+            end.finish(e, pixel + n, k + 16)
+            r0 += step
+        }
+    }
+
+    @inline(__always) private func sweep8(_ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int, _ weights: UnsafeMutablePointer<Float>,
+                                          _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ pixel: Int, _ count: Int, _ k: Int) {
+        let b = load8(bias)
+        let w00 = load8(weights), w01 = load8(weights + c), w02 = load8(weights + 2 * c)
+        let w10 = load8(weights + 3 * c), w11 = load8(weights + 4 * c), w12 = load8(weights + 5 * c)
+        let w20 = load8(weights + 6 * c), w21 = load8(weights + 7 * c), w22 = load8(weights + 8 * c)
+        var r0 = x
+        for n in 0..<count {
+            let r1 = r0 + rowStep, r2 = r1 + rowStep
+            var a = b
+            a.addProduct(load8(r0), w00); a.addProduct(load8(r0 + c), w01); a.addProduct(load8(r0 + 2 * c), w02)
+            a.addProduct(load8(r1), w10); a.addProduct(load8(r1 + c), w11); a.addProduct(load8(r1 + 2 * c), w12)
+            a.addProduct(load8(r2), w20); a.addProduct(load8(r2 + c), w21); a.addProduct(load8(r2 + 2 * c), w22)
+            end.finish(a, pixel + n, k)
+            r0 += step
+        }
     }
 
     /// One output pixel of a depthwise convolution, any kernel, borders included.
-    @inline(__always)
     private func depthwisePixel(_ oy: Int, _ ox: Int, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                                 _ weights: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
                                 _ kernel: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int), _ activation: Activation) {
         let (h, w, c) = (inShape[1], inShape[2], inShape[3])
         let ow = outShape[2]
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
         let y0 = oy * stride.0 - pad.0
         let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
         let x0 = ox * stride.1 - pad.1
         let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
         let out = output + (oy * ow + ox) * c
         var k = 0
-        while k + 8 <= c {
-            var a = load(bias + k)
+        // Blocks of eight channels, the last moved back to end with the channels.
+        while c >= 8 && k < c {
+            let at = min(k, c - 8)
+            var a = load8(bias + at)
             for ky in kyStart..<kyEnd {
-                let row = input + ((y0 + ky) * w + x0) * c + k, wrow = weights + ky * kernel.1 * c + k
-                for kx in kxStart..<kxEnd { a += load(row + kx * c) * load(wrow + kx * c) }
+                let row = input + ((y0 + ky) * w + x0) * c + at, wrow = weights + ky * kernel.1 * c + at
+                for kx in kxStart..<kxEnd { a.addProduct(load8(row + kx * c), load8(wrow + kx * c)) }
             }
-            if activation == .relu { a = a.replacing(with: 0, where: a .< 0) } else if activation != .none {
-                for j in 0..<8 { a[j] = Self.activate(a[j], activation) }
+            switch activation {
+            case .none: break
+            case .relu: a = a.replacing(with: 0, where: a .< 0)
+            case .relu6: a = a.replacing(with: 0, where: a .< 0).replacing(with: 6, where: a .> 6)
+            case .reluN1To1: a = a.replacing(with: -1, where: a .< -1).replacing(with: 1, where: a .> 1)
             }
-            UnsafeMutableRawPointer(out + k).storeBytes(of: a, as: SIMD8<Float>.self)
-            k += 8
+            UnsafeMutableRawPointer(out + at).storeBytes(of: a, as: SIMD8<Float>.self)
+            k = at + 8
         }
         while k < c {
             var a = bias[k]

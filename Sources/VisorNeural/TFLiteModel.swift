@@ -54,6 +54,14 @@ public struct TFLiteModel: Sendable {
     public var inputs: [Int]
     public var outputs: [Int]
 
+    /// A model from its parts (for tests that build small graphs).
+    init(tensors: [Tensor], operators: [Operator], inputs: [Int], outputs: [Int]) {
+        self.tensors = tensors
+        self.operators = operators
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
     /// Reads a `.tflite` file.
     /// - Throws: `VisorError` naming the file and what is wrong, or the operator it cannot run.
     public init(path: String) throws {

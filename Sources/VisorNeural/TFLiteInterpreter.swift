@@ -483,7 +483,8 @@ public final class TFLiteInterpreter {
                     for fy in fyStart..<fyEnd {
                         for fx in fxStart..<fxEnd {
                             let v = load8(input + ((y0 + fy) * w + x0 + fx) * c + at)
-                            m = m.replacing(with: v, where: v .> m)
+                            // (A comparison with a scalar is one instruction; one of two vectors is a loop.)
+                            m = m.replacing(with: v, where: v - m .> 0)
                         }
                     }
                     UnsafeMutableRawPointer(o + at).storeBytes(of: m, as: SIMD8<Float>.self)
@@ -656,9 +657,13 @@ public final class TFLiteInterpreter {
         while o < co {
             let left = co - o
             if left >= 32 {
-                tile8x32(run, bias, end, p, o)
+                tile8x32(run, bias, end, p, o, 16)
                 o += 32
-            } else if left >= 16 || (left > 8 && co >= 16) {
+            } else if left > 16 {
+                // 17 to 31 channels: two blocks of sixteen that overlap, in one pass.
+                tile8x32(run, bias, end, p, o, left - 16)
+                o = co
+            } else if left == 16 || (left > 8 && co >= 16) {
                 let at = left >= 16 ? o : co - 16
                 tile8x16(run, bias, end, p, at)
                 o = at + 16
@@ -704,7 +709,7 @@ public final class TFLiteInterpreter {
                 if o + 16 <= rc { v += load16(r + pixel * rc + o) } else {
                     // Channels past the skip's are the zeros a PAD would have added: those
                     // lanes (the next pixel's skip, or the arena's slack) are dropped.
-                    v += load16(r + pixel * rc + o).replacing(with: 0, where: lanes16 .>= SIMD16(repeating: Int32(rc - o)))
+                    v += SIMD16<Float>().replacing(with: load16(r + pixel * rc + o), where: lanes16 .< Float(rc - o))
                 }
             }
             switch activation {
@@ -720,7 +725,7 @@ public final class TFLiteInterpreter {
             var v = v
             if let r = residual, o < rc {
                 if o + 8 <= rc { v += load8(r + pixel * rc + o) } else {
-                    v += load8(r + pixel * rc + o).replacing(with: 0, where: lanes8 .>= SIMD8(repeating: Int32(rc - o)))
+                    v += SIMD8<Float>().replacing(with: load8(r + pixel * rc + o), where: lanes8 .< Float(rc - o))
                 }
             }
             switch activation {
@@ -738,8 +743,10 @@ public final class TFLiteInterpreter {
         }
     }
 
-    @inline(__always) private func tile8x32(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
-        let b0 = load16(bias + o), b1 = load16(bias + o + 16)
+    /// Eight pixels by two blocks of sixteen channels, at `o` and `o + d` (`d` below sixteen:
+    /// they overlap).
+    @inline(__always) private func tile8x32(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int, _ d: Int) {
+        let b0 = load16(bias + o), b1 = load16(bias + o + d)
         var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
         var a40 = b0, a41 = b1, a50 = b0, a51 = b1, a60 = b0, a61 = b1, a70 = b0, a71 = b1
         let ps = run.pixelStep, ws = run.weightStride
@@ -747,7 +754,7 @@ public final class TFLiteInterpreter {
         for _ in 0..<run.rows {
             var wp = wr, xp = xr
             for _ in 0..<run.count {
-                let w0 = load16(wp), w1 = load16(wp + 16)
+                let w0 = load16(wp), w1 = load16(wp + d)
                 var v = SIMD16<Float>(repeating: xp[0]); a00.addProduct(v, w0); a01.addProduct(v, w1)
                 v = SIMD16(repeating: xp[ps]); a10.addProduct(v, w0); a11.addProduct(v, w1)
                 v = SIMD16(repeating: xp[2 * ps]); a20.addProduct(v, w0); a21.addProduct(v, w1)
@@ -762,10 +769,11 @@ public final class TFLiteInterpreter {
             xr += run.rowStep
             wr += run.weightRowStep
         }
-        end.finish(a00, p, o); end.finish(a01, p, o + 16); end.finish(a10, p + 1, o); end.finish(a11, p + 1, o + 16)
-        end.finish(a20, p + 2, o); end.finish(a21, p + 2, o + 16); end.finish(a30, p + 3, o); end.finish(a31, p + 3, o + 16)
-        end.finish(a40, p + 4, o); end.finish(a41, p + 4, o + 16); end.finish(a50, p + 5, o); end.finish(a51, p + 5, o + 16)
-        end.finish(a60, p + 6, o); end.finish(a61, p + 6, o + 16); end.finish(a70, p + 7, o); end.finish(a71, p + 7, o + 16)
+        let o1 = o + d
+        end.finish(a00, p, o); end.finish(a01, p, o1); end.finish(a10, p + 1, o); end.finish(a11, p + 1, o1)
+        end.finish(a20, p + 2, o); end.finish(a21, p + 2, o1); end.finish(a30, p + 3, o); end.finish(a31, p + 3, o1)
+        end.finish(a40, p + 4, o); end.finish(a41, p + 4, o1); end.finish(a50, p + 5, o); end.finish(a51, p + 5, o1)
+        end.finish(a60, p + 6, o); end.finish(a61, p + 6, o1); end.finish(a70, p + 7, o); end.finish(a71, p + 7, o1)
     }
 
     @inline(__always) private func tile8x16(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
@@ -972,5 +980,8 @@ public final class TFLiteInterpreter {
 
 @inline(__always) private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
 @inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-private let lanes16 = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-private let lanes8 = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+// Lane numbers, as float literals where they are used: a global constant would be initialised
+// lazily, through a call that spills every vector register. (Only `.<` is compiled to one
+// comparison here; `.>=` became a loop over the lanes.)
+@inline(__always) private var lanes16: SIMD16<Float> { SIMD16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
+@inline(__always) private var lanes8: SIMD8<Float> { SIMD8(0, 1, 2, 3, 4, 5, 6, 7) }

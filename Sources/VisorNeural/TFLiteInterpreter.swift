@@ -163,6 +163,7 @@ public final class TFLiteInterpreter {
             switch op.builtin {
             case .conv2d, .depthwiseConv2d:
                 let inShape = shape4(tensors[op.inputs[0]].shape), w = tensors[op.inputs[1]].shape
+                guard w.count == 4 else { throw VisorError("\(op.builtin.name) needs 4-D weights, not \(w)") }
                 let kernel = (w[1], w[2]), stride = (op.options[1] ?? 1, op.options[2] ?? 1)
                 let dilation = op.builtin == .conv2d ? (op.options[4] ?? 1, op.options[5] ?? 1) : (op.options[5] ?? 1, op.options[6] ?? 1)
                 guard dilation == (1, 1) else { throw VisorError("\(op.builtin.name) with dilation is not supported") }

@@ -210,4 +210,42 @@ final class KernelTests: XCTestCase {
             assertClose(try g.run(input: input, x, output: output), expected, "\(h)x\(w)x\(c) \(filter)/\(stride)")
         }
     }
+
+    /// Graphs a hostile model could hold are refused with an error, never run out of bounds
+    /// (the first was found by `tools/fuzz`: depthwise weights of rank 2).
+    func testMalformedGraphsAreRefused() throws {
+        func refusal(_ build: (inout Graph) -> (input: Int, output: Int)) -> String? {
+            var g = Graph()
+            let (input, output) = build(&g)
+            do {
+                _ = try TFLiteInterpreter(model: Model(tensors: g.tensors, operators: g.operators, inputs: [input], outputs: [output]))
+                return nil
+            } catch { return (error as? VisorError)?.message }
+        }
+        XCTAssertEqual(refusal { g in
+            let input = g.tensor([1, 4, 4, 8]), output = g.tensor([1, 4, 4, 8])
+            g.op(.depthwiseConv2d, [input, g.tensor([3, 3], Array(repeating: 1, count: 9)), g.tensor([8], Array(repeating: 0, count: 8))], output)
+            return (input, output)
+        }, "DEPTHWISE_CONV_2D needs 4-D weights, not [3, 3]")
+        XCTAssertNotNil(refusal { g in
+            let input = g.tensor([1, 4, 4, 8]), output = g.tensor([1, 4, 4, 8])
+            g.op(.conv2d, [input, g.tensor([64], Array(repeating: 1, count: 64)), g.tensor([8], Array(repeating: 0, count: 8))], output)
+            return (input, output)
+        })
+        // A skip padded before its channels is not the zeros-after that the epilogue adds: the
+        // PAD stays, and its whole output is the convolution's skip.
+        var g = Graph(), random = Random(state: 5)
+        let input = g.tensor([1, 2, 4, 7]), conv = g.tensor([1, 2, 4, 8]), padded = g.tensor([1, 2, 4, 8]), sum = g.tensor([1, 2, 4, 8])
+        let weights = random.values(56), bias = random.values(8)
+        g.op(.conv2d, [input, g.tensor([8, 1, 1, 7], weights), g.tensor([8], bias)], conv)
+        g.op(.pad, [input, g.ints([0, 0, 0, 0, 0, 0, 1, 0])], padded)
+        g.op(.add, [conv, padded], sum)
+        let steps = try TFLiteInterpreter(model: Model(tensors: g.tensors, operators: g.operators, inputs: [input], outputs: [sum])).profile(runs: 1)
+        XCTAssertEqual(steps.map(\.step), ["pad 2x4x7 -> 2x4x8", "pointwise 2x4x7 -> 2x4x8 + skip(8)"])
+        let x = random.values(56)
+        let a = Self.conv(x, 2, 4, 7, weights, bias, co: 8, kernel: (1, 1), stride: (1, 1), same: true).values
+        var expected = a
+        for pixel in 0..<8 { for k in 1..<8 { expected[pixel * 8 + k] += x[pixel * 7 + k - 1] } }
+        assertClose(try g.run(input: input, x, output: sum), expected, "a skip padded before its channels")
+    }
 }

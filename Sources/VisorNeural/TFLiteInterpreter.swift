@@ -666,11 +666,11 @@ public final class TFLiteInterpreter {
                 o = co
             } else if left == 16 || (left > 8 && co >= 16) {
                 let at = left >= 16 ? o : co - 16
-                tile8x16(run, bias, end, p, at)
+                tile8(SIMD16<Float>.self, run, bias, end, p, at)
                 o = at + 16
             } else {
                 let at = left >= 8 || co < 8 ? o : co - 8
-                tile8x8(run, bias, end, p, at)
+                tile8(SIMD8<Float>.self, run, bias, end, p, at)
                 o = at + 8
             }
         }
@@ -703,7 +703,8 @@ public final class TFLiteInterpreter {
         let output: UnsafeMutablePointer<Float>, co: Int, activation: Activation
         let residual: UnsafeMutablePointer<Float>?, rc: Int
 
-        // Two copies (16 and 8 lanes): a generic one is not specialised well enough here.
+        // One per width: the residual mask and the narrow store differ (the tiles and sweeps reach
+        // them through `Lanes`).
         @inline(__always) func finish(_ v: SIMD16<Float>, _ pixel: Int, _ o: Int) {
             var v = v
             if let r = residual, o < rc {
@@ -777,50 +778,28 @@ public final class TFLiteInterpreter {
         end.finish(a60, p + 6, o); end.finish(a61, p + 6, o1); end.finish(a70, p + 7, o); end.finish(a71, p + 7, o1)
     }
 
-    @inline(__always) private func tile8x16(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
-        let b = load16(bias + o)
+    /// Eight pixels by one block of `V.scalarCount` channels at `o`.
+    @inline(__always) private func tile8<V: Lanes>(_: V.Type, _ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
+        let b = V.load(bias + o)
         var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
         let ps = run.pixelStep, ws = run.weightStride
         var xr = run.x, wr = run.weights + o
         for _ in 0..<run.rows {
             var wp = wr, xp = xr
             for _ in 0..<run.count {
-                let w0 = load16(wp)
-                a0.addProduct(SIMD16(repeating: xp[0]), w0); a1.addProduct(SIMD16(repeating: xp[ps]), w0)
-                a2.addProduct(SIMD16(repeating: xp[2 * ps]), w0); a3.addProduct(SIMD16(repeating: xp[3 * ps]), w0)
-                a4.addProduct(SIMD16(repeating: xp[4 * ps]), w0); a5.addProduct(SIMD16(repeating: xp[5 * ps]), w0)
-                a6.addProduct(SIMD16(repeating: xp[6 * ps]), w0); a7.addProduct(SIMD16(repeating: xp[7 * ps]), w0)
+                let w0 = V.load(wp)
+                a0.addProduct(V(repeating: xp[0]), w0); a1.addProduct(V(repeating: xp[ps]), w0)
+                a2.addProduct(V(repeating: xp[2 * ps]), w0); a3.addProduct(V(repeating: xp[3 * ps]), w0)
+                a4.addProduct(V(repeating: xp[4 * ps]), w0); a5.addProduct(V(repeating: xp[5 * ps]), w0)
+                a6.addProduct(V(repeating: xp[6 * ps]), w0); a7.addProduct(V(repeating: xp[7 * ps]), w0)
                 wp += ws
                 xp += 1
             }
             xr += run.rowStep
             wr += run.weightRowStep
         }
-        end.finish(a0, p, o); end.finish(a1, p + 1, o); end.finish(a2, p + 2, o); end.finish(a3, p + 3, o)
-        end.finish(a4, p + 4, o); end.finish(a5, p + 5, o); end.finish(a6, p + 6, o); end.finish(a7, p + 7, o)
-    }
-
-    @inline(__always) private func tile8x8(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
-        let b = load8(bias + o)
-        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
-        let ps = run.pixelStep, ws = run.weightStride
-        var xr = run.x, wr = run.weights + o
-        for _ in 0..<run.rows {
-            var wp = wr, xp = xr
-            for _ in 0..<run.count {
-                let w0 = load8(wp)
-                a0.addProduct(SIMD8(repeating: xp[0]), w0); a1.addProduct(SIMD8(repeating: xp[ps]), w0)
-                a2.addProduct(SIMD8(repeating: xp[2 * ps]), w0); a3.addProduct(SIMD8(repeating: xp[3 * ps]), w0)
-                a4.addProduct(SIMD8(repeating: xp[4 * ps]), w0); a5.addProduct(SIMD8(repeating: xp[5 * ps]), w0)
-                a6.addProduct(SIMD8(repeating: xp[6 * ps]), w0); a7.addProduct(SIMD8(repeating: xp[7 * ps]), w0)
-                wp += ws
-                xp += 1
-            }
-            xr += run.rowStep
-            wr += run.weightRowStep
-        }
-        end.finish(a0, p, o); end.finish(a1, p + 1, o); end.finish(a2, p + 2, o); end.finish(a3, p + 3, o)
-        end.finish(a4, p + 4, o); end.finish(a5, p + 5, o); end.finish(a6, p + 6, o); end.finish(a7, p + 7, o)
+        a0.finish(end, p, o); a1.finish(end, p + 1, o); a2.finish(end, p + 2, o); a3.finish(end, p + 3, o)
+        a4.finish(end, p + 4, o); a5.finish(end, p + 5, o); a6.finish(end, p + 6, o); a7.finish(end, p + 7, o)
     }
 
     /// Depthwise convolution (multiplier 1). For 3x3 kernels, the output row's pixels whose
@@ -853,12 +832,12 @@ public final class TFLiteInterpreter {
                 k += 32
             }
             while k + 16 <= c {
-                sweep16(row + start + k, w * c, step, c, weights + k, bias + k, end, oy * ow + first, last - first, k)
+                sweep(SIMD16<Float>.self, row + start + k, w * c, step, c, weights + k, bias + k, end, oy * ow + first, last - first, k)
                 k += 16
             }
             while k < c {
                 let at = min(k, c - 8)
-                sweep8(row + start + at, w * c, step, c, weights + at, bias + at, end, oy * ow + first, last - first, at)
+                sweep(SIMD8<Float>.self, row + start + at, w * c, step, c, weights + at, bias + at, end, oy * ow + first, last - first, at)
                 k = at + 8
             }
             for ox in 0..<first { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
@@ -866,22 +845,23 @@ public final class TFLiteInterpreter {
         }
     }
 
-    /// `count` output pixels of a 3x3 depthwise row, sixteen channels: `x` is the first pixel's
-    /// window's top-left input, `rowStep` one input row, `step` one output pixel.
-    @inline(__always) private func sweep16(_ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int, _ weights: UnsafeMutablePointer<Float>,
-                                           _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ pixel: Int, _ count: Int, _ k: Int) {
-        let b = load16(bias)
-        let w00 = load16(weights), w01 = load16(weights + c), w02 = load16(weights + 2 * c)
-        let w10 = load16(weights + 3 * c), w11 = load16(weights + 4 * c), w12 = load16(weights + 5 * c)
-        let w20 = load16(weights + 6 * c), w21 = load16(weights + 7 * c), w22 = load16(weights + 8 * c)
+    /// `count` output pixels of a 3x3 depthwise row, one block of `V.scalarCount` channels: `x`
+    /// is the first pixel's window's top-left input, `rowStep` one input row, `step` one output pixel.
+    @inline(__always) private func sweep<V: Lanes>(_: V.Type, _ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int,
+                                                   _ weights: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue,
+                                                   _ pixel: Int, _ count: Int, _ k: Int) {
+        let b = V.load(bias)
+        let w00 = V.load(weights), w01 = V.load(weights + c), w02 = V.load(weights + 2 * c)
+        let w10 = V.load(weights + 3 * c), w11 = V.load(weights + 4 * c), w12 = V.load(weights + 5 * c)
+        let w20 = V.load(weights + 6 * c), w21 = V.load(weights + 7 * c), w22 = V.load(weights + 8 * c)
         var r0 = x
         for n in 0..<count {
             let r1 = r0 + rowStep, r2 = r1 + rowStep
             var a = b
-            a.addProduct(load16(r0), w00); a.addProduct(load16(r0 + c), w01); a.addProduct(load16(r0 + 2 * c), w02)
-            a.addProduct(load16(r1), w10); a.addProduct(load16(r1 + c), w11); a.addProduct(load16(r1 + 2 * c), w12)
-            a.addProduct(load16(r2), w20); a.addProduct(load16(r2 + c), w21); a.addProduct(load16(r2 + 2 * c), w22)
-            end.finish(a, pixel + n, k)
+            a.addProduct(V.load(r0), w00); a.addProduct(V.load(r0 + c), w01); a.addProduct(V.load(r0 + 2 * c), w02)
+            a.addProduct(V.load(r1), w10); a.addProduct(V.load(r1 + c), w11); a.addProduct(V.load(r1 + 2 * c), w12)
+            a.addProduct(V.load(r2), w20); a.addProduct(V.load(r2 + c), w21); a.addProduct(V.load(r2 + 2 * c), w22)
+            a.finish(end, pixel + n, k)
             r0 += step
         }
     }
@@ -909,24 +889,6 @@ public final class TFLiteInterpreter {
             e.addProduct(load16(r2 + 16), v20); e.addProduct(load16(r2 + c + 16), v21); e.addProduct(load16(r2 + 2 * c + 16), v22)
             end.finish(a, pixel + n, k)
             end.finish(e, pixel + n, k + 16)
-            r0 += step
-        }
-    }
-
-    @inline(__always) private func sweep8(_ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int, _ weights: UnsafeMutablePointer<Float>,
-                                          _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ pixel: Int, _ count: Int, _ k: Int) {
-        let b = load8(bias)
-        let w00 = load8(weights), w01 = load8(weights + c), w02 = load8(weights + 2 * c)
-        let w10 = load8(weights + 3 * c), w11 = load8(weights + 4 * c), w12 = load8(weights + 5 * c)
-        let w20 = load8(weights + 6 * c), w21 = load8(weights + 7 * c), w22 = load8(weights + 8 * c)
-        var r0 = x
-        for n in 0..<count {
-            let r1 = r0 + rowStep, r2 = r1 + rowStep
-            var a = b
-            a.addProduct(load8(r0), w00); a.addProduct(load8(r0 + c), w01); a.addProduct(load8(r0 + 2 * c), w02)
-            a.addProduct(load8(r1), w10); a.addProduct(load8(r1 + c), w11); a.addProduct(load8(r1 + 2 * c), w12)
-            a.addProduct(load8(r2), w20); a.addProduct(load8(r2 + c), w21); a.addProduct(load8(r2 + 2 * c), w22)
-            end.finish(a, pixel + n, k)
             r0 += step
         }
     }
@@ -986,3 +948,19 @@ public final class TFLiteInterpreter {
 // comparison here; `.>=` became a loop over the lanes.)
 @inline(__always) private var lanes16: SIMD16<Float> { SIMD16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
 @inline(__always) private var lanes8: SIMD8<Float> { SIMD8(0, 1, 2, 3, 4, 5, 6, 7) }
+
+/// The two vector widths the kernels use, for code written once for both.
+protocol Lanes: SIMD where Scalar == Float {
+    static func load(_ p: UnsafePointer<Float>) -> Self
+    func finish(_ end: TFLiteInterpreter.Epilogue, _ pixel: Int, _ o: Int)
+}
+
+extension SIMD16: Lanes where Scalar == Float {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { load16(p) }
+    @inline(__always) func finish(_ end: TFLiteInterpreter.Epilogue, _ pixel: Int, _ o: Int) { end.finish(self, pixel, o) }
+}
+
+extension SIMD8: Lanes where Scalar == Float {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { load8(p) }
+    @inline(__always) func finish(_ end: TFLiteInterpreter.Epilogue, _ pixel: Int, _ o: Int) { end.finish(self, pixel, o) }
+}

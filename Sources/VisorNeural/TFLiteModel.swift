@@ -105,7 +105,7 @@ public struct TFLiteModel: Sendable {
         var operators: [Operator] = []
         for op in try fb.tables(graph, field: 3) {
             let codeIndex = try fb.int(op, field: 0, size: 4, default: 0)
-            guard codeIndex < codes.count else { throw VisorError("\(name): an operator names code \(codeIndex) of \(codes.count)") }
+            guard codeIndex >= 0, codeIndex < codes.count else { throw VisorError("\(name): an operator names code \(codeIndex) of \(codes.count)") }
             guard let builtin = Builtin(rawValue: codes[codeIndex]) else {
                 throw VisorError("\(name) uses the operator \(Self.builtinName(codes[codeIndex])), which Visor cannot run")
             }

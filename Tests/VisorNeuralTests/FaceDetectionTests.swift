@@ -98,6 +98,15 @@ final class FaceDetectionTests: XCTestCase {
             XCTAssertTrue((error as? VisorError)?.message.hasPrefix("cut.tflite is damaged") ?? false, "\(error)")
         }
         XCTAssertThrowsError(try TFLiteModel(bytes: Array("not a model at all".utf8), name: "text.tflite"))
+        // An operator whose code index is negative (found by tools/fuzz: it crashed the reader).
+        var negative = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let model = FlatBuffer(bytes: negative, name: "model")
+        let graph = try XCTUnwrap(try model.tables(try model.root(), field: 2).first)
+        let at = try XCTUnwrap(try model.tables(graph, field: 3).lazy.compactMap { try? model.field($0, 0) }.first)
+        for k in 0..<4 { negative[at + k] = 0xFF }
+        XCTAssertThrowsError(try TFLiteModel(bytes: negative, name: "negative.tflite")) { error in
+            XCTAssertEqual((error as? VisorError)?.message, "negative.tflite: an operator names code -1 of 9")
+        }
     }
 
     func testFloat16Conversion() {

@@ -136,9 +136,6 @@ public final class TFLiteInterpreter {
         // Slack after the last tensor: a kernel may load a whole vector that starts inside a
         // tensor and drop the lanes past its end.
         cursor += Self.slack
-        let base = UnsafeMutableRawPointer.allocate(byteCount: cursor * 4, alignment: 64).bindMemory(to: Float.self, capacity: cursor)
-        base.initialize(repeating: 0, count: cursor)
-        for (start, values) in constantValues { values.withUnsafeBufferPointer { (base + start).update(from: $0.baseAddress!, count: values.count) } }
         var plan: [Step] = []
 
         // Steps, with shapes checked.
@@ -251,6 +248,11 @@ public final class TFLiteInterpreter {
             }
         }
         arenaCount = max(1, cursor)
+        // The arena is allocated only once nothing can throw: a model refused while it is
+        // planned must not leak it (tools/fuzz found that, loading hostile models over and over).
+        let base = UnsafeMutableRawPointer.allocate(byteCount: cursor * 4, alignment: 64).bindMemory(to: Float.self, capacity: cursor)
+        base.initialize(repeating: 0, count: cursor)
+        for (start, values) in constantValues { values.withUnsafeBufferPointer { (base + start).update(from: $0.baseAddress!, count: values.count) } }
         arena = base
         self.offsets = offsets
         steps = plan

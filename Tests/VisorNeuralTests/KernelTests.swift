@@ -232,6 +232,20 @@ final class KernelTests: XCTestCase {
             g.op(.conv2d, [input, g.tensor([64], Array(repeating: 1, count: 64)), g.tensor([8], Array(repeating: 0, count: 8))], output)
             return (input, output)
         })
+        // Refusing a model leaks nothing: twenty refusals of one that plans 32 MB of tensors.
+        func residentMegabytes() -> Double {
+            let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+            return Double(fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Double(getpagesize()) / 1e6
+        }
+        let before = residentMegabytes()
+        for _ in 0..<20 {
+            XCTAssertNotNil(refusal { g in
+                let input = g.tensor([1, 1024, 1024, 8]), output = g.tensor([1, 1024, 1024, 8])
+                g.op(.depthwiseConv2d, [input, g.tensor([3, 3], Array(repeating: 1, count: 9)), g.tensor([8], Array(repeating: 0, count: 8))], output)
+                return (input, output)
+            })
+        }
+        XCTAssertLessThan(residentMegabytes() - before, 100, "resident memory grew by \(residentMegabytes() - before) MB")
         // A skip padded before its channels is not the zeros-after that the epilogue adds: the
         // PAD stays, and its whole output is the convolution's skip.
         var g = Graph(), random = Random(state: 5)

@@ -74,6 +74,10 @@ public final class TFLiteInterpreter {
         // DEQUANTIZE of a constant is done now; its output becomes a constant.
         for op in model.operators where op.builtin == .dequantize {
             guard let value = constants[op.inputs[0]] else { throw VisorError("DEQUANTIZE of a computed tensor is not supported") }
+            // (Found by tools/fuzz: an output shaped unlike its input made later code index past the values.)
+            guard value.count == tensors[op.outputs[0]].elementCount else {
+                throw VisorError("DEQUANTIZE of \(value.count) values into a tensor of shape \(tensors[op.outputs[0]].shape)")
+            }
             constants[op.outputs[0]] = value
         }
         // Repacked weights: convolution [O, KH, KW, I] becomes [KH, KW, I, O], with O padded

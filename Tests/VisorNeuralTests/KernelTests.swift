@@ -232,6 +232,14 @@ final class KernelTests: XCTestCase {
             g.op(.conv2d, [input, g.tensor([64], Array(repeating: 1, count: 64)), g.tensor([8], Array(repeating: 0, count: 8))], output)
             return (input, output)
         })
+        // A DEQUANTIZE whose output is shaped unlike its input (found by tools/fuzz).
+        XCTAssertEqual(refusal { g in
+            let input = g.tensor([1, 4, 4, 8]), output = g.tensor([1, 4, 4, 8]), weights = g.tensor([8, 3, 3, 8])
+            g.tensors.append(Model.Tensor(name: "half", shape: [8], type: .float16, data: Array(repeating: 0x3C, count: 16)))
+            g.op(.dequantize, [g.tensors.count - 1], weights)
+            g.op(.conv2d, [input, weights, g.tensor([8], Array(repeating: 0, count: 8))], output)
+            return (input, output)
+        }, "DEQUANTIZE of 8 values into a tensor of shape [8, 3, 3, 8]")
         // Refusing a model leaks nothing: twenty refusals of one that plans 32 MB of tensors.
         func residentMegabytes() -> Double {
             let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []

@@ -3,8 +3,9 @@ import Foundation
 import VisorCore
 
 /// Runs a TFLite model's float graph on the CPU, in Swift. At start-up it checks every operator
-/// and shape, turns float16 weights into float32 once, repacks convolution weights for SIMD, and
-/// plans every tensor into one arena (a tensor's space is reused once its last reader has run);
+/// and shape, turns float16 weights into float32 once, repacks convolution weights for SIMD,
+/// fuses RELUs and residual ADDs into the operators before them, and plans every tensor into one
+/// arena, each on a cache line (a tensor's space is reused once its last reader has run);
 /// `invoke` then allocates nothing.
 public final class TFLiteInterpreter {
     public let model: TFLiteModel

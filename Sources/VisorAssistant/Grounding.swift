@@ -1,6 +1,7 @@
 /// Checks that an answer says nothing its facts do not: every number, every name (a capitalised
 /// word that does not start a sentence) and every quoted word in the answer must appear in the
-/// facts. A language model phrases facts; it must not add any.
+/// facts. A language model phrases facts; it must not add any. ("One" as a pronoun and "a
+/// second" as time are not numbers.)
 public enum Grounding {
     /// The words of `answer` that its facts do not support; empty when the answer is grounded.
     public static func unsupported(answer: String, facts: [String]) -> [String] {
@@ -14,9 +15,11 @@ public enum Grounding {
         for quoted in quotedSpans(in: answer) { for w in words(in: quoted) { check(w) } }
         // Numbers (digits or number words) and names.
         var sentenceStart = true
+        var previous = ""
         for token in tokens(in: answer) {
             let word = token.word
-            if isNumber(word) {
+            defer { previous = word.lowercased() }
+            if isNumber(word) && !notANumber(word, after: previous) {
                 check(word)
             } else if !sentenceStart, let first = word.first, first.isUppercase, word != "I", !word.hasPrefix("I'") {
                 check(word)
@@ -53,6 +56,16 @@ public enum Grounding {
         "hundred": "100", "thousand": "1000", "million": "1000000", "first": "1", "second": "2", "third": "3",
         "fourth": "4", "fifth": "5",
     ]
+
+    /// Number words that, after these words, are not numbers: "the one on the left", "this one",
+    /// "no one" (a pronoun); "a second", "per second" (a unit of time).
+    static func notANumber(_ word: String, after previous: String) -> Bool {
+        switch word.lowercased() {
+        case "one": return ["the", "this", "that", "which", "no", "any", "every", "each", "another", "other", "last", "next", "some"].contains(previous)
+        case "second": return ["a", "per", "that", "this"].contains(previous)
+        default: return false
+        }
+    }
 
     static func isNumber(_ word: String) -> Bool {
         word.contains(where: \.isNumber) || numberWords[word.lowercased()] != nil

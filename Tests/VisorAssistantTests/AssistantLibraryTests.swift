@@ -65,6 +65,9 @@ final class GroundingTests: XCTestCase {
         XCTAssertEqual(Grounding.unsupported(answer: "The car is on level five, near Bob.", facts: facts), ["five", "Bob"])
         XCTAssertEqual(Grounding.unsupported(answer: "The sign says \"No parking\".", facts: facts), ["No"])
         XCTAssertEqual(Grounding.unsupported(answer: "It says NOTICE. Parking is here.", facts: facts), [], "capitals at a sentence start or in the facts")
+        XCTAssertEqual(Grounding.unsupported(answer: "The one on the left says parking.", facts: facts), [], "\"one\" as a pronoun")
+        XCTAssertEqual(Grounding.unsupported(answer: "Give it a second: the car is on level three.", facts: facts), [], "\"a second\" as time")
+        XCTAssertEqual(Grounding.unsupported(answer: "One car is on the second level.", facts: facts), ["One", "second"], "but still numbers otherwise")
     }
 }
 

@@ -232,10 +232,11 @@ public final class TFLiteInterpreter {
                 var axis = op.options[0] ?? 0
                 if axis < 0 { axis += rank }
                 let out = tensors[op.outputs[0]].shape
-                let outer = out[..<axis].reduce(1, *)
+                // (The axis is checked before it indexes anything: tools/fuzz found one out of range.)
                 guard axis >= 0, axis < rank, op.inputs.allSatisfy({ tensors[$0].shape.count == rank && tensors[$0].shape[..<axis].reduce(1, *) == out[..<axis].reduce(1, *) }) else {
                     throw VisorError("CONCATENATION on axis \(axis) of tensors that do not line up")
                 }
+                let outer = out[..<axis].reduce(1, *)
                 let parts = try op.inputs.map { i -> (offset: Int, inner: Int) in
                     (try need(i), tensors[i].shape[axis...].reduce(1, *))
                 }

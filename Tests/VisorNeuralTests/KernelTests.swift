@@ -240,6 +240,12 @@ final class KernelTests: XCTestCase {
             g.op(.conv2d, [input, weights, g.tensor([8], Array(repeating: 0, count: 8))], output)
             return (input, output)
         }, "DEQUANTIZE of 8 values into a tensor of shape [8, 3, 3, 8]")
+        // A CONCATENATION on an axis past the tensors' rank (found by tools/fuzz).
+        XCTAssertEqual(refusal { g in
+            let input = g.tensor([1, 4, 2]), output = g.tensor([1, 8, 2])
+            g.op(.concatenation, [input, input], output, [0: 7])
+            return (input, output)
+        }, "CONCATENATION on axis 7 of tensors that do not line up")
         // Refusing a model leaks nothing: twenty refusals of one that plans 32 MB of tensors.
         func residentMegabytes() -> Double {
             let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []

@@ -253,6 +253,10 @@ public final class TFLiteInterpreter {
                 break
             }
         }
+        // `output(_:)` must find every output.
+        for o in model.outputs where offsets[o] == nil {
+            throw VisorError("the model's output \(tensors[o].name) is not a float tensor Visor computes or holds")
+        }
         arenaCount = max(1, cursor)
         // The arena is allocated only once nothing can throw: a model refused while it is
         // planned must not leak it (tools/fuzz found that, loading hostile models over and over).

@@ -246,6 +246,12 @@ final class KernelTests: XCTestCase {
             g.op(.concatenation, [input, input], output, [0: 7])
             return (input, output)
         }, "CONCATENATION on axis 7 of tensors that do not line up")
+        // An output that nothing computes.
+        XCTAssertEqual(refusal { g in
+            let input = g.tensor([1, 4]), idle = g.tensor([1, 4]), relu = g.tensor([1, 4])
+            g.op(.relu, [input], relu)
+            return (input, idle)
+        }, "the model's output t1 is not a float tensor Visor computes or holds")
         // Refusing a model leaks nothing: twenty refusals of one that plans 32 MB of tensors.
         func residentMegabytes() -> Double {
             let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []

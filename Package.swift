@@ -74,7 +74,7 @@ let package = Package(
         ]),
         .target(name: "CMallocCounter"),
         // libFuzzer targets: `tools/fuzz` builds this with -sanitize=fuzzer,address; a plain build
-        // replays inputs given as files (the regression tests run the crashes found).
+        // replays inputs given as files (to reproduce a crash it found).
         .executableTarget(name: "VisorFuzz", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorNeural", "VisorAssistant"]),
         .target(name: "VisorALSAPlugin", cSettings: [.define("PIC")], linkerSettings: [.linkedLibrary("asound")]),
         .executableTarget(name: "VisorBenchmarks", dependencies: [

@@ -10,7 +10,6 @@ import VisorCore
 public final class TFLiteInterpreter {
     public let model: TFLiteModel
     private let arena: UnsafeMutablePointer<Float>
-    private let arenaCount: Int
     /// Arena offset of each float tensor (nil: not a float tensor Visor keeps).
     private var offsets: [Int?]
     private var steps: [Step] = []
@@ -257,7 +256,6 @@ public final class TFLiteInterpreter {
         for o in model.outputs where offsets[o] == nil {
             throw VisorError("the model's output \(tensors[o].name) is not a float tensor Visor computes or holds")
         }
-        arenaCount = max(1, cursor)
         // The arena is allocated only once nothing can throw: a model refused while it is
         // planned must not leak it (tools/fuzz found that, loading hostile models over and over).
         let base = UnsafeMutableRawPointer.allocate(byteCount: cursor * 4, alignment: 64).bindMemory(to: Float.self, capacity: cursor)
@@ -715,8 +713,8 @@ public final class TFLiteInterpreter {
         let output: UnsafeMutablePointer<Float>, co: Int, activation: Activation
         let residual: UnsafeMutablePointer<Float>?, rc: Int
 
-        // One per width: the residual mask and the narrow store differ (the tiles and sweeps reach
-        // them through `Lanes`).
+        // One per width, not one generic over `Lanes`: written generically, the comparisons and
+        // the blend compiled to loops over the lanes and inference ran six times slower.
         @inline(__always) func finish(_ v: SIMD16<Float>, _ pixel: Int, _ o: Int) {
             var v = v
             if let r = residual, o < rc {
@@ -825,7 +823,7 @@ public final class TFLiteInterpreter {
         let (oh, ow) = (outShape[1], outShape[2])
         let end = Epilogue(output: output, co: c, activation: activation, residual: nil, rc: 0)
         guard kernel == (3, 3), c >= 8 else {
-            for oy in 0..<oh { for ox in 0..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) } }
+            for oy in 0..<oh { for ox in 0..<ow { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) } }
             return
         }
         // Columns [first, last) whose 3x3 window is inside the input.
@@ -834,7 +832,7 @@ public final class TFLiteInterpreter {
         for oy in 0..<oh {
             let y0 = oy * stride.0 - pad.0
             guard y0 >= 0, y0 + 3 <= h else {
-                for ox in 0..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+                for ox in 0..<ow { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) }
                 continue
             }
             let row = input + y0 * w * c, step = stride.1 * c, start = (first * stride.1 - pad.1) * c
@@ -852,8 +850,8 @@ public final class TFLiteInterpreter {
                 sweep(SIMD8<Float>.self, row + start + at, w * c, step, c, weights + at, bias + at, end, oy * ow + first, last - first, at)
                 k = at + 8
             }
-            for ox in 0..<first { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
-            for ox in last..<ow { depthwisePixel(oy, ox, input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation) }
+            for ox in 0..<first { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) }
+            for ox in last..<ow { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) }
         }
     }
 
@@ -906,16 +904,16 @@ public final class TFLiteInterpreter {
     }
 
     /// One output pixel of a depthwise convolution, any kernel, borders included.
-    private func depthwisePixel(_ oy: Int, _ ox: Int, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+    private func depthwisePixel(_ oy: Int, _ ox: Int, _ input: UnsafeMutablePointer<Float>, _ end: Epilogue,
                                 _ weights: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
-                                _ kernel: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int), _ activation: Activation) {
+                                _ kernel: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int)) {
         let (h, w, c) = (inShape[1], inShape[2], inShape[3])
         let ow = outShape[2]
         let y0 = oy * stride.0 - pad.0
         let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
         let x0 = ox * stride.1 - pad.1
         let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
-        let out = output + (oy * ow + ox) * c
+        let pixel = oy * ow + ox, out = end.output + pixel * c
         var k = 0
         // Blocks of eight channels, the last moved back to end with the channels.
         while c >= 8 && k < c {
@@ -925,19 +923,13 @@ public final class TFLiteInterpreter {
                 let row = input + ((y0 + ky) * w + x0) * c + at, wrow = weights + ky * kernel.1 * c + at
                 for kx in kxStart..<kxEnd { a.addProduct(load8(row + kx * c), load8(wrow + kx * c)) }
             }
-            switch activation {
-            case .none: break
-            case .relu: a = a.replacing(with: 0, where: a .< 0)
-            case .relu6: a = a.replacing(with: 0, where: a .< 0).replacing(with: 6, where: a .> 6)
-            case .reluN1To1: a = a.replacing(with: -1, where: a .< -1).replacing(with: 1, where: a .> 1)
-            }
-            UnsafeMutableRawPointer(out + at).storeBytes(of: a, as: SIMD8<Float>.self)
+            end.finish(a, pixel, at)
             k = at + 8
         }
         while k < c {
             var a = bias[k]
             for ky in kyStart..<kyEnd { for kx in kxStart..<kxEnd { a += input[((y0 + ky) * w + x0 + kx) * c + k] * weights[(ky * kernel.1 + kx) * c + k] } }
-            out[k] = Self.activate(a, activation)
+            out[k] = Self.activate(a, end.activation)
             k += 1
         }
     }

@@ -181,15 +181,17 @@ public final class Assistant {
                 let phrased = fit(text)
                 let invented = Grounding.unsupported(answer: text, facts: facts + [question])
                 let coverage = Grounding.coverage(answer: text, facts: facts)
+                let mixed = Grounding.mixedClaims(answer: text, facts: facts)
                 var fields: [(String, TranscriptEvent.Value)] = [
                     ("intent", .string(heard.label)), ("answer", .string(text)),
                     ("prompt_tokens", .int(Int64(timings.promptTokens))), ("reused_tokens", .int(Int64(timings.reusedTokens))),
                     ("generated_tokens", .int(Int64(timings.generatedTokens))),
                 ]
                 fields.append(("coverage", .fixed(coverage, decimals: 2)))
-                if phrased.isEmpty || !invented.isEmpty || coverage < Assistant.minimumCoverage {
+                if phrased.isEmpty || !invented.isEmpty || !mixed.isEmpty || coverage < Assistant.minimumCoverage {
                     let why = phrased.isEmpty ? "empty"
                         : !invented.isEmpty ? "not in the facts: " + invented.joined(separator: ", ")
+                        : !mixed.isEmpty ? "joins separate facts: " + mixed.joined(separator: "; ")
                         : String(format: "says %.0f%% of the facts", coverage * 100)
                     logger.info("model answer rejected (\(why)): \(text); the template answer stands")
                     fields.append(("verdict", .string("rejected")))

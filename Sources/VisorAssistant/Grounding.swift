@@ -29,6 +29,54 @@ public enum Grounding {
         return missing
     }
 
+    /// The clauses of `answer` that join words of separate facts into one claim: "You took a
+    /// photo of a car on level three" from "You took a photo" and "You noted: the car is on level
+    /// three". Each word may be in the facts, yet the claim is in none of them. A clause ends at a
+    /// sentence's end, a comma, a semicolon or a colon, or before "and", "but", "while"; each must
+    /// take the facts' words it uses from one fact. Empty when no clause mixes facts.
+    public static func mixedClaims(answer: String, facts: [String]) -> [String] {
+        guard facts.count > 1 else { return [] }
+        var factsOfWord: [String: Set<Int>] = [:]
+        for (i, fact) in facts.enumerated() {
+            for word in words(in: fact) {
+                let key = normalise(word)
+                guard isContent(key) else { continue }
+                factsOfWord[key, default: []].insert(i)
+            }
+        }
+        var mixed: [String] = []
+        for clause in clauses(in: answer) {
+            var common: Set<Int>?
+            for word in words(in: clause) {
+                let key = normalise(word.hasSuffix("'s") ? String(word.dropLast(2)) : word)
+                guard let sources = factsOfWord[key] else { continue }
+                common = common.map { $0.intersection(sources) } ?? sources
+            }
+            if let common, common.isEmpty { mixed.append(clause.trimmingCharacters(in: .whitespaces)) }
+        }
+        return mixed
+    }
+
+    private static func isContent(_ key: String) -> Bool {
+        (key.count >= 3 || key.contains(where: \.isNumber)) && !framingWords.contains(key)
+    }
+
+    static func clauses(in text: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        for piece in text.split(whereSeparator: { ".!?;:,\n".contains($0) }) {
+            for word in piece.split(separator: " ", omittingEmptySubsequences: true) {
+                if ["and", "but", "while"].contains(word.lowercased()), !current.isEmpty {
+                    result.append(current); current = ""
+                } else {
+                    current += current.isEmpty ? String(word) : " " + word
+                }
+            }
+            if !current.isEmpty { result.append(current); current = "" }
+        }
+        return result
+    }
+
     /// How much of the facts' content the answer carries: the share of the facts' content words
     /// (not function words, not the facts' own framing such as "you noted") that it says. An
     /// answer that drifts off its facts carries little of them.

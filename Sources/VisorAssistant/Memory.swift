@@ -113,13 +113,19 @@ public final class Memory {
     }
 
     /// Forgets one entry; false when there is none with that id. A photo's file is deleted too.
+    /// Nothing of it stays in the file: FTS5 deletes by adding tombstones and keeps the old
+    /// segments, which still hold the entry's words, so the index is rebuilt from the rows that
+    /// remain, and the file rebuilt (VACUUM) so that no freed page keeps them either.
     @discardableResult
     public func forget(id: Int64) throws -> Bool {
         let photo = try read { db in try String.fetchOne(db, sql: "SELECT photo_path FROM memory WHERE id = ?", arguments: [id]) }
         let removed = try write { db -> Bool in
             try db.execute(sql: "DELETE FROM memory WHERE id = ?", arguments: [id])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')")
+            return true
         }
+        if removed { do { try db.vacuum() } catch { throw VisorError("memory \(path): \(error)") } }
         if let photo { try? FileManager.default.removeItem(atPath: photo) }
         return removed
     }

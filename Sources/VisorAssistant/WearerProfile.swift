@@ -53,7 +53,7 @@ public struct WearerProfile: Equatable, Sendable {
     /// Reads a profile file.
     /// - Throws: `VisorError` naming the file and the field at fault.
     public static func load(path: String) throws -> WearerProfile {
-        guard let data = FileManager.default.contents(atPath: path) else { throw VisorError("wearer profile \(path): cannot read the file") }
+        let data = try InputFile.read(path, role: "wearer profile", limitBytes: 1 << 20)
         guard let text = String(data: data, encoding: .utf8) else { throw VisorError("wearer profile \(path): not UTF-8 text") }
         do {
             return try parse(text)

@@ -91,6 +91,8 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
     /// - Throws: `VisorError` naming the file and the field that is missing, mistyped or out of range.
     public static func load(from data: Data, source: String) throws -> DeviceProfile {
         let profile: DeviceProfile
+        let tree = try? JSONSerialization.jsonObject(with: data)
+        if let tree, let problem = fieldProblem(tree, known: knownFields) { throw VisorError("profile \(source): \(problem)") }
         do {
             profile = try JSONDecoder().decode(DeviceProfile.self, from: data)
         } catch let error as DecodingError {
@@ -130,6 +132,41 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
             return "modelled_latency_ms.\(stage) must be between 0 and 60000"
         }
         return nil
+    }
+
+    /// The fields a profile may have, by object: `free` marks an object whose keys are free
+    /// (stage names, source paths), `whole` a field that takes a whole number.
+    private indirect enum Fields { case object([String: Fields]), free, value, whole }
+
+    private static let knownFields: Fields = .object([
+        "name": .value, "title": .value, "frame_budget_ms": .value, "modelled_latency_ms": .free, "sources": .free,
+        "display": .object([
+            "width_px": .whole, "height_px": .whole, "colour": .value, "tint": .value, "eye": .value, "field_of_view_deg": .value,
+            "centre_x": .value, "centre_y": .value, "text_lines": .whole, "refresh_hz": .value, "words_per_minute": .whole,
+            "text_area": .object(["x": .whole, "y": .whole, "width": .whole, "height": .whole]),
+        ]),
+        "camera": .object(["width_px": .whole, "height_px": .whole, "fps": .value]),
+        "microphone": .object(["sample_rate_hz": .whole]),
+    ])
+
+    /// A field the profile may not have (a misspelt name is refused, not ignored), or a fraction
+    /// where a whole number belongs (which the decoder reports only as "not valid JSON").
+    private static func fieldProblem(_ value: Any, known: Fields, path: String = "") -> String? {
+        switch known {
+        case .object(let fields):
+            guard let object = value as? [String: Any] else { return nil }
+            for key in object.keys.sorted() {
+                let here = path.isEmpty ? key : path + "." + key
+                guard let sub = fields[key] else { return "unknown field \(here) (a misspelt name is not ignored)" }
+                if let found = fieldProblem(object[key]!, known: sub, path: here) { return found }
+            }
+            return nil
+        case .whole:
+            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue != number.doubleValue.rounded() else { return nil }
+            return "field \(path) should be a whole number, not \(number)"
+        case .free, .value:
+            return nil
+        }
     }
 
     private static func describe(_ error: DecodingError) -> String {

@@ -146,6 +146,13 @@ public final class ALSAMicrophone {
 }
 
 /// The PCMs ALSA knows, by name, for `visor devices`.
+private func opens(_ name: String, _ stream: snd_pcm_stream_t) -> Bool {
+    var handle: OpaquePointer?
+    guard snd_pcm_open(&handle, name, stream, SND_PCM_NONBLOCK) == 0, let handle else { return false }
+    snd_pcm_close(handle)
+    return true
+}
+
 public func alsaPCMs() -> [(name: String, description: String, capture: Bool, playback: Bool)] {
     visor_alsa_silence_errors()
     var hints: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
@@ -163,7 +170,11 @@ public func alsaPCMs() -> [(name: String, description: String, capture: Bool, pl
         guard let name = field("NAME") else { continue }
         let io = field("IOID")
         let description = (field("DESC") ?? "").replacingOccurrences(of: "\n", with: ", ")
-        result.append((name, description, io == nil || io == "Input", io == nil || io == "Output"))
+        // A PCM whose hint names no direction (a plugin of a user's configuration, such as
+        // Visor's virtual microphone, which is capture only) is listed where it opens.
+        let capture = io == "Input" || (io == nil && opens(name, SND_PCM_STREAM_CAPTURE))
+        let playback = io == "Output" || (io == nil && opens(name, SND_PCM_STREAM_PLAYBACK))
+        result.append((name, description, capture, playback))
     }
     return result
 }

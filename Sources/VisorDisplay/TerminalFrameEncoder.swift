@@ -48,6 +48,9 @@ public enum TerminalColours: String, Sendable {
     case truecolour = "24bit"
     /// xterm's 256-colour palette (the 6x6x6 cube and the grey ramp).
     case palette256 = "256"
+    /// No colour at all (`NO_COLOR`): the view as characters of increasing ink by brightness,
+    /// text as plain text.
+    case none
 }
 
 /// What the terminal can do, from its environment: 24-bit colour when `COLORTERM` says
@@ -55,9 +58,17 @@ public enum TerminalColours: String, Sendable {
 public func detectTerminal(_ environment: [String: String]) -> (mode: TerminalMode, colours: TerminalColours) {
     let colourTerm = (environment["COLORTERM"] ?? "").lowercased()
     let term = (environment["TERM"] ?? "").lowercased()
+    // no-color.org: a NO_COLOR that is set and not empty turns colour off, whatever else is set.
+    if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return (.halfBlocks, .none) }
     let truecolour = colourTerm == "truecolor" || colourTerm == "24bit" || term.contains("direct") || term == "xterm-kitty"
     let kitty = term == "xterm-kitty" || environment["KITTY_WINDOW_ID"] != nil
     return (kitty ? .kitty : .halfBlocks, truecolour ? .truecolour : .palette256)
+}
+
+/// Whether the terminal can draw the view at all: `TERM=dumb` (Emacs' shell, some CI logs) has no
+/// cursor movement and no colour.
+public func terminalCanDraw(_ environment: [String: String]) -> Bool {
+    (environment["TERM"] ?? "").lowercased() != "dumb"
 }
 
 /// Encodes the wearer's view as terminal output: the world with the HUD's light added where the
@@ -134,6 +145,7 @@ public final class TerminalFrameEncoder {
             for i in cells.indices { cells[i] = Self.empty }
         }
         let shown = showsDetections ? annotations : []
+        let mode = colours == .none ? TerminalMode.halfBlocks : self.mode
         let pixelsPerCell = mode == .sextants ? (2, 3) : (1, 2)
         let pw = view.columns * pixelsPerCell.0, ph = view.rows * pixelsPerCell.1
         if mode != .kitty {
@@ -142,7 +154,7 @@ public final class TerminalFrameEncoder {
                 ViewCompositor.blend(hud: display.pixels, display: display.display, into: &cellPixels, viewWidth: pw, viewHeight: ph)
             }
             drawBoxes(shown, width: pw, height: ph, frameWidth: frame.widthPixels, frameHeight: frame.heightPixels, into: &cellPixels)
-            if mode == .sextants { fillSextants(view) } else { fillHalfBlocks(view) }
+            if colours == .none { fillInk(view) } else if mode == .sextants { fillSextants(view) } else { fillHalfBlocks(view) }
         }
         placeLabels(shown, view: view, frameWidth: frame.widthPixels, frameHeight: frame.heightPixels)
         if display == nil, showsHUD, let hud { placeHUDText(hud, view: view) }
@@ -158,6 +170,23 @@ public final class TerminalFrameEncoder {
     }
 
     // MARK: Cells
+
+    /// Characters from blank to full ink by the brightness of the cell's two pixels.
+    static let inkRamp: [UInt32] = Array(" .:-=+*#%@".unicodeScalars.map(\.value))
+
+    private func fillInk(_ view: TerminalSize) {
+        for row in 0..<view.rows {
+            for column in 0..<view.columns {
+                var sum = 0
+                for half in 0..<2 {
+                    let p = ((row * 2 + half) * view.columns + column) * 3
+                    sum += Int(cellPixels[p]) * 299 + Int(cellPixels[p + 1]) * 587 + Int(cellPixels[p + 2]) * 114
+                }
+                let level = min(Self.inkRamp.count - 1, sum * Self.inkRamp.count / (2 * 255 * 1000 + 1))
+                cells[row * screen.columns + column] = Cell(glyph: Self.inkRamp[level], foreground: 0, background: 0)
+            }
+        }
+    }
 
     private func fillHalfBlocks(_ view: TerminalSize) {
         cellPixels.withUnsafeBufferPointer { px in
@@ -301,7 +330,7 @@ public final class TerminalFrameEncoder {
                 cursor = (row, column + 1)
             }
         }
-        ByteText.append("\u{1B}[0m", to: &output)
+        if colours != .none { ByteText.append("\u{1B}[0m", to: &output) }
         output.append(0x1B); output.append(0x5B)
         ByteText.append(screen.rows + 1, to: &output)
         ByteText.append(";1H", to: &output)
@@ -337,6 +366,8 @@ public final class TerminalFrameEncoder {
     private func setColour(background: Bool, _ rgb: UInt32) {
         let r = Int(rgb >> 16 & 255), g = Int(rgb >> 8 & 255), b = Int(rgb & 255)
         switch colours {
+        case .none:
+            return
         case .truecolour:
             ByteText.append(background ? "\u{1B}[48;2;" : "\u{1B}[38;2;", to: &output)
             output.append(contentsOf: Self.decimal[r]); output.append(0x3B)

@@ -21,8 +21,6 @@ public enum WAVFile {
     /// Writes a WAV file readable by its owner only.
     public static func write(samples: [Int16], sampleRateHertz: Int, channelCount: Int, to path: String) throws {
         let bytes = encode(samples: samples, sampleRateHertz: sampleRateHertz, channelCount: channelCount)
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            throw VisorError("cannot write \(path)")
-        }
+        try OutputFile.write(bytes, to: path, role: "speech file")
     }
 }

@@ -22,6 +22,9 @@ public struct RecognizedWord: Equatable, Sendable {
 /// Tesseract's OpenMP threads make it slower on a small machine; the process must start with
 /// `OMP_THREAD_LIMIT=1` in its environment (libgomp reads it when it loads), which the `visor`
 /// command arranges.
+/// Where Leptonica's messages go (a C callback cannot capture a logger).
+private let leptonicaLogger = Logger(label: "visor.leptonica")
+
 public final class TextReader {
     /// Words under this confidence are dropped (FINDINGS.md: about 70 keeps real words, drops noise).
     public var minimumConfidence = 70.0
@@ -36,6 +39,11 @@ public final class TextReader {
     public init(language: String = "eng", dataPath: String? = nil) throws {
         if ProcessInfo.processInfo.environment["OMP_THREAD_LIMIT"] != "1" {
             Logger(label: "visor.text").warning("OMP_THREAD_LIMIT is not 1: Tesseract will start OpenMP threads and run slower")
+        }
+        // Leptonica's messages ("box outside rectangle") are library noise: into the log at debug.
+        leptSetStderrHandler { message in
+            guard let message else { return }
+            leptonicaLogger.debug("\(String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         guard let api = TessBaseAPICreate() else { throw VisorError("Tesseract could not be started") }
         guard TessBaseAPIInit2(api, dataPath, language, OEM_LSTM_ONLY) == 0 else {

@@ -17,12 +17,15 @@ public enum DeviceProfiles {
             .sorted { $0.name < $1.name }
     }
 
+    /// True when `--profile` names a shipped profile rather than a file.
+    public static func isName(_ nameOrPath: String) -> Bool { !(nameOrPath.contains("/") || nameOrPath.hasSuffix(".json")) }
+
     /// A shipped profile by name, or a profile file by path (anything with a `/` or ending in `.json`).
     /// - Throws: `VisorError` naming the profile and the field at fault, or listing the names there are.
     public static func load(_ nameOrPath: String) throws -> DeviceProfile {
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
-            guard let data = FileManager.default.contents(atPath: nameOrPath) else { throw VisorError("no such profile file: \(nameOrPath)") }
-            return try DeviceProfile.load(from: data, source: nameOrPath)
+        if !isName(nameOrPath) {
+            let data = try InputFile.read(nameOrPath, role: "profile file", limitBytes: 1 << 20)
+            return try DeviceProfile.load(from: Data(data), source: nameOrPath)
         }
         let all = try shipped()
         guard let profile = all.first(where: { $0.name == nameOrPath }) else {

@@ -274,14 +274,17 @@ public final class TerminalStage: FastStage {
     }
 
     static func panel(_ state: FrameState, history: [[UInt64]], profile: String, width: Int) -> [PanelLine] {
-        func clip(_ s: String) -> String { String(s.prefix(width)) }
+        // A line cut short says so.
+        func clip(_ s: String) -> String { s.count <= width ? s : String(s.prefix(max(0, width - 1))) + "…" }
         var lines: [PanelLine] = []
         lines.append(PanelLine(clip(String(format: "VISOR %@  %.1f fps  frame %llu", profile, state.stats.framesPerSecond, state.stats.frames)), colour: 0xFFFFFF))
         lines.append(PanelLine(clip("stage        ms    last \(history.first?.count ?? 0) frames"), colour: 0x8C8C8C))
         for (i, name) in state.stats.stageNames.enumerated() where i < history.count && history[i].contains(where: { $0 > 0 }) {
             let ms = Double(state.stats.latestNanoseconds[i]) / 1e6
             let drops = state.stats.drops[i] > 0 ? " -\(state.stats.drops[i])" : ""
-            lines.append(PanelLine(clip(String(format: "%-9@%6.2f ", name as NSString, ms) + sparkline(history[i]) + drops)))
+            // Padded by hand: Foundation on Linux ignores a width on %@, which ran names into figures ("text181.93").
+            let label = name.count < 9 ? name + String(repeating: " ", count: 9 - name.count) : String(name.prefix(8)) + " "
+            lines.append(PanelLine(clip(label + String(format: "%6.2f ", ms) + sparkline(history[i]) + drops)))
         }
         if let display = state.display {
             lines.append(PanelLine(clip("HUD \(display.display.widthPixels)x\(display.display.heightPixels), \(display.display.textLines) lines, \(display.font.name)"), colour: 0x8C8C8C))

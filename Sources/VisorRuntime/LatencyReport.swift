@@ -34,6 +34,7 @@ extension ReplayResult {
         let verdict: String
         let truncated: Bool
         let corrupt_chunks: Int
+        let undecodable_frames: UInt64
         let model: ModelJSON?
     }
 
@@ -84,7 +85,7 @@ extension ReplayResult {
                                 frames: frames, audio_blocks: audioBlocks, duration_ns: lastSampleTimeNanoseconds,
                                 frame_budget_ns: metrics.frameBudgetNanoseconds, stages: stages, end_to_end: endToEnd,
                                 fits: verdict.fits, verdict: verdict.text, truncated: damage != nil, corrupt_chunks: corruptChunks.count,
-                                model: model)
+                                undecodable_frames: metrics.undecodableFrames, model: model)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(report)

@@ -90,8 +90,9 @@ public final class Pipeline {
     ///   - wallClock: its capture time as Unix time, if the session has one.
     ///   - arrival: monotonic time at which the frame was due (paced or live) or read (as fast as possible).
     ///   - terminal: where to draw, or nil when headless; `write` is timed as part of the frame.
+    @discardableResult
     public func process(_ message: MCAPMessage, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
-                        terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {
+                        terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws -> Bool {
         try process(input: .message(message), sessionTime: sessionTime, wallClock: wallClock, arrival: arrival, terminal: terminal)
     }
 
@@ -132,8 +133,10 @@ public final class Pipeline {
     }
 
     /// Processes one camera frame, from whatever it arrived as.
+    /// - Returns: false when the frame could not be decoded and was skipped (a `stage_error` event).
+    @discardableResult
     public func process(input: FrameInput, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64,
-                        terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws {
+                        terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)? = nil) throws -> Bool {
         defer { state.input = nil }
         var arrival = arrival
         let beforePublishing = DispatchTime.now().uptimeNanoseconds
@@ -154,7 +157,14 @@ public final class Pipeline {
         state.wallClockNanoseconds = wallClock
         state.terminalView = terminal?.size
         for (i, stage) in fastStages.enumerated() {
-            try stage.process(&state)
+            do {
+                try stage.process(&state)
+            } catch where stage.reads.contains(.encodedFrame) {
+                // A frame that cannot be decoded (a corrupt JPEG) is skipped, said in the
+                // transcript, and the run goes on with the next; the view keeps the last good frame.
+                try skipUndecodable(stage: stage.name, error: error, sessionTime: sessionTime)
+                return false
+            }
             let now = DispatchTime.now().uptimeNanoseconds
             metrics.fastStages[i].record(now &- previous)
             state.stats.latestNanoseconds[i] = now &- previous
@@ -186,6 +196,31 @@ public final class Pipeline {
         state.events.removeAll(keepingCapacity: true)
         frameIndex += 1
         metrics.frames += 1
+        return true
+    }
+
+    /// Draws the last frame again through the stages that compose and draw the view (HUD,
+    /// display, terminal), with the scene as it is now: a key changed what is shown while paused,
+    /// or the camera is gone and what is heard and answered must still be seen. Not timed: no
+    /// frame arrived.
+    /// - Parameter sessionTime: the session's clock now (the HUD's time), or nil to keep the frame's.
+    public func redraw(sessionTime: UInt64? = nil, terminal: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)) {
+        if let sessionTime { state.sessionTimeNanoseconds = max(state.sessionTimeNanoseconds, sessionTime) }
+        state.terminalView = terminal.size
+        for stage in fastStages where !stage.writes.isDisjoint(with: [.hud, .display, .terminal]) { try? stage.process(&state) }
+        state.events.removeAll(keepingCapacity: true)
+        if !state.terminalBytes.isEmpty { state.terminalBytes.withUnsafeBytes { terminal.write($0) } }
+    }
+
+    private func skipUndecodable(stage: String, error: Error, sessionTime: UInt64) throws {
+        let reason = (error as? VisorError)?.message ?? "\(error)"
+        metrics.undecodableFrames += 1
+        if metrics.firstUndecodable == nil { metrics.firstUndecodable = (sessionTime, reason) }
+        try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "stage_error", fields: [
+            ("stage", .string(stage)), ("index", .int(Int64(frameIndex))), ("error", .string(reason)),
+        ]))
+        state.events.removeAll(keepingCapacity: true)
+        frameIndex += 1
     }
 
     /// Publishes the slow stages' results still outstanding (at their visibility times in

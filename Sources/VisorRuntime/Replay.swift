@@ -185,6 +185,7 @@ public final class ReplayRunner {
         let pipeline = try Pipeline(fastStages: stages, slowStages: options.slowStages, options: pipelineOptions)
         if let directory = options.snapshotDirectory { try Snapshot.prepare(directory) }
         var paused = false, stepping = false, pausedAt: UInt64 = 0, pausedFor: UInt64 = 0
+        var redrawNow = false, statusShowsPaused = false
 
         let start = source.startTimeNanoseconds
         let hasWallClock = start > 1_000_000_000 * 978_307_200  // after 2001: log times are Unix time
@@ -215,11 +216,18 @@ public final class ReplayRunner {
                             paused.toggle()
                             if paused { pausedAt = DispatchTime.now().uptimeNanoseconds } else { pausedFor += DispatchTime.now().uptimeNanoseconds - pausedAt }
                         case .step: if paused { stepping = true }
-                        case .toggleHUD: terminalStage?.encoder.showsHUD.toggle()
-                        case .toggleDetections: terminalStage?.encoder.showsDetections.toggle()
+                        case .toggleHUD: terminalStage?.encoder.showsHUD.toggle(); redrawNow = true
+                        case .toggleDetections: terminalStage?.encoder.showsDetections.toggle(); redrawNow = true
                         case .quit: stopped = true; break replaying
                         }
                     }
+                    status.paused = paused
+                    // Paused, a key that changes what is shown shows it now, not at the next frame.
+                    if redrawNow || paused != statusShowsPaused, frames > 0, let terminal = options.terminal, let writeView {
+                        pipeline.redraw(terminal: (terminal.size(), writeView))
+                        statusShowsPaused = paused
+                    }
+                    redrawNow = false
                     if !paused || stepping || shouldStop() { break }
                     usleep(20_000)
                 }
@@ -250,9 +258,10 @@ public final class ReplayRunner {
                     status.sessionTimeNanoseconds = sessionTime
                     drawing = (terminal.size(), writeView)
                 }
-                try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
-                                     arrival: arrival, terminal: drawing)
+                let decoded = try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
+                                                   arrival: arrival, terminal: drawing)
                 if stepping { stepping = false; pausedAt = DispatchTime.now().uptimeNanoseconds }
+                guard decoded else { continue }
                 let snapshot = options.snapshotDirectory != nil && frames % max(1, options.snapshotEvery) == 0
                 if output != nil || snapshot {
                     outputFrame = pipeline.state.frame
@@ -287,6 +296,7 @@ private final class StatusLine {
     let total: Int
     var frame = 0
     var sessionTimeNanoseconds: UInt64 = 0
+    var paused = false
     private var bytes: [UInt8] = []
 
     init(total: Int) {
@@ -294,15 +304,22 @@ private final class StatusLine {
         bytes.reserveCapacity(256)
     }
 
+    /// Writes the line, cut to the terminal's width less one column: a line that wrapped would
+    /// scroll the screen on every frame.
     func write(to terminal: ReplayTerminal) {
         bytes.removeAll(keepingCapacity: true)
-        ByteText.append("\u{1B}[0m\u{1B}[2K frame ", to: &bytes)
+        ByteText.append("\u{1B}[0m\u{1B}[2K", to: &bytes)
+        let start = bytes.count
+        if paused { ByteText.append(" PAUSED (space resumes, right arrow steps)", to: &bytes) }
+        ByteText.append(" frame ", to: &bytes)
         ByteText.append(frame, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
         ByteText.append(total, to: &bytes)
         ByteText.append("  ", to: &bytes)
         ByteText.appendSessionTime(sessionTimeNanoseconds, to: &bytes)
         ByteText.append("  q or Ctrl-C quits", to: &bytes)
+        let room = max(1, terminal.size().columns - 1)
+        if bytes.count - start > room { bytes.removeSubrange((start + room)...) }
         bytes.withUnsafeBytes { terminal.write($0) }
     }
 }

@@ -73,6 +73,10 @@ public struct RuntimeMetrics {
     /// Microphone blocks the speech stage dropped because it fell 10 s behind.
     public var speechDrops: UInt64 = 0
     public var frames: UInt64 = 0
+    /// Camera messages that could not be decoded and were skipped, with the first one's capture
+    /// time and reason.
+    public var undecodableFrames: UInt64 = 0
+    public var firstUndecodable: (sessionTimeNanoseconds: UInt64, reason: String)?
     public let frameBudgetNanoseconds: UInt64
 
     public init(fastStageNames: [String], slowStageNames: [String], slowStageBudgets: [UInt64], frameBudgetNanoseconds: UInt64) {

@@ -49,9 +49,16 @@ public final class SensorCapture {
     /// calling thread, still in the device's buffer; audio blocks on the microphone's thread.
     /// Returns what went wrong with each sensor that failed (`faults`), and the sensors whose
     /// recording simply ended (`ended`: a virtual microphone's file), one line each.
+    /// - Parameters:
+    ///   - onFault: told at once, on the failing sensor's thread, when a sensor fails.
+    ///   - whileNoCamera: called on the calling thread about a hundred times a second while the
+    ///     microphone runs without a camera (none was given, or it failed): with no frames to
+    ///     publish at, the caller publishes what was heard here, on the microphone's clock.
     public func run(shouldStop: @escaping () -> Bool,
                     onFrame: (FrameInput, CapturedFrame) throws -> Void,
-                    onAudio: @escaping (AudioBlock) throws -> Void) -> (faults: [String], ended: [String]) {
+                    onAudio: @escaping (AudioBlock) throws -> Void,
+                    onFault: @escaping (String) -> Void = { _ in },
+                    whileNoCamera: () -> Void = {}) -> (faults: [String], ended: [String]) {
         let faults = LockedList()
         let ended = LockedList()
         var microphoneThread: Thread?
@@ -68,7 +75,9 @@ public final class SensorCapture {
                         try onAudio(block)
                     }
                 } catch {
-                    faults.append((error as? VisorError)?.message ?? "\(error)")
+                    let fault = (error as? VisorError)?.message ?? "\(error)"
+                    faults.append(fault)
+                    onFault(fault)
                 }
                 microphoneDone.set()
             }
@@ -88,12 +97,14 @@ public final class SensorCapture {
                     }
                 }
             } catch {
-                faults.append((error as? VisorError)?.message ?? "\(error)")
+                let fault = (error as? VisorError)?.message ?? "\(error)"
+                faults.append(fault)
+                onFault(fault)
             }
             camera.stop()
         }
         if microphoneThread != nil {
-            while !microphoneDone.isSet && !shouldStop() { usleep(10_000) }
+            while !microphoneDone.isSet && !shouldStop() { whileNoCamera(); usleep(10_000) }
             // A microphone whose driver hangs never returns from its read: stop waiting for it
             // after two seconds, and say so, rather than hang the run.
             var waited = 0
@@ -106,11 +117,20 @@ public final class SensorCapture {
     }
 }
 
-final class LockedList: @unchecked Sendable {
+/// Lines that threads add to and one thread takes.
+public final class LockedList: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [String] = []
-    func append(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
-    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+    public init() {}
+    public func append(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
+    public var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+    /// Everything added since the last drain, emptied.
+    public func drain() -> [String] {
+        lock.lock(); defer { lock.unlock() }
+        let taken = list
+        list.removeAll()
+        return taken
+    }
 }
 
 final class LockedFlag: @unchecked Sendable {

@@ -55,9 +55,7 @@ public final class TraceRecorder {
             out += ",\n{\"name\":\(jsonString(names[Int(span.name)])),\"ph\":\"X\",\"pid\":1,\"tid\":\(span.track + 1),\"ts\":\(String(format: "%.3f", ts)),\"dur\":\(String(format: "%.3f", dur))}"
         }
         out += "\n]}\n"
-        do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw VisorError("cannot write trace \(path): \(error.localizedDescription)")
-        }
+        try OutputFile.write(Array(out.utf8), to: path, role: "trace")
     }
 
     private func jsonString(_ s: String) -> String {

@@ -3,10 +3,10 @@ import VisorCore
 
 /// The transcript of a run, as JSON Lines: one object per event, `time_ns` (capture time since the
 /// session began) and `kind` first, other fields in a fixed order, so that two runs of the same
-/// session give the same bytes.
+/// session give the same bytes. A transcript is a log: each event is written as it happens, so a
+/// run that is killed keeps every event before it.
 public final class TranscriptWriter {
-    private let handle: FileHandle?
-    private let path: String
+    private let file: OutputFile?
     private var buffer: [UInt8] = []
     /// Also hands each event but `frame` (time and JSON object) here: the annotated session output.
     public var mirror: ((UInt64, String) throws -> Void)?
@@ -14,11 +14,8 @@ public final class TranscriptWriter {
     /// - Parameter path: the file, or nil for events that only go to `mirror`.
     /// - Throws: `VisorError` if the file cannot be created.
     public init(path: String?) throws {
-        self.path = path ?? ""
-        guard let path else { handle = nil; return }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw VisorError("cannot create transcript \(path): \(String(cString: strerror(errno)))") }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        file = try path.map { try OutputFile(path: $0, role: "transcript") }
+        buffer.reserveCapacity(1024)
     }
 
     /// Writes one event as a JSON line: `time_ns`, `kind`, then the event's fields in order.
@@ -36,23 +33,15 @@ public final class TranscriptWriter {
         }
         line += "}"
         if event.kind != "frame", let mirror { try mirror(timeNanoseconds, line) }
-        guard handle != nil else { return }
-        line += "\n"
+        guard let file else { return }
+        buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: line.utf8)
-        if buffer.count > 64 << 10 { try flush() }
+        buffer.append(UInt8(ascii: "\n"))
+        try file.write(buffer)
     }
 
     public func close() throws {
-        try flush()
-        try? handle?.close()
-    }
-
-    private func flush() throws {
-        guard !buffer.isEmpty, let handle else { return }
-        do { try handle.write(contentsOf: buffer) } catch {
-            throw VisorError("cannot write transcript \(path): \(error.localizedDescription)")
-        }
-        buffer.removeAll(keepingCapacity: true)
+        try file?.close()
     }
 
     static func fixed(_ value: Double, decimals: Int) -> String {

@@ -30,8 +30,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing): one track per stage and worker.")
     var trace: String?
 
-    @Option(help: "Pace the replay against recorded time: 1 is real time (what a wearer meets; the slow stages compete as they would live); default max.")
-    var speed: Double?
+    @Option(help: "Pace the replay against recorded time: a factor (1 is real time: what a wearer meets, the slow stages competing as they would live) or max, as fast as it goes (default max).")
+    var speed: String?
 
     @Option(help: "Replay the session this many times back to back (default 1).")
     var `repeat`: Int = 1
@@ -41,18 +41,23 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
+    @OptionGroup var topics: TopicOptions
+
     func validate() throws {
         try runtime.validate()
         guard (1...1000).contains(self.repeat) else { throw ValidationError("--repeat must be between 1 and 1000") }
-        if let speed, !(speed > 0 && speed.isFinite) { throw ValidationError("--speed must be a positive factor") }
+        if let speed, speed != "max", !(Double(speed).map { $0 > 0 && $0.isFinite } ?? false) {
+            throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
+        }
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(stoppable: true) {
+            try checkOutputs([("report", json), ("trace", trace)], inputs: runtime.inputFiles + [("session measured", session)])
             let profile = try runtime.loadProfile()
-            let source = try SessionSource(path: session, cameraTopic: runtime.cameraTopic, audioTopic: runtime.audioTopic)
+            let source = try SessionSource(path: session, cameraTopic: topics.cameraTopic, audioTopic: topics.audioTopic)
             var options = ReplayOptions(profile: profile)
-            options.speed = speed.map { .times($0) } ?? .max
+            options.speed = speed.flatMap(Double.init).map { .times($0) } ?? .max
             options.deterministic = deterministic
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
@@ -68,10 +73,14 @@ struct Bench: ParsableCommand {
             options.tracePath = trace
             options.repeatCount = self.repeat
             options.terminal = ReplayTerminal(size: { TerminalSize(columns: 160, rows: 49) }, write: { _ in }, showsStatus: false)
-            let result = try ReplayRunner(source: source, options: options).run()
+            let result = try ReplayRunner(source: source, options: options).run(shouldStop: { StopSignal.requested })
             print("\(session): \(result.frames) frames on \(profile.name) (\(profile.title)), frame budget \(String(format: "%.1f", profile.frameBudgetMilliseconds)) ms, \(runtime.workers) worker(s), \(deterministic ? "deterministic" : "free-running") scheduling")
             print(result.latencyTable())
             if let json { try writeReport(result, to: json) }
+            if let status = StopSignal.exitStatus {
+                printError("stopped by \(StopSignal.signalName ?? "a signal") after \(result.frames) frames; the figures cover those")
+                throw ExitCode(status)
+            }
             if result.damage != nil || !result.corruptChunks.isEmpty {
                 printError("session is damaged; measured \(result.frames) frames")
                 throw ExitCode(2)

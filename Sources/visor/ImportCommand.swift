@@ -53,7 +53,7 @@ struct Import: ParsableCommand {
     func validate() throws {
         if video == nil && photo.isEmpty { throw ValidationError("give a video, or at least one --photo") }
         if let size, parseSize(size) == nil { throw ValidationError("--size takes WxH with even numbers, for example 640x480; got \"\(size)\"") }
-        if let fps, !(fps > 0 && fps <= 240) { throw ValidationError("--fps must be between 0 and 240 frames per second") }
+        if let fps, !(fps > 0 && fps <= 240) { throw ValidationError("--fps must be more than 0 and at most 240 frames per second") }
         if !(1...100).contains(quality) { throw ValidationError("--quality must be between 1 and 100") }
         if start < 0 { throw ValidationError("--start must not be negative") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
@@ -77,7 +77,7 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(stoppable: true) {
             var plan = ImportPlan()
             plan.videoPath = video
             plan.videoStartSeconds = start
@@ -89,7 +89,16 @@ struct Import: ParsableCommand {
             plan.storage = raw ? .raw : .jpeg(quality: quality)
             plan.noiseFloorDBFS = noiseFloor
             plan.compression = compressionValue ?? .zstd
-            let summary = try SessionImporter.run(plan, outputPath: output)
+            var inputs = [(role: "video", path: video ?? "")].filter { !$0.path.isEmpty }
+            inputs += plan.photos.map { (role: "photo", path: $0.path) } + plan.audio.map { (role: "audio file", path: $0.path) }
+            try OutputFile.checkDistinct(outputs: [(role: "output", path: output)], inputs: inputs)
+            let summary: ImportSummary
+            do {
+                summary = try SessionImporter.run(plan, outputPath: output, shouldStop: { StopSignal.requested })
+            } catch is ImportStopped {
+                printError("import stopped by \(StopSignal.signalName ?? "a signal"); \(output) was left as it was")
+                throw ExitCode(StopSignal.exitStatus ?? 1)
+            }
             let bytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             print("wrote \(output): \(summary.frames) frames of \(summary.widthPixels)x\(summary.heightPixels) at \(summary.framesPerSecond) fps, \(summary.audioBlocks) audio blocks, \(formatSessionTime(summary.durationNanoseconds)), \(bytes / 1024) KiB")
         }

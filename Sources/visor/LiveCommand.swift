@@ -53,10 +53,11 @@ struct Live: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(stoppable: true) {
+            try checkOutputs([("transcript", transcript), ("report", report)], inputs: runtime.inputFiles + [("camera", sensors.options.cameraPath)])
             let profile = try runtime.loadProfile()
             let capture = try SensorCapture(sensors.options)
-            let drawing = !headless && isatty(STDOUT_FILENO) == 1
+            let drawing = display.shouldDraw(headless: headless)
             let transcriptWriter = try transcript.map { try TranscriptWriter(path: $0) }
             var options = Pipeline.Options(profile: profile)
             options.workerThreads = runtime.workers
@@ -102,24 +103,33 @@ struct Live: ParsableCommand {
             let audio = AudioCounter()
             var failure: Error?
             let faults: [String], ended: [String]
+            // A sensor that fails is shown at once (on the screen, or on stderr headless) and
+            // written to the transcript on the session's clock; the other sensor goes on.
+            let lost = LockedList()
+            var alert: String?
+            func reportLost(now: UInt64) {
+                for fault in lost.drain() {
+                    alert = "lost: \(fault)"
+                    if let screen { screen.alert("lost: \(fault)") } else { printError("error: \(fault)") }
+                    do {
+                        try transcriptWriter?.event(timeNanoseconds: now &- clock.origin(now), TranscriptEvent(kind: "sensor_lost", fields: [("reason", .string(fault))]))
+                    } catch { failure = error }
+                }
+            }
+            func monotonicNow() -> UInt64 {
+                // The sensors stamp their samples with CLOCK_MONOTONIC.
+                var spec = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &spec)
+                return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+            }
             do {
                 defer { screen?.leave() }
                 var lastHeardCheck: UInt64 = 0
                 (faults, ended) = capture.run(shouldStop: {
-                    // With no camera there are no frames to publish what was heard at: publish it here, ten times a second.
-                    if capture.camera == nil, failure == nil {
-                        // The microphone stamps samples with CLOCK_MONOTONIC.
-                        var spec = timespec()
-                        clock_gettime(CLOCK_MONOTONIC, &spec)
-                        let now = UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-                        if now &- lastHeardCheck > 100_000_000 {
-                            lastHeardCheck = now
-                            do { try pipeline.publishHeard(sessionTime: now &- clock.origin(now)) } catch { failure = error }
-                        }
-                    }
-                    return failure != nil || stop() || (screen?.quitKeyPressed() ?? false)
+                    failure != nil || stop() || (screen?.quitKeyPressed() ?? false)
                 }, onFrame: { input, info in
                     let start = clock.origin(info.captureTimeNanoseconds)
+                    reportLost(now: info.captureTimeNanoseconds)
                     let terminal = screen.map { s in (size: s.size(), write: { (bytes: UnsafeRawBufferPointer) in s.write(bytes) }) }
                     do {
                         try pipeline.process(input: input, sessionTime: info.captureTimeNanoseconds &- start, wallClock: nil,
@@ -152,12 +162,29 @@ struct Live: ParsableCommand {
                     var block = block
                     block.captureTimeNanoseconds &-= clock.origin(block.captureTimeNanoseconds)
                     pipeline.process(audio: block)
+                }, onFault: { fault in
+                    lost.append(fault)
+                }, whileNoCamera: {
+                    // With no camera there are no frames to publish what was heard at: publish it
+                    // here, ten times a second, on the microphone's clock.
+                    let now = monotonicNow()
+                    reportLost(now: now)
+                    guard failure == nil, now &- lastHeardCheck > 100_000_000 else { return }
+                    lastHeardCheck = now
+                    do { try pipeline.publishHeard(sessionTime: now &- clock.origin(now)) } catch { failure = error }
+                    // The view keeps the last frame, with the HUD and panel as they are now.
+                    if let screen, frames > 0 {
+                        pipeline.redraw(sessionTime: now &- clock.origin(now), terminal: (screen.size(), { screen.write($0) }))
+                        if let alert { screen.alert(alert) }
+                    }
                 })
+                reportLost(now: monotonicNow())
             }
             try pipeline.finish()
             try transcriptWriter?.close()
             for note in ended + stalls { printError("note: \(note)") }
-            for fault in faults { printError("error: \(fault)") }
+            // Headless, each fault was printed when it happened.
+            if drawing { for fault in faults { printError("error: \(fault)") } }
             if let failure { throw failure }
             let overruns = capture.microphone.map { $0.overruns > 0 ? ", \($0.overruns) microphone overrun\($0.overruns == 1 ? "" : "s") (audio lost)" : "" } ?? ""
             print("live: \(frames) frames and \(audio.count) audio blocks\(overruns)\(capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? "")")

@@ -43,7 +43,8 @@ struct Record: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(stoppable: true) {
+            try checkOutputs([("session", output)], inputs: [("camera", sensors.options.cameraPath)])
             let capture = try SensorCapture(sensors.options)
             let redactor = redact == "faces" ? try FaceRedactor() : nil
             let writer = try SessionWriter(path: output, storage: redactor != nil && raw ? .raw : .jpeg(quality: quality))

@@ -33,8 +33,11 @@ struct Replay: ParsableCommand {
     @Option(help: "Write the latency report (JSON) to this file.")
     var report: String?
 
-    @Flag(help: "Schedule slow stages on the session's virtual clock: byte-identical transcripts on any machine, whatever its load.")
+    @Flag(help: "Schedule slow stages on the session's virtual clock: byte-identical transcripts on any machine, whatever its load (the default headless, unless --speed or --free-running is given).")
     var deterministic = false
+
+    @Flag(help: "Let slow stages finish when they finish, skipping frames while busy, even headless (what a live run does; answers may miss what a skipped stage would have seen).")
+    var freeRunning = false
 
     @Option(help: "Write a Chrome trace-event file (Perfetto, chrome://tracing) of every stage and worker.")
     var trace: String?
@@ -54,12 +57,15 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
+    @OptionGroup var topics: TopicOptions
+
     func validate() throws {
         try runtime.validate()
         try display.validate()
         try snapshots.validate()
         if let redact, redact != "faces" { throw ValidationError("--redact takes faces; got \"\(redact)\"") }
         if redact != nil && output == nil && snapshots.snapshotDir == nil { throw ValidationError("--redact needs --output or --snapshot-dir: it blurs what is written") }
+        if deterministic && freeRunning { throw ValidationError("--deterministic and --free-running contradict each other") }
         if let speed, parseSpeed(speed) == nil {
             throw ValidationError("--speed takes a positive factor (1, 2, 4, ...) or max; got \"\(speed)\"")
         }
@@ -72,15 +78,20 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(stoppable: true) {
+            try checkOutputs([("transcript", transcript), ("report", report), ("trace", trace), ("output session", output), ("speech file", speechOut)],
+                             inputs: runtime.inputFiles + [("session replayed", session)])
             let profile = try runtime.loadProfile()
-            let source = try SessionSource(path: session, cameraTopic: runtime.cameraTopic, audioTopic: runtime.audioTopic)
-            let drawing = !headless && isatty(STDOUT_FILENO) == 1
+            let source = try SessionSource(path: session, cameraTopic: topics.cameraTopic, audioTopic: topics.audioTopic)
+            let drawing = display.shouldDraw(headless: headless)
             var options = ReplayOptions(profile: profile)
             options.speed = speed.flatMap(parseSpeed) ?? (drawing ? .times(1) : .max)
             options.transcriptPath = transcript
             options.tracePath = trace
-            options.deterministic = deterministic
+            // Headless and as fast as it goes, free-running scheduling would skip the slow stages'
+            // work and the assistant would answer from a scene nobody looked at: such a run is on
+            // the virtual clock unless asked otherwise.
+            options.deterministic = deterministic || (!freeRunning && !drawing && speed == nil)
             options.workerThreads = runtime.workers
             options.slowStages = try runtime.makeSlowStages()
             let wearer = try runtime.loadWearer()
@@ -106,10 +117,22 @@ struct Replay: ParsableCommand {
                 })
             }
             if let report { try writeReport(result, to: report) }
-            print("replayed \(result.frames) frames and \(result.audioBlocks) audio blocks of \(session) (\(formatSessionTime(result.lastSampleTimeNanoseconds)))\(result.stopped ? ", stopped early" : "")")
+            print("replayed \(result.frames) frames and \(result.audioBlocks) audio blocks of \(session) (\(formatSessionTime(result.lastSampleTimeNanoseconds)), \(options.deterministic ? "deterministic" : "free-running") scheduling)\(result.stopped ? ", stopped early" : "")")
             print(result.latencyTable())
+            if let status = StopSignal.exitStatus {
+                printError("stopped by \(StopSignal.signalName ?? "a signal") at \(formatSessionTime(result.lastSampleTimeNanoseconds)); every output is complete up to there")
+                throw ExitCode(status)
+            }
             if let damage = result.damage {
                 printError("session truncated \(damage); replayed \(result.frames) frames up to \(formatSessionTime(result.lastSampleTimeNanoseconds))")
+                throw ExitCode(2)
+            }
+            if let first = result.metrics.firstUndecodable, result.frames == 0 {
+                // Not one frame: the session's images are not something Visor reads at all.
+                throw VisorError(first.reason)
+            }
+            if let first = result.metrics.firstUndecodable {
+                printError("\(result.metrics.undecodableFrames) frame(s) could not be decoded and were skipped (the first at \(formatSessionTime(first.sessionTimeNanoseconds)): \(first.reason)); replayed \(result.frames) frames")
                 throw ExitCode(2)
             }
             if let first = result.corruptChunks.first {
@@ -121,10 +144,7 @@ struct Replay: ParsableCommand {
 }
 
 func writeReport(_ result: ReplayResult, to path: String) throws {
-    // Readable by its owner only, as everything a run writes.
     let json: Data
     do { json = try result.reportJSON() } catch { throw VisorError("cannot write report \(path): \(error.localizedDescription)") }
-    guard FileManager.default.createFile(atPath: path, contents: json, attributes: [.posixPermissions: 0o600]) else {
-        throw VisorError("cannot write report \(path): \(String(cString: strerror(errno)))")
-    }
+    try OutputFile.write([UInt8](json), to: path, role: "report")
 }

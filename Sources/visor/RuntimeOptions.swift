@@ -20,12 +20,6 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Worker threads for the slow stages (default: the cores less one, at least 1: the frame thread and the speech thread need the rest).")
     var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
 
-    @Option(help: "The camera topic to use (default: the channel with a Foxglove image schema).")
-    var cameraTopic: String?
-
-    @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
-    var audioTopic: String?
-
     @Option(help: ArgumentHelp("The wearer's profile (YAML): name, goals, interests, verbosity, notifications, wake phrases, voice.", valueName: "FILE"))
     var wearer: String?
 
@@ -48,8 +42,14 @@ struct RuntimeOptions: ParsableArguments {
         if let wake, wake.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw ValidationError("--wake needs at least one phrase")
         }
+        if stageNames.isEmpty && stages != "none" {
+            throw ValidationError("--stages names no stage; give some of \(Self.knownStages.joined(separator: ", ")), or none")
+        }
         for name in stageNames where !Self.knownStages.contains(name) {
             throw ValidationError("unknown stage \"\(name)\" in --stages (stages: \(Self.knownStages.joined(separator: ", ")), or none)")
+        }
+        if let twice = stageNames.first(where: { name in stageNames.filter { $0 == name }.count > 1 }) {
+            throw ValidationError("--stages names \(twice) twice")
         }
         if model != nil && noModel { throw ValidationError("--model and --no-model contradict each other") }
         for (flag, value) in [("--wearer", wearer), ("--memory", memory), ("--model", model), ("--gallery", gallery)] where value?.isEmpty == true {
@@ -80,7 +80,7 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     var stageNames: [String] {
-        stages == "none" ? [] : stages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        stages == "none" ? [] : stages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The wake phrases when the speech stage runs, else nil: --wake, else the wearer's, else the defaults.
@@ -101,6 +101,21 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     func loadProfile() throws -> DeviceProfile { try DeviceProfiles.load(profile) }
+
+    /// The files these options read, which no output may overwrite.
+    var inputFiles: [(role: String, path: String?)] {
+        [("wearer profile", wearer), ("language model", model), ("device profile", DeviceProfiles.isName(profile) ? nil : profile)]
+    }
+}
+
+/// Which channels of a session are the camera and the microphone (replay and bench; live has
+/// devices, not topics).
+struct TopicOptions: ParsableArguments {
+    @Option(help: "The camera topic to use (default: the channel with a Foxglove image schema).")
+    var cameraTopic: String?
+
+    @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
+    var audioTopic: String?
 }
 
 /// How the terminal view is drawn (replay and live).
@@ -108,7 +123,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How to draw the view: half (half blocks), sextants (six pixels a cell) or kitty (the kitty graphics protocol); default: kitty under kitty, else half.", valueName: "MODE"))
     var render: String?
 
-    @Option(help: ArgumentHelp("Colours: 24bit or 256 (default: 24bit when COLORTERM says truecolor or 24bit, else 256).", valueName: "DEPTH"))
+    @Option(help: ArgumentHelp("Colours: 24bit, 256 or none (default: none when NO_COLOR is set, 24bit when COLORTERM says truecolor or 24bit, else 256).", valueName: "DEPTH"))
     var colours: String?
 
     @Flag(help: "Rewrite every cell of every frame instead of only the cells that changed.")
@@ -119,7 +134,7 @@ struct DisplayOptions: ParsableArguments {
             throw ValidationError("--render takes half, sextants or kitty; got \"\(render)\"")
         }
         if let colours, TerminalColours(rawValue: colours) == nil {
-            throw ValidationError("--colours takes 24bit or 256; got \"\(colours)\"")
+            throw ValidationError("--colours takes 24bit, 256 or none; got \"\(colours)\"")
         }
     }
 
@@ -128,6 +143,17 @@ struct DisplayOptions: ParsableArguments {
         let detected = detectTerminal(ProcessInfo.processInfo.environment)
         return (render.flatMap(TerminalMode.init(rawValue:)) ?? detected.mode,
                 colours.flatMap(TerminalColours.init(rawValue:)) ?? detected.colours, !noDiff)
+    }
+
+    /// Whether to draw: standard output is a terminal that can draw (not `TERM=dumb`). A dumb
+    /// terminal gets one note and a headless run, as `--headless` would.
+    func shouldDraw(headless: Bool) -> Bool {
+        guard !headless, isatty(STDOUT_FILENO) == 1 else { return false }
+        guard terminalCanDraw(ProcessInfo.processInfo.environment) else {
+            printError("note: TERM=dumb cannot draw the view; running headless (--headless says so without this note)")
+            return false
+        }
+        return true
     }
 
     func configure(_ terminal: inout ReplayTerminal) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VisorCore
 import VisorDevices
 import VisorRuntime
 
@@ -25,7 +26,7 @@ struct SensorArguments: ParsableArguments {
 
     func validate() throws {
         guard parsedSize != nil else { throw ValidationError("--size takes WxH, for example 640x480; got \"\(size)\"") }
-        guard fps > 0 && fps <= 1000 else { throw ValidationError("--fps must be between 0 and 1000") }
+        guard fps > 0 && fps <= 1000 else { throw ValidationError("--fps must be more than 0 and at most 1000; got \(fps)") }
         if let format, !["yuyv", "mjpeg"].contains(format.lowercased()) { throw ValidationError("--format takes yuyv or mjpeg") }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
         if camera == "none" && mic == "none" { throw ValidationError("give a camera or a microphone: both are none") }
@@ -48,9 +49,8 @@ struct SensorArguments: ParsableArguments {
     }
 }
 
-/// Stops at Ctrl-C, SIGTERM or after the duration.
+/// Stops on a stop signal (`StopSignal`: Ctrl-C, SIGTERM, SIGHUP) or after the duration.
 func stopCondition(duration: Double?) -> () -> Bool {
-    StopSignal.install()
     let deadline = duration.map { Date().addingTimeInterval($0) }
     return { StopSignal.requested || (deadline.map { Date() >= $0 } ?? false) }
 }

@@ -2,16 +2,6 @@ import Foundation
 import VisorRuntime
 import VisorDisplay
 
-/// Set by SIGINT and SIGTERM: the replay loop stops at the next sample and the terminal is restored.
-enum StopSignal {
-    nonisolated(unsafe) static var requested = false
-
-    static func install() {
-        signal(SIGINT) { _ in StopSignal.requested = true }
-        signal(SIGTERM) { _ in StopSignal.requested = true }
-    }
-}
-
 /// The terminal while a replay draws: alternate screen, hidden cursor and raw keys on `enter()`,
 /// all restored on `leave()`.
 final class TerminalScreen {
@@ -19,7 +9,6 @@ final class TerminalScreen {
     private var rawMode = false
 
     func enter() {
-        StopSignal.install()
         if isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, &saved) == 0 {
             var raw = saved
             raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
@@ -69,6 +58,13 @@ final class TerminalScreen {
             i += 1
         }
         return keys
+    }
+
+    /// Shows a line at once on the screen's last row, in reverse video, over whatever is drawn.
+    func alert(_ line: String) {
+        let rows = size().rows, columns = size().columns
+        let text = String(line.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(max(1, columns - 1)).map(Character.init))
+        writeString("\u{1B}7\u{1B}[\(rows);1H\u{1B}[0m\u{1B}[2K\u{1B}[7m\(text)\u{1B}[0m\u{1B}8")
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) {

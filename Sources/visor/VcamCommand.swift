@@ -38,12 +38,15 @@ struct Vcam: ParsableCommand {
     func validate() throws {
         if let stallAfter, !(stallAfter >= 0 && stallAfter.isFinite) { throw ValidationError("--stall-after takes seconds, 0 or more") }
         if !(stallFor > 0 && stallFor.isFinite) { throw ValidationError("--stall-for takes seconds, more than 0") }
-        if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be between 0 and 1000") }
+        if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be more than 0 and at most 1000") }
     }
 
     func run() throws {
         try reportingErrors {
-            try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+            try checkMountPoint(mount)
+            do { try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true) } catch {
+                throw VisorError("cannot create the mount folder \(mount): \(error.localizedDescription)")
+            }
             var sessionPath = recording
             var temporary: String?
             if !MCAPReader.hasMagic(path: recording) {
@@ -70,4 +73,35 @@ struct Vcam: ParsableCommand {
             print("unmounted \(mount)")
         }
     }
+}
+
+/// Refuses a folder that cannot take the camera: a dead FUSE mount (its server was killed), or a
+/// folder on which something is mounted already (a second vcam would hide the first).
+private func checkMountPoint(_ path: String) throws {
+    var info = stat()
+    if stat(path, &info) != 0 {
+        if errno == ENOTCONN { throw deadMount(path) }
+        return  // missing: created next
+    }
+    guard (info.st_mode & S_IFMT) == S_IFDIR else { throw VisorError("--mount \(path) is not a folder") }
+    var parent = stat()
+    let parentPath = ((path as NSString).standardizingPath as NSString).deletingLastPathComponent
+    if stat(parentPath.isEmpty ? "." : parentPath, &parent) == 0, parent.st_dev != info.st_dev {
+        // A dead FUSE mount may still answer stat from the kernel's cache; listing it asks the
+        // server, and a dead one's connection says ENOTCONN.
+        if let dir = opendir(path) {
+            errno = 0
+            let entry = readdir(dir)
+            let code = errno
+            closedir(dir)
+            if entry == nil && code == ENOTCONN { throw deadMount(path) }
+        } else if errno == ENOTCONN {
+            throw deadMount(path)
+        }
+        throw VisorError("\(path) is already a mount point (another visor vcam serving there?); stop it, or unmount it with `fusermount3 -u \(path)`")
+    }
+}
+
+private func deadMount(_ path: String) -> VisorError {
+    VisorError("\(path) is a dead FUSE mount (a vcam that was killed); unmount it with `fusermount3 -u \(path)` or `umount -l \(path)`, then try again")
 }

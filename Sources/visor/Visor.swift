@@ -15,7 +15,22 @@ struct Visor: ParsableCommand {
 
     static func main() {
         limitOpenMPThreads()
-        main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let status as ExitCode {
+            Foundation.exit(status.rawValue)
+        } catch {
+            // A wrong flag is one line, as every other error is; help and --version print in full.
+            let code = exitCode(for: error)
+            guard code == .validationFailure else { exit(withError: error) }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
+            let text = first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+            let subcommand = arguments.first { name in configuration.subcommands.contains { $0.configuration.commandName == name } }
+            printError("error: \(text) (visor \(subcommand.map { $0 + " " } ?? "")--help lists the options)")
+            Foundation.exit(code.rawValue)
+        }
     }
 
     /// Tesseract's OpenMP runtime reads `OMP_THREAD_LIMIT` once, when the library loads (before
@@ -45,8 +60,11 @@ func printError(_ line: String) {
 }
 
 /// Runs a command body, turning any error into one line on stderr and exit status 1.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// - Parameter stoppable: installs the signal policy (`StopSignal`): a command that records or
+///   replays stops at its next sample on SIGINT, SIGTERM or SIGHUP and finishes what it writes.
+func reportingErrors(stoppable: Bool = false, _ body: () throws -> Void) throws {
     Visor.bootstrapLogging()
+    if stoppable { StopSignal.install() }
     do {
         try body()
     } catch let exit as ExitCode {
@@ -63,4 +81,12 @@ func oneLine(_ error: Error) -> String {
     else if let e = error as? MCAPError { text = e.description }
     else { text = error.localizedDescription }
     return text.split(separator: "\n").joined(separator: " ")
+}
+
+/// Checks every output a command was given before it starts (so that a bad path fails at once,
+/// not after the run), and that no output is one of its inputs or another output.
+func checkOutputs(_ outputs: [(role: String, path: String?)], inputs: [(role: String, path: String?)]) throws {
+    let named = outputs.compactMap { o in o.path.map { (role: o.role, path: $0) } }
+    for output in named { try OutputFile.check(output.path, role: output.role) }
+    try OutputFile.checkDistinct(outputs: named, inputs: inputs.compactMap { i in i.path.map { (role: i.role, path: $0) } })
 }

@@ -69,6 +69,20 @@ final class GroundingTests: XCTestCase {
         XCTAssertEqual(Grounding.unsupported(answer: "Give it a second: the car is on level three.", facts: facts), [], "\"a second\" as time")
         XCTAssertEqual(Grounding.unsupported(answer: "One car is on the second level.", facts: facts), ["One", "second"], "but still numbers otherwise")
     }
+
+    /// Words that are each in the facts, joined into a claim that is in none of them.
+    func testAClaimMustComeFromOneFact() {
+        let facts = ["You noted: the car is on level three", "You took a photo"]
+        XCTAssertEqual(Grounding.unsupported(answer: "You took a photo of a car on level three.", facts: facts), [], "every word is in the facts")
+        XCTAssertEqual(Grounding.mixedClaims(answer: "You took a photo of a car on level three.", facts: facts), ["You took a photo of a car on level three"])
+        XCTAssertEqual(Grounding.mixedClaims(answer: "You took a photo, and you noted that the car is on level three.", facts: facts), [],
+                       "each clause from its own fact")
+        XCTAssertEqual(Grounding.mixedClaims(answer: "The car is on level three.", facts: facts), [])
+        let scene = ["A sign reads \"NOTICE DOUBLE PARKING\"", "A QR code says \"Thalassiodracon\""]
+        XCTAssertEqual(Grounding.mixedClaims(answer: "The sign's QR code says Thalassiodracon.", facts: scene).count, 1)
+        XCTAssertEqual(Grounding.mixedClaims(answer: "The QR code on the sign says Thalassiodracon.", facts: scene).count, 1)
+        XCTAssertEqual(Grounding.mixedClaims(answer: "A sign reads NOTICE DOUBLE PARKING; a QR code says Thalassiodracon.", facts: scene), [])
+    }
 }
 
 final class MemoryTests: XCTestCase {
@@ -110,6 +124,24 @@ final class MemoryTests: XCTestCase {
         XCTAssertNil(bytes.range(of: Data("zebra".utf8)))
         XCTAssertNil(bytes.range(of: Data("locker".utf8)))
         XCTAssertEqual(try memory.search("zebra1"), [])
+    }
+
+    /// Forgetting one entry leaves none of its words in the file: FTS5 keeps a deleted row's
+    /// words in its index segments until they are rebuilt.
+    func testForgetOneLeavesNothingOfItInTheFile() throws {
+        let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("memory.sqlite").path
+        let memory = try Memory(path: path)
+        let kept = try memory.add(kind: .note, text: "the bicycle is by the fountain", scene: "", sessionTimeNanoseconds: 1)
+        let forgotten = try memory.add(kind: .note, text: "the car is on level three near the quokka mural", scene: "A sign reads \"ZEPPELIN\"",
+                                       sessionTimeNanoseconds: 2)
+        XCTAssertTrue(try memory.forget(id: forgotten))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        for word in ["level", "three", "quokka", "mural", "zeppelin", "ZEPPELIN"] {
+            XCTAssertNil(bytes.range(of: Data(word.utf8)), "\(word) is not in the file after forgetting its entry")
+        }
+        XCTAssertNotNil(bytes.range(of: Data("fountain".utf8)), "the other entry is kept")
+        XCTAssertEqual(try memory.search("fountain").map(\.id), [kept], "and still found")
+        XCTAssertEqual(try memory.search("quokka"), [])
     }
 
     func testAFileThatIsNotADatabaseIsAnError() throws {

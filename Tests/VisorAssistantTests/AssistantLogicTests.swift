@@ -79,6 +79,19 @@ final class AssistantLogicTests: XCTestCase {
         XCTAssertTrue(events(reply, "model").first?.fields.contains { $0.0 == "verdict" && $0.1 == .string("rejected") } == true)
     }
 
+    /// "You took a photo of a car on level three." after a photo and a note: each word is in the
+    /// facts, the claim is in none of them; the template stands.
+    func testAnAnswerJoiningSeparateFactsIsRejected() throws {
+        let (assistant, memory) = try self.assistant(FixedPhraser("You took a photo of a car on level three."))
+        try memory.add(kind: .note, text: "the car is on level three", scene: "", sessionTimeNanoseconds: 0)
+        try memory.add(kind: .photo, text: "photo visor-1.jpg", scene: "A sign reads \"NOTICE\"", sessionTimeNanoseconds: 1)
+        let reply = assistant.respond(to: command("what_did_i_see", ""), scene: SceneContext(), frame: nil, sessionTime: 0, wallClock: nil)
+        let verdict = try XCTUnwrap(events(reply, "model").first)
+        XCTAssertTrue(verdict.fields.contains { $0.0 == "verdict" && $0.1 == .string("rejected") }, "\(verdict)")
+        XCTAssertTrue(verdict.fields.contains { $0.0 == "reason" && $0.1 == .string("joins separate facts: You took a photo of a car on level three") }, "\(verdict)")
+        XCTAssertEqual(speech(reply), [assistant.fit("You noted: the car is on level three. You took a photo.")])
+    }
+
     func testAnswersAreCutToTheTextArea() throws {
         let (assistant, _) = try self.assistant(nil)
         var scene = SceneContext()

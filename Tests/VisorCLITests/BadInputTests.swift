@@ -122,6 +122,30 @@ final class BadInputTests: XCTestCase {
         assertCleanFailure(try TestSupport.visor("replay", corrupt, "--headless"), status: 1, mentions: "JPEG")
     }
 
+    /// Messages that say what is wrong: a pipe or a device as an input, a folder as an output or a
+    /// profile, a rate of 0, a stage named twice, an empty stage list.
+    func testMessagesSayWhatIsWrong() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let fifo = dir.appendingPathComponent("fifo.mcap").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let street = TestSupport.fixture("street.mcap")
+        for input in [fifo, "/dev/zero"] {
+            assertCleanFailure(try TestSupport.visor("replay", input, "--headless"), status: 1, mentions: "is a device, pipe or socket, not a regular file")
+            assertCleanFailure(try TestSupport.visor("inspect", input), status: 1, mentions: "not a regular file")
+        }
+        assertCleanFailure(try TestSupport.visor("replay", street, "--headless", "--trace", dir.path), status: 1, mentions: "trace \(dir.path) is a folder")
+        assertCleanFailure(try TestSupport.visor("replay", street, "--headless", "--profile", dir.path), status: 1, mentions: "profile file \(dir.path) is a directory")
+        assertCleanFailure(try TestSupport.visor("replay", street, "--headless", "--profile", fifo), status: 1, mentions: "not a regular file")
+        assertCleanFailure(try TestSupport.visor("live", "--fps", "0", "--headless"), status: 64, mentions: "--fps must be more than 0")
+        assertCleanFailure(try TestSupport.visor("replay", street, "--stages", "codes,codes"), status: 64, mentions: "--stages names codes twice")
+        assertCleanFailure(try TestSupport.visor("replay", street, "--stages", ""), status: 64, mentions: "--stages names no stage")
+        // live has devices, not topics; bench takes max as its help says.
+        assertCleanFailure(try TestSupport.visor("live", "--camera-topic", "/cam", "--headless"), status: 64, mentions: "unknown option '--camera-topic'")
+        let bench = try TestSupport.visor("bench", TestSupport.fixture("sign.mcap"), "--speed", "max", "--stages", "none")
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        assertCleanFailure(try TestSupport.visor("bench", street, "--speed", "fast"), status: 64, mentions: "--speed takes a positive factor")
+    }
+
     func testWrongFlagsExitWithUsageStatus() throws {
         let street = TestSupport.fixture("street.mcap")
         for arguments in [["replay", street, "--speed", "fast"], ["replay", street, "--frobnicate"], ["replay"],
@@ -130,7 +154,9 @@ final class BadInputTests: XCTestCase {
             let run = try TestSupport.visor(arguments: arguments)
             XCTAssertTrue(run.exitedNormally)
             XCTAssertEqual(run.status, 64, "\(arguments): \(run.stderr)")
-            XCTAssertTrue(run.stderr.contains("Error:"), "\(arguments): \(run.stderr)")
+            // One line, as every other error: what is wrong and where the help is.
+            XCTAssertEqual(run.stderrLines.count, 1, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.hasPrefix("visor: error: ") && run.stderr.contains("--help"), "\(arguments): \(run.stderr)")
         }
     }
 }

@@ -301,3 +301,111 @@ extension SensorCommandTests {
         XCTAssertGreaterThan(frames.count, 15, "the camera went on for the whole 2.5 s at 10 fps (25 frames)")
     }
 }
+
+/// Hardening: signals, concurrent writers and a camera lost during `live`.
+extension SensorCommandTests {
+    /// A closed terminal or a dropped SSH session (SIGHUP) ends a recording as Ctrl-C does: a
+    /// finished, indexed file.
+    func testSIGHUPFinishesARecording() throws {
+        let device = try startDevices("street.mcap")
+        let out = directory.appendingPathComponent("hangup.mcap").path
+        let recorder = try startVisor(["record", "-o", out, "--camera", device, "--mic", "test_mic"])
+        sleep(2)
+        kill(recorder.processIdentifier, SIGHUP)
+        recorder.waitUntilExit()
+        XCTAssertEqual(recorder.terminationReason, .exit, "not killed by the signal")
+        XCTAssertEqual(recorder.terminationStatus, 0)
+        let reader = try MCAPReader(path: out)
+        XCTAssertTrue(reader.usedIndex, "SIGHUP leaves a summary and footer")
+        XCTAssertNil(reader.damage)
+        let source = try SessionSource(reader: reader)
+        XCTAssertGreaterThan(source.cameraMessageCount, 10)
+        XCTAssertGreaterThan(reader.statistics.channelMessageCounts[source.audioChannel?.id ?? 0] ?? 0, 50, "and the audio")
+    }
+
+    /// Two recorders to one file: the second is refused at once and the first's file is whole.
+    func testTwoRecordersCannotShareAFile() throws {
+        _ = try startDevices("street.mcap")
+        let out = directory.appendingPathComponent("same.mcap").path
+        let first = try startVisor(["record", "-o", out, "--camera", "none", "--mic", "test_mic", "--duration", "3"])
+        for _ in 0..<100 where ((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0) == 0 { usleep(20_000) }
+        let second = try visor(["record", "-o", out, "--camera", "none", "--mic", "test_mic", "--duration", "1"])
+        XCTAssertEqual(second.status, 1, second.stderr)
+        XCTAssertEqual(second.stderrLines.count, 1, second.stderr)
+        XCTAssertTrue(second.stderr.contains("being written by another process"), second.stderr)
+        first.waitUntilExit()
+        XCTAssertEqual(first.terminationStatus, 0)
+        let reader = try MCAPReader(path: out)
+        XCTAssertTrue(reader.usedIndex)
+        XCTAssertGreaterThan(reader.statistics.messageCount, 100, "three seconds of 20 ms blocks")
+    }
+
+    /// `live --headless --transcript` killed outright keeps every event up to then.
+    func testAKilledLiveRunKeepsItsTranscript() throws {
+        let device = try startDevices("street.mcap")
+        let transcript = directory.appendingPathComponent("killed.jsonl").path
+        let live = try startVisor(["live", "--camera", device, "--mic", "none", "--headless", "--stages", "none", "--transcript", transcript])
+        sleep(3)
+        kill(live.processIdentifier, SIGKILL)
+        live.waitUntilExit()
+        let frames = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "frame" }
+        XCTAssertGreaterThan(frames.count, 5, "frames at 10 fps for about 2 s")
+    }
+
+    /// The camera dies during `live`: the loss is reported at once, and the microphone goes on
+    /// being heard and answered on its own clock.
+    func testLiveGoesOnHearingAndAnsweringWhenTheCameraDies() throws {
+        let device = try startDevices("commands.mcap")
+        let transcript = directory.appendingPathComponent("lost.jsonl").path
+        let live = try startVisor(["live", "--camera", device, "--mic", "test_mic", "--headless", "--duration", "12", "--transcript", transcript,
+                                   "--stages", "speech,assistant", "--no-model", "--speaker", "null"])
+        sleep(3)
+        kill(servers[0].processIdentifier, SIGKILL)
+        live.waitUntilExit()
+        XCTAssertEqual(live.terminationStatus, 2, "a sensor failed")
+        let events = try TestSupport.transcriptEvents(transcript)
+        let lastFrame = try XCTUnwrap(events.last { $0["kind"] as? String == "frame" }?["time_ns"] as? Int)
+        let lost = try XCTUnwrap(events.first { $0["kind"] as? String == "sensor_lost" }, "the loss is in the transcript")
+        XCTAssertTrue((lost["reason"] as? String ?? "").contains("camera"), "\(lost)")
+        XCTAssertLessThan((lost["time_ns"] as? Int ?? 0) - lastFrame, 2_000_000_000, "reported within the camera's timeout, not at the end")
+        // Commands spoken after the camera died (okay glasses at 5 s, hey glasses at 9 s) are
+        // heard and answered, stamped with their own times, not the last frame's.
+        let heard = events.filter { ["wake", "command"].contains($0["kind"] as? String ?? "") && ($0["time_ns"] as? Int ?? 0) > lastFrame }
+        XCTAssertGreaterThanOrEqual(heard.count, 2, "\(heard)")
+        XCTAssertEqual(Set(heard.compactMap { $0["time_ns"] as? Int }).count, heard.count, "each at its own time: \(heard)")
+        let answers = events.filter { $0["kind"] as? String == "overlay" && $0["action"] as? String == "show" && ($0["time_ns"] as? Int ?? 0) > lastFrame }
+        XCTAssertGreaterThanOrEqual(answers.count, 2, "answered after the loss: \(answers)")
+        let spoken = events.filter { $0["kind"] as? String == "speech" && $0["action"] as? String == "start" && ($0["time_ns"] as? Int ?? 0) > lastFrame }
+        XCTAssertGreaterThanOrEqual(spoken.count, 1, "and said while running")
+    }
+}
+
+/// The virtual devices as a user meets them: a folder already served, a server that was killed,
+/// and the listing of what there is.
+extension SensorCommandTests {
+    func testVcamRefusesAServedFolderAndNamesADeadMount() throws {
+        _ = try startDevices("street.mcap")
+        let second = try visor(["vcam", TestSupport.fixture("codes.mcap"), "--mount", mountPoint.path])
+        XCTAssertEqual(second.status, 1, second.stderr)
+        XCTAssertEqual(second.stderrLines.count, 1, second.stderr)
+        XCTAssertTrue(second.stderr.contains("is already a mount point"), second.stderr)
+        kill(servers[0].processIdentifier, SIGKILL)
+        servers[0].waitUntilExit()
+        let dead = try visor(["vcam", TestSupport.fixture("codes.mcap"), "--mount", mountPoint.path])
+        XCTAssertEqual(dead.status, 1, dead.stderr)
+        XCTAssertEqual(dead.stderrLines.count, 1, dead.stderr)
+        XCTAssertTrue(dead.stderr.contains("is a dead FUSE mount") && dead.stderr.contains("fusermount3 -u \(mountPoint.path)"), dead.stderr)
+    }
+
+    /// The virtual microphone is a microphone: listed with the capture PCMs, not as a speaker.
+    func testDevicesListsTheVirtualMicrophoneAsAMicrophoneOnly() throws {
+        _ = try startDevices("street.mcap")
+        let run = try visor(["devices"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        let microphones = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("microphones") })
+        let speakers = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("speakers") })
+        XCTAssertTrue(lines[microphones..<speakers].contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("test_mic") }, run.stdout)
+        XCTAssertFalse(lines[speakers...].contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("test_mic") }, run.stdout)
+    }
+}

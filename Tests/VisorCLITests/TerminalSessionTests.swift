@@ -88,3 +88,77 @@ final class TerminalSessionTests: XCTestCase {
         try waitFor("q to quit") { try screen().contains("VISOR-EXITED 0") }
     }
 }
+
+/// The terminal as users have it: narrow, dumb, colourless; keys while paused.
+extension TerminalSessionTests {
+    /// Starts `visor replay` of the sign fixture in a tmux window of the given size, with extra
+    /// environment (`VAR=value` words).
+    private func start(columns: Int, rows: Int, environment: [String] = [], arguments: String = "") throws {
+        let command = "\(TestSupport.visorPath) replay \(TestSupport.fixture("commands.mcap")) --speed 1 --stages none \(arguments); echo VISOR-EXITED $?; sleep 60"
+        let run = try tmux(arguments: ["new-session", "-d", "-s", "visor", "-x", "\(columns)", "-y", "\(rows)", "env", "OMP_THREAD_LIMIT=1"]
+                           + environment + ["sh", "-c", command])
+        XCTAssertEqual(run.status, 0, run.stderr)
+    }
+
+    @discardableResult
+    private func tmux(arguments: [String]) throws -> TestSupport.Run {
+        try TestSupport.run("/usr/bin/env", ["python3", "-c",
+            "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
+            "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
+    }
+
+    private func rows() throws -> [String] {
+        try screen().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// In a 40x12 terminal the status line fits its row: one that wrapped scrolled the screen on
+    /// every frame, leaving its tail on the last row.
+    func testTheStatusLineFitsANarrowTerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        try start(columns: 40, rows: 12)
+        try waitFor("a few frames") { try screen().contains("frame 3/") }
+        for _ in 0..<3 {
+            let shown = try rows().filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            let status = try XCTUnwrap(shown.last, "\(shown)")
+            XCTAssertTrue(status.hasPrefix(" frame "), "the status line is the last row: \(shown)")
+            XCTAssertLessThan(status.count, 40)
+            XCTAssertEqual(try rows().filter { $0.contains("frame ") }.count, 1, "one status line: \(shown)")
+            usleep(1_100_000)
+        }
+    }
+
+    /// `TERM=dumb` draws nothing (one note, a headless run); `NO_COLOR` draws without a colour sequence.
+    func testDumbAndColourlessTerminals() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        try start(columns: 100, rows: 30, environment: ["TERM=dumb"], arguments: "--speed max")
+        try waitFor("visor to exit") { try screen().contains("VISOR-EXITED") }
+        let dumb = try screen()
+        XCTAssertTrue(dumb.contains("TERM=dumb cannot draw the view"), dumb)
+        XCTAssertTrue(dumb.contains("VISOR-EXITED 0"), dumb)
+        XCTAssertTrue(dumb.contains("replayed 35 frames"), dumb)
+        _ = try tmux("kill-server")
+
+        try start(columns: 100, rows: 30, environment: ["NO_COLOR=1"])
+        try waitFor("a few frames") { try screen().contains("frame 2/") }
+        let escaped = try tmux(arguments: ["capture-pane", "-p", "-e", "-t", "visor"]).stdout
+        XCTAssertFalse(escaped.contains("\u{1B}[38;") || escaped.contains("\u{1B}[48;"), "no colour sequence under NO_COLOR")
+        let ink = Set("@%#*+=-:.")
+        XCTAssertGreaterThan(try screen().filter { ink.contains($0) }.count, 200, "the view drawn as characters of ink")
+    }
+
+    /// While paused: the status line says so, and `h` hides the HUD at once, not at the next frame.
+    func testKeysWhilePausedShowAtOnce() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        try start(columns: 160, rows: 50)
+        try waitFor("the first frames") { try screen().contains("VISOR laptop") }
+        try tmux("send-keys", "-t", "visor", " ")
+        try waitFor("the paused mark") { try screen().contains("PAUSED") }
+        usleep(300_000)
+        let before = try tmux(arguments: ["capture-pane", "-p", "-e", "-t", "visor"]).stdout
+        try tmux("send-keys", "-t", "visor", "h")
+        try waitFor("the HUD to go") { try tmux(arguments: ["capture-pane", "-p", "-e", "-t", "visor"]).stdout != before }
+        XCTAssertTrue(try screen().contains("PAUSED"), "still paused")
+        try tmux("send-keys", "-t", "visor", "q")
+        try waitFor("q to quit") { try screen().contains("VISOR-EXITED 0") }
+    }
+}

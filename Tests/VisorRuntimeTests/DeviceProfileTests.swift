@@ -76,6 +76,18 @@ final class DeviceProfileTests: XCTestCase {
             display["colour"] = "sepia"
             json["display"] = display
         }) { XCTAssertTrue(($0 as? VisorError)?.message.hasPrefix("profile edited.json: field display.colour has a value that is not allowed") ?? false, "\($0)") }
+        // A misspelt field is an error, as in the wearer's profile, not silently ignored.
+        assertError("unknown field display.widht_px (a misspelt name is not ignored)") { json in
+            var display = json["display"] as! [String: Any]
+            display["widht_px"] = 640
+            json["display"] = display
+        }
+        assertError("unknown field frame_budget (a misspelt name is not ignored)") { $0["frame_budget"] = 5 }
+        assertError("field display.width_px should be a whole number, not 640.5") { json in
+            var display = json["display"] as! [String: Any]
+            display["width_px"] = 640.5
+            json["display"] = display
+        }
         XCTAssertThrowsError(try DeviceProfile.load(from: Data("{not json".utf8), source: "x.json")) {
             XCTAssertEqual(($0 as? VisorError)?.message, "profile x.json: not valid JSON")
         }

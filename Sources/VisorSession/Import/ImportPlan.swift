@@ -27,6 +27,9 @@ public struct PhotoPlacement: Equatable, Sendable {
         self.path = path; self.startSeconds = startSeconds; self.lengthSeconds = lengthSeconds
     }
 
+    /// The latest a photo may end, in seconds from the session's start.
+    public static let longestSeconds: Double = 3600
+
     /// Parses `IMAGE@SECONDS:LENGTH`.
     public init(argument: String) throws {
         let usage = "--photo takes IMAGE@SECONDS:LENGTH (for example sign.jpg@0:4), got \"\(argument)\""
@@ -35,6 +38,10 @@ public struct PhotoPlacement: Equatable, Sendable {
         guard times.count == 2, let start = Double(times[0]), let length = Double(times[1]),
               start >= 0, length > 0, start.isFinite, length.isFinite
         else { throw VisorError(usage) }
+        // A still shown for longer than this is a typo (1e9 for 1e1), and would fill the disk.
+        guard start + length <= PhotoPlacement.longestSeconds else {
+            throw VisorError("--photo \(argument): a photo must end within \(Int(PhotoPlacement.longestSeconds)) s (one hour) of the session's start")
+        }
         self.init(path: String(argument[..<at]), startSeconds: start, lengthSeconds: length)
     }
 }

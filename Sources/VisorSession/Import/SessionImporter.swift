@@ -8,8 +8,13 @@ import VisorMedia
 public enum SessionImporter {
     private static let logger = Logger(label: "visor.import")
 
-    /// Writes the session to `outputPath`. Nothing is written if an input cannot be read.
-    public static func run(_ plan: ImportPlan, outputPath: String) throws -> ImportSummary {
+    /// Writes the session to `outputPath`. Nothing is written if an input cannot be read, and
+    /// what `outputPath` held stays until the new session is whole: it is built in a scratch file
+    /// beside the file the path names (a symbolic link's target; a device or FIFO is written
+    /// directly), then renamed over it.
+    /// - Parameter shouldStop: polled between frames; when it says stop, the scratch file is
+    ///   removed and `ImportStopped` thrown.
+    public static func run(_ plan: ImportPlan, outputPath: String, shouldStop: () -> Bool = { false }) throws -> ImportSummary {
         let ffmpeg = FFmpeg()
         guard plan.videoPath != nil || !plan.photos.isEmpty else {
             throw VisorError("nothing to import: give a video, or at least one --photo")
@@ -41,7 +46,9 @@ public enum SessionImporter {
             throw VisorError("\(plan.videoPath!) has no frames in the range asked for")
         }
 
-        let temporaryPath = outputPath + ".partial"
+        try OutputFile.check(outputPath, role: "session")
+        let target = try ScratchTarget(outputPath)
+        let temporaryPath = target.scratchPath ?? outputPath
         let writer = try SessionWriter(path: temporaryPath, storage: plan.storage,
                                        options: { var o = MCAPWriter.Options(); o.compression = plan.compression; return o }())
         do {
@@ -74,6 +81,7 @@ public enum SessionImporter {
             }
 
             while true {
+                if shouldStop() { throw ImportStopped() }
                 let time = UInt64((Double(frameIndex) * frameInterval).rounded())
                 let seconds = Double(time) / 1e9
                 let videoFrame = pendingVideoFrame
@@ -98,15 +106,60 @@ public enum SessionImporter {
             let end = max(UInt64(audioEnd * 1e9), lastFrameTime + UInt64(frameInterval))
             try writeAudio(upTo: end)
             try writer.finish()
-            try? FileManager.default.removeItem(atPath: outputPath)
-            try FileManager.default.moveItem(atPath: temporaryPath, toPath: outputPath)
+            try target.commit()
             logger.info("imported \(frames) frames and \(audioBlocks) audio blocks into \(outputPath)")
             return ImportSummary(frames: frames, audioBlocks: audioBlocks, durationNanoseconds: end,
                                  widthPixels: width, heightPixels: height, framesPerSecond: fps)
         } catch {
-            try? FileManager.default.removeItem(atPath: temporaryPath)
+            target.discard()
             throw error
         }
+    }
+}
+
+/// An import stopped by a signal before it finished; the output was left as it was.
+public struct ImportStopped: Error {}
+
+/// Where an output that must appear whole is built: a scratch file in the folder of the file the
+/// path names (following a symbolic link, so the link survives the rename), or nothing for a
+/// device or FIFO, which is written directly.
+struct ScratchTarget {
+    let finalPath: String
+    let scratchPath: String?
+
+    init(_ path: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            finalPath = path
+            scratchPath = nil
+            return
+        }
+        // The file a chain of links names, there or not yet.
+        var resolved = path
+        for _ in 0..<40 {
+            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: resolved) else { break }
+            resolved = link.hasPrefix("/") ? link : ((resolved as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
+        }
+        finalPath = resolved
+        let folder = (finalPath as NSString).deletingLastPathComponent
+        var template = Array(((folder.isEmpty ? "." : folder) + "/." + (finalPath as NSString).lastPathComponent + ".XXXXXX.partial").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 8) }
+        guard fd >= 0 else { throw VisorError("cannot write session \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        scratchPath = String(cString: template)
+    }
+
+    func commit() throws {
+        guard let scratchPath else { return }
+        guard rename(scratchPath, finalPath) == 0 else {
+            let code = errno
+            discard()
+            throw VisorError("cannot write session \(finalPath): \(String(cString: strerror(code)))")
+        }
+    }
+
+    func discard() {
+        if let scratchPath { unlink(scratchPath) }
     }
 }
 

@@ -39,19 +39,9 @@ public final class MCAPReader {
     /// Opens `path` and reads its summary, or scans it when the summary is missing or broken.
     /// - Throws: `VisorError` for a missing or unreadable file, `MCAPError.notMCAP` for another format.
     public convenience init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw VisorError("no such file: \(path)")
-        }
-        guard !isDirectory.boolValue else { throw VisorError("\(path) is a directory, not an MCAP file") }
-        let data: Data
-        do {
-            // Read, not mapped: a mapping dies with SIGBUS when the file shrinks under it or holds
-            // a hole on a full tmpfs; a read returns what is there.
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw VisorError("cannot read \(path): \(error.localizedDescription)")
-        }
+        // Read, not mapped: a mapping dies with SIGBUS when the file shrinks under it or holds
+        // a hole on a full tmpfs; a read returns what is there.
+        let data = try InputFile.read(path, role: "MCAP file")
         try self.init(data: data, name: path)
     }
 

@@ -20,7 +20,7 @@ public final class MCAPWriter {
 
     private let options: Options
     private let path: String
-    private let handle: FileHandle
+    private let file: OutputFile
     private var offset: UInt64 = 0
     private var dataCRC = CRC32()
     private var finished = false
@@ -38,16 +38,13 @@ public final class MCAPWriter {
     private var chunkEnd: UInt64 = 0
     private var chunkMessageIndex: [UInt16: [(UInt64, UInt64)]] = [:]
 
-    /// Creates (or truncates) the file at `path` and writes the magic and header.
-    /// - Throws: `VisorError` naming the path if it cannot be created.
+    /// Creates (or truncates) the file at `path` and writes the magic and header. The file is
+    /// an `OutputFile`: written where it is, locked against a second writer.
+    /// - Throws: `VisorError` naming the path if it cannot be created or another process writes it.
     public init(path: String, options: Options = Options()) throws {
         self.options = options
         self.path = path
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, options.filePermissions)
-        guard fd >= 0 else {
-            throw VisorError("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        file = try OutputFile(path: path, role: "session", permissions: options.filePermissions)
         var w = ByteWriter()
         w.raw(mcapMagic)
         Self.record(&w, .header) { r in r.string(options.profile); r.string(options.library) }
@@ -229,15 +226,12 @@ public final class MCAPWriter {
         footer.raw(mcapMagic)
         try emit(summary.bytes)
         try emit(footer.bytes)
-        do { try handle.synchronize() } catch {
-            throw VisorError("cannot flush \(path) to disk: \(error.localizedDescription)")
-        }
-        try? handle.close()
         finished = true
+        try file.close()
     }
 
     private func emit(_ bytes: [UInt8]) throws {
-        let fd = handle.fileDescriptor
+        let fd = file.fileDescriptor
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -246,8 +240,10 @@ public final class MCAPWriter {
                 let code = errno
                 // Leave the file ending at the last whole record, so a scan reads everything before it,
                 // and the next write (the summary, at finish) continues from there, not after a hole.
-                _ = ftruncate(fd, off_t(offset))
-                _ = lseek(fd, off_t(offset), SEEK_SET)
+                if file.isRegularFile {
+                    _ = ftruncate(fd, off_t(offset))
+                    _ = lseek(fd, off_t(offset), SEEK_SET)
+                }
                 if code == ENOSPC || code == EDQUOT {
                     throw VisorError("cannot write \(path): the disk is full (\(String(cString: strerror(code))))")
                 }

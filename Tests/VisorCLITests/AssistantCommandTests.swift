@@ -80,4 +80,31 @@ final class AssistantCommandTests: XCTestCase {
         XCTAssertEqual(try TestSupport.visor("memory", "list", "--memory", memory).stdout, "memory is empty\n")
         XCTAssertEqual(try TestSupport.visor("memory", "forget", "--memory", memory).status, 64, "an id or --all")
     }
+
+    /// `replay --headless` with no other flag: the slow stages run on the virtual clock, so
+    /// "read this" in front of the sign reads it (free-running at full speed they were skipped,
+    /// and the answer was "I see no text to read."); `--free-running` is still there, and the
+    /// report says which ran.
+    func testHeadlessReplayAnswersFromWhatTheStagesSaw() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        func replay(_ extra: [String], name: String) throws -> (answers: [String], scheduling: String?, run: TestSupport.Run) {
+            let transcript = dir.appendingPathComponent("\(name).jsonl").path, report = dir.appendingPathComponent("\(name).json").path
+            let run = try TestSupport.visor(arguments: ["replay", TestSupport.fixture("commands.mcap"), "--headless", "--no-model",
+                                                        "--memory", dir.appendingPathComponent("\(name).sqlite").path,
+                                                        "--gallery", dir.appendingPathComponent("photos").path,
+                                                        "--transcript", transcript, "--report", report] + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let answers = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "overlay" && $0["action"] as? String == "show" }
+                .compactMap { $0["text"] as? String }
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+            return (answers, json?["scheduling"] as? String, run)
+        }
+        let plain = try replay([], name: "default")
+        XCTAssertEqual(plain.scheduling, "deterministic")
+        XCTAssertTrue(plain.run.stdout.contains("deterministic scheduling"), plain.run.stdout)
+        XCTAssertTrue(plain.answers.contains("NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES"), "\(plain.answers)")
+        XCTAssertFalse(plain.answers.contains("I see no text to read."), "\(plain.answers)")
+        XCTAssertEqual(try replay(["--free-running"], name: "free").scheduling, "free-running")
+        XCTAssertEqual(try TestSupport.visor("replay", TestSupport.fixture("sign.mcap"), "--deterministic", "--free-running").status, 64)
+    }
 }

@@ -205,3 +205,22 @@ final class HUDOverlayTests: XCTestCase {
         XCTAssertTrue(renderer.laidOut.joined(separator: " ").contains("It says: NOTICE"), "\(renderer.laidOut)")
     }
 }
+
+/// The side panel's lines: figures apart from their names, and a cut line that says so.
+final class PanelTests: XCTestCase {
+    func testStageNamesStayApartFromTheirFiguresAndCutLinesEndInAnEllipsis() {
+        var state = FrameState()
+        state.stats.stageNames = ["text", "assistant"]
+        state.stats.latestNanoseconds = [181_930_000, 2_000_000]
+        state.stats.drops = [0, 0]
+        state.scene.texts = [TextSighting(text: "A VERY LONG SIGN THAT CANNOT FIT IN THE PANEL AT ALL", box: [0, 0, 10, 10], confidence: 0.9, captureTimeNanoseconds: 0)]
+        let history: [[UInt64]] = [[1, 2, 3], [1, 2, 3]]
+        let lines = TerminalStage.panel(state, history: history, profile: "laptop", width: 40).map(\.text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("text     181.93 ") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("assistan   2.00 ") }, "a long name is cut, not run into its figure: \(lines)")
+        let sign = try? XCTUnwrap(lines.first { $0.hasPrefix(" text A VERY") })
+        XCTAssertEqual(sign?.count, 40)
+        XCTAssertEqual(sign?.last, "…")
+        XCTAssertTrue(lines.allSatisfy { $0.count <= 40 }, "\(lines)")
+    }
+}

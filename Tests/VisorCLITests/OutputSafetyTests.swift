@@ -104,15 +104,22 @@ final class OutputSafetyTests: XCTestCase {
     func testOutputsAreWrittenInPlaceNotRenamedOver() throws {
         let dir = try TestSupport.temporaryDirectory(self)
         let sign = TestSupport.fixture("sign.mcap")
-        let full = try TestSupport.visor("replay", sign, "--headless", "--stages", "none", "--report", "/dev/full")
+        // The test's own device nodes, the devices /dev/full and /dev/null are (1:7 and 1:3, packed
+        // as Linux packs a small major and minor): a regression would replace these, never the
+        // machine's.
+        let devFull = dir.appendingPathComponent("full").path, devNull = dir.appendingPathComponent("null").path
+        guard mknod(devFull, S_IFCHR | 0o666, dev_t(1 << 8 | 7)) == 0, mknod(devNull, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 else {
+            throw XCTSkip("cannot make device nodes here (CI runs as root)")
+        }
+        let full = try TestSupport.visor("replay", sign, "--headless", "--stages", "none", "--report", devFull)
         XCTAssertEqual(full.status, 1, full.stderr)
         XCTAssertEqual(full.stderrLines.count, 1, full.stderr)
-        XCTAssertTrue(full.stderr.contains("/dev/full") && full.stderr.contains("disk is full"), full.stderr)
-        XCTAssertEqual(fileType("/dev/full"), .typeCharacterSpecial, "/dev/full is still the device")
+        XCTAssertTrue(full.stderr.contains(devFull) && full.stderr.contains("disk is full"), full.stderr)
+        XCTAssertEqual(fileType(devFull), .typeCharacterSpecial, "the full device is still the device")
         for flag in ["--report", "--trace", "--transcript", "--speech-out"] {
-            let run = try TestSupport.visor("replay", sign, "--headless", "--stages", "none", flag, "/dev/null")
+            let run = try TestSupport.visor("replay", sign, "--headless", "--stages", "none", flag, devNull)
             XCTAssertEqual(run.status, 0, "\(flag): \(run.stderr)")
-            XCTAssertEqual(fileType("/dev/null"), .typeCharacterSpecial, "\(flag) left /dev/null a device")
+            XCTAssertEqual(fileType(devNull), .typeCharacterSpecial, "\(flag) left the null device a device")
         }
         let target = dir.appendingPathComponent("real-report.json").path
         let link = dir.appendingPathComponent("report-link.json").path

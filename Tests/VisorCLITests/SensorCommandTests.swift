@@ -409,3 +409,39 @@ extension SensorCommandTests {
         XCTAssertFalse(lines[speakers...].contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("test_mic") }, run.stdout)
     }
 }
+
+/// `live` in a real terminal (tmux) when the camera dies: the loss is on screen at once, and the
+/// panel goes on showing what is heard and answered, over the last frame.
+extension SensorCommandTests {
+    func testLiveShowsTheCameraLossAndKeepsItsPanelGoing() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        let device = try startDevices("commands.mcap")
+        let socket = "visor-live-\(UUID().uuidString.prefix(8))"
+        @discardableResult
+        func tmux(_ arguments: [String]) throws -> TestSupport.Run {
+            try TestSupport.run("/usr/bin/env", ["python3", "-c",
+                "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
+                "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
+        }
+        addTeardownBlock { _ = try? tmux(["kill-server"]) }
+        func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "visor"]).stdout }
+        func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline { if try condition() { return }; usleep(100_000) }
+            XCTFail("timed out waiting for \(what); screen:\n\(try screen())")
+        }
+        let command = "\(TestSupport.visorPath) live --camera \(device) --mic test_mic --stages speech,assistant --no-model --speaker null --duration 14; "
+            + "echo VISOR-EXITED $?; sleep 60"
+        let started = try tmux(["new-session", "-d", "-s", "visor", "-x", "160", "-y", "50", "env", "OMP_THREAD_LIMIT=1",
+                                "ALSA_CONFIG_PATH=\(environment["ALSA_CONFIG_PATH"] ?? "")", "XDG_DATA_HOME=\(TestSupport.dataHome)", "sh", "-c", command])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        try waitFor("the view and panel", seconds: 20) { try screen().contains("VISOR laptop") }
+        kill(servers[0].processIdentifier, SIGKILL)
+        try waitFor("the loss on screen", seconds: 3) { try screen().contains("lost: camera") }
+        XCTAssertFalse(try screen().contains("okay glasses"), "not heard yet")
+        // "okay glasses" at 5 s, said after the camera died: the panel shows it while running.
+        try waitFor("what is heard after the loss, in the panel", seconds: 9) { try screen().contains("okay glasses") }
+        XCTAssertFalse(try screen().contains("VISOR-EXITED"), "while running, not at the end")
+        try waitFor("live to end", seconds: 15) { try screen().contains("VISOR-EXITED 2") }
+    }
+}

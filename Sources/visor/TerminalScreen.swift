@@ -1,4 +1,5 @@
 import Foundation
+import VisorCore
 import VisorRuntime
 import VisorDisplay
 
@@ -19,11 +20,16 @@ final class TerminalScreen {
             rawMode = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0
         }
         writeString("\u{1B}[?1049h\u{1B}[?25l\u{1B}[2J")
+        // A second Ctrl-C exits at once: it puts the terminal back first.
+        StopSignal.restoreTerminal(with: Array(Self.restoreSequence.utf8), mode: rawMode ? saved : nil)
     }
 
+    private static let restoreSequence = "\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
+
     func leave() {
-        writeString("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
+        writeString(Self.restoreSequence)
         if rawMode { tcsetattr(STDIN_FILENO, TCSANOW, &saved); rawMode = false }
+        StopSignal.restoreTerminal(with: nil, mode: nil)
     }
 
     func size() -> TerminalSize {

@@ -68,6 +68,22 @@ final class TerminalSessionTests: XCTestCase {
         XCTAssertTrue(try screen().contains("stopped early"))
     }
 
+    /// Ctrl-C twice: the second exits at once (as ffmpeg's does), and the terminal is still put back.
+    func testTwoSignalsExitAtOnceAndRestoreTheTerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        let marker = "visor-tmux-\(UUID().uuidString.prefix(8))"
+        try startReplay(marker: marker)
+        try waitFor("the view") { try screen().contains("VISOR laptop") }
+        let pid = try XCTUnwrap(try visorPID(marker))
+        kill(pid, SIGINT)
+        kill(pid, SIGINT)
+        try waitFor("visor to exit") { try screen().contains("VISOR-EXITED") }
+        let shown = try screen()
+        XCTAssertTrue(shown.contains("VISOR-EXITED 130"), shown)
+        XCTAssertEqual(try tmux("display", "-p", "-t", "visor", "#{alternate_on} #{cursor_flag}").stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0 1",
+                       "back on the normal screen with the cursor shown")
+    }
+
     func testKeysPauseAndQuit() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
         let marker = "visor-tmux-\(UUID().uuidString.prefix(8))"

@@ -109,8 +109,9 @@ struct Live: ParsableCommand {
             var alert: String?
             func reportLost(now: UInt64) {
                 for fault in lost.drain() {
-                    alert = "lost: \(fault)"
-                    if let screen { screen.alert("lost: \(fault)") } else { printError("error: \(fault)") }
+                    let line = "lost: \(fault)"
+                    alert = line
+                    if let screen { screen.alert(line) } else { printError("error: \(fault)") }
                     do {
                         try transcriptWriter?.event(timeNanoseconds: now &- clock.origin(now), TranscriptEvent(kind: "sensor_lost", fields: [("reason", .string(fault))]))
                     } catch { failure = error }

@@ -418,11 +418,7 @@ extension SensorCommandTests {
         let device = try startDevices("commands.mcap")
         let socket = "visor-live-\(UUID().uuidString.prefix(8))"
         @discardableResult
-        func tmux(_ arguments: [String]) throws -> TestSupport.Run {
-            try TestSupport.run("/usr/bin/env", ["python3", "-c",
-                "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
-                "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
-        }
+        func tmux(_ arguments: [String]) throws -> TestSupport.Run { try TestSupport.tmux(socket: socket, arguments) }
         addTeardownBlock { _ = try? tmux(["kill-server"]) }
         func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "visor"]).stdout }
         func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {

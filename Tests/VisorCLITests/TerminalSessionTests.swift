@@ -14,14 +14,11 @@ final class TerminalSessionTests: XCTestCase {
         _ = try? tmux("kill-server")
     }
 
-    /// Runs tmux with every inherited descriptor above 2 closed: the tmux server it forks would
-    /// otherwise keep Foundation's exit watch on the client open until the server ends.
     @discardableResult
-    private func tmux(_ arguments: String...) throws -> TestSupport.Run {
-        try TestSupport.run("/usr/bin/env", ["python3", "-c",
-            "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
-            "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
-    }
+    private func tmux(_ arguments: String...) throws -> TestSupport.Run { try tmux(arguments: arguments) }
+
+    @discardableResult
+    private func tmux(arguments: [String]) throws -> TestSupport.Run { try TestSupport.tmux(socket: socket, arguments) }
 
     private func screen() throws -> String { try tmux("capture-pane", "-p", "-t", "visor").stdout }
 
@@ -114,13 +111,6 @@ extension TerminalSessionTests {
         let run = try tmux(arguments: ["new-session", "-d", "-s", "visor", "-x", "\(columns)", "-y", "\(rows)", "env", "OMP_THREAD_LIMIT=1"]
                            + environment + ["sh", "-c", command])
         XCTAssertEqual(run.status, 0, run.stderr)
-    }
-
-    @discardableResult
-    private func tmux(arguments: [String]) throws -> TestSupport.Run {
-        try TestSupport.run("/usr/bin/env", ["python3", "-c",
-            "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
-            "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
     }
 
     private func rows() throws -> [String] {

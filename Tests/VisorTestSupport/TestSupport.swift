@@ -75,6 +75,15 @@ public enum TestSupport {
     public static func visor(_ arguments: String...) throws -> Run { try run(visorPath, arguments) }
     public static func visor(arguments: [String]) throws -> Run { try run(visorPath, arguments) }
 
+    /// Runs tmux on a server of its own (`socket`, no configuration) with every inherited
+    /// descriptor above 2 closed: the tmux server it forks would otherwise keep Foundation's exit
+    /// watch on the client open until the server ends.
+    public static func tmux(socket: String, _ arguments: [String]) throws -> Run {
+        try run("/usr/bin/env", ["python3", "-c",
+            "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL).returncode)",
+            "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + arguments)
+    }
+
     /// Runs `python3` (from PATH) on a script under Tests/Interop.
     public static func python(_ script: String, _ arguments: [String]) throws -> Run {
         let path = packageRoot.appendingPathComponent("Tests/Interop").appendingPathComponent(script).path

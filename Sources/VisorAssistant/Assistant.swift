@@ -103,6 +103,12 @@ public final class Assistant {
     private var shown: Set<Int> = []
     private let jpeg = JPEGCodec()
     private var photoCount = 0
+    /// What "read this" read last, and the next of its lines "go on" reads.
+    private var reading: (lines: [String], next: Int)?
+    /// Lines "read this" and "go on" read at a time, and words: a text of up to that many words
+    /// is a sign, read whole.
+    public static let linesPerReading = 3
+    public static let wordsOfASign = 16
     private let logger = Logger(label: "visor.assistant")
     /// Proactive cues: when each was last raised, and when the budget's window started.
     private var cueTimes: [UInt64] = []
@@ -215,6 +221,29 @@ public final class Assistant {
         return reply
     }
 
+    /// The next lines of what is being read; a sign is read whole, a page a few lines at a time
+    /// with an offer to go on.
+    private func nextLines() -> Answer {
+        guard let current = reading else { return Answer(template: "I see no text to read.") }
+        // A sign (a few words, however many lines) is read whole; a page a few lines at a time.
+        let words = current.lines.map { $0.split(separator: " ").count }
+        let short = current.next == 0 && words.reduce(0, +) <= Self.wordsOfASign
+        var end = current.lines.count
+        if !short {
+            end = current.next
+            var taken = 0
+            while end < current.lines.count && end - current.next < Self.linesPerReading && taken < Self.wordsOfASign {
+                taken += words[end]; end += 1
+            }
+        }
+        let text = current.lines[current.next..<end].joined(separator: " ")
+        reading = (current.lines, end)
+        let more = end < current.lines.count
+        let spoken = (current.next == 0 ? "It says: " : "") + text + (more ? ". Say go on for more." : "")
+        let offer = more ? " (say go on)" : ""
+        return Answer(template: fit(text, reserving: offer.count) + offer, spoken: spoken)
+    }
+
     struct Answer {
         var template: String
         var spoken: String?
@@ -232,9 +261,20 @@ public final class Assistant {
             guard !facts.isEmpty else { return Answer(template: "Nothing I can name. The light is \(Assistant.lightWord(scene.lightLevel)).") }
             return Answer(template: facts.joined(separator: ". ") + ".", facts: facts, question: "What am I looking at?")
         case "read_this":
-            guard let text = scene.texts.first?.text else { return Answer(template: "I see no text to read.") }
-            store(.reading, text: text, scene: scene, sessionTime: sessionTime, add: add)
-            return Answer(template: text, spoken: "It says: \(text)")
+            // Everything read of the view over the last seconds, block by block in reading order.
+            let lines = scene.texts.flatMap(\.lines)
+            guard !lines.isEmpty else {
+                reading = nil
+                return Answer(template: "I see no text to read.")
+            }
+            store(.reading, text: lines.joined(separator: " "), scene: scene, sessionTime: sessionTime, add: add)
+            reading = (lines, 0)
+            return nextLines()
+        case "go_on":
+            guard let current = reading, current.next < current.lines.count else {
+                return Answer(template: reading == nil ? "Nothing is being read. Say read this first." : "That is all of it.")
+            }
+            return nextLines()
         case "take_photo":
             guard let frame, frame.widthPixels > 0 else { return Answer(template: "No camera frame to save.") }
             guard let folder = configuration.galleryDirectory else { return Answer(template: "No gallery folder is set.") }
@@ -291,7 +331,13 @@ public final class Assistant {
     /// What is in view, as short facts (code builds them; nothing here is guessed).
     public func sceneFacts(_ scene: SceneContext) -> [String] {
         var facts: [String] = []
-        for text in scene.texts.prefix(2) { facts.append("A sign reads \"\(text.text)\"") }
+        for text in scene.texts.prefix(2) {
+            if text.text.split(separator: " ").count > Self.wordsOfASign {
+                facts.append("A page of \(text.lines.count) lines begins \"\(text.lines[0])\"")
+            } else {
+                facts.append("A sign reads \"\(text.text)\"")
+            }
+        }
         for code in scene.codes.prefix(2) { facts.append("A \(code.symbology == "QR-Code" ? "QR code" : "barcode") says \"\(code.payload)\"") }
         switch scene.faces.count {
         case 0: break
@@ -334,10 +380,10 @@ public final class Assistant {
     }
 
     /// Cuts text to what the HUD's text area holds, at a word boundary.
-    public func fit(_ text: String) -> String {
+    public func fit(_ text: String, reserving reserved: Int = 0) -> String {
         let clean = String(text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 ? Character($0) : " " })
             .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        let limit = configuration.maximumCharacters
+        let limit = max(8, configuration.maximumCharacters - reserved)
         guard clean.count > limit else { return clean }
         var cut = String(clean.prefix(limit - 3))
         if let space = cut.lastIndex(of: " "), cut.distance(from: cut.startIndex, to: space) > limit / 2 { cut = String(cut[..<space]) }

@@ -1,6 +1,6 @@
 /// Checks that an answer says nothing its facts do not: every number, every name (a capitalised
 /// word that does not start a sentence) and every quoted word in the answer must appear in the
-/// facts. A language model phrases facts; it must not add any. ("One" as a pronoun and "a
+/// facts, and a quotation must be quoted as a fact has it. A language model phrases facts; it must not add any. ("One" as a pronoun and "a
 /// second" as time are not numbers.)
 public enum Grounding {
     /// The words of `answer` that its facts do not support; empty when the answer is grounded.
@@ -11,8 +11,18 @@ public enum Grounding {
             let key = normalise(word)
             if !key.isEmpty && !factWords.contains(key) && !missing.contains(word) { missing.append(word) }
         }
-        // Quoted words.
-        for quoted in quotedSpans(in: answer) { for w in words(in: quoted) { check(w) } }
+        // Quoted words, and a quotation as a whole: its words in the order and together as one
+        // fact has them. Words of a sign shuffled into a new "quote" are word salad, even when
+        // each word was read.
+        let factSequences = facts.map { words(in: $0).map(normalise) }
+        for quoted in quotedSpans(in: answer) {
+            let said = words(in: quoted)
+            for w in said { check(w) }
+            let sequence = said.map(normalise)
+            if sequence.count > 1, !factSequences.contains(where: { contains($0, run: sequence) }), !missing.contains("\"\(quoted)\"") {
+                missing.append("\"\(quoted)\"")
+            }
+        }
         // Numbers (digits or number words) and names.
         var sentenceStart = true
         var previous = ""
@@ -55,6 +65,12 @@ public enum Grounding {
             if let common, common.isEmpty { mixed.append(clause.trimmingCharacters(in: .whitespaces)) }
         }
         return mixed
+    }
+
+    /// Whether `run` occurs in `words` as consecutive words.
+    static func contains(_ words: [String], run: [String]) -> Bool {
+        guard run.count <= words.count else { return false }
+        return (0...(words.count - run.count)).contains { start in Array(words[start..<(start + run.count)]) == run }
     }
 
     private static func isContent(_ key: String) -> Bool {

@@ -32,15 +32,18 @@ public struct SceneContext: Equatable, Sendable {
 
 /// A stable reading of text in view.
 public struct TextSighting: Equatable, Sendable {
+    /// The block's lines joined by spaces.
     public var text: String
+    /// Its lines, top to bottom, each left to right.
+    public var lines: [String]
     /// Bounding box of the region in frame pixels: x, y, width, height.
     public var box: [Int]
     /// Mean per-word confidence of the words kept, 0 to 1.
     public var confidence: Double
     public var captureTimeNanoseconds: UInt64
 
-    public init(text: String, box: [Int], confidence: Double, captureTimeNanoseconds: UInt64) {
-        self.text = text; self.box = box; self.confidence = confidence
+    public init(text: String, lines: [String]? = nil, box: [Int], confidence: Double, captureTimeNanoseconds: UInt64) {
+        self.text = text; self.lines = lines ?? [text]; self.box = box; self.confidence = confidence
         self.captureTimeNanoseconds = captureTimeNanoseconds
     }
 }

@@ -10,6 +10,8 @@ public struct TranscriptEvent: Equatable, Sendable {
         case bool(Bool)
         /// Integers, for boxes and polygons.
         case ints([Int64])
+        /// Strings, for the lines of a text.
+        case strings([String])
     }
 
     public var kind: String

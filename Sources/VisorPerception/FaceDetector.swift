@@ -44,7 +44,7 @@ public final class FaceDetector {
     public let anchors: [Anchor]
     public var minimumScore: Double
     public var suppressionThreshold = 0.3
-    private var letterbox = (scale: 1.0, padX: 0.0, padY: 0.0)
+    private var letterbox = (scale: 1.0, padX: 0.0, padY: 0.0, originX: 0.0, originY: 0.0)
 
     /// The model file shipped with Visor.
     public static func modelPath(_ model: Model) -> String? {
@@ -88,22 +88,26 @@ public final class FaceDetector {
         return anchors
     }
 
-    /// Faces in a packed-RGB frame, best first.
-    public func detect(_ frame: Frame) -> [FaceDetection] {
-        prepare(frame)
+    /// Faces in a packed-RGB frame, or in a part of it (x, y, width, height), best first, in frame pixels.
+    public func detect(_ frame: Frame, region: [Int]? = nil) -> [FaceDetection] {
+        prepare(frame, region: region)
         interpreter.invoke()
         return decode()
     }
 
-    /// Letterboxes the frame into the model's input (bilinear, black borders), values in [-1, 1].
-    public func prepare(_ frame: Frame) {
+    /// Letterboxes the frame, or a part of it, into the model's input (bilinear, black borders),
+    /// values in [-1, 1].
+    public func prepare(_ frame: Frame, region: [Int]? = nil) {
         let size = model.inputSize
         let input = interpreter.input()
-        let w = frame.widthPixels, h = frame.heightPixels
+        let fw = frame.widthPixels, fh = frame.heightPixels
+        let r = region ?? [0, 0, fw, fh]
+        let ox = max(0, min(fw, r[0])), oy = max(0, min(fh, r[1]))
+        let w = min(fw - ox, r[2]), h = min(fh - oy, r[3])
         guard w > 0, h > 0 else { input.update(repeating: -1); return }
         let scale = Double(size) / Double(max(w, h))
         let padX = (Double(size) - Double(w) * scale) / 2, padY = (Double(size) - Double(h) * scale) / 2
-        letterbox = (scale, padX, padY)
+        letterbox = (scale, padX, padY, Double(ox), Double(oy))
         frame.pixels.withUnsafeBufferPointer { px in
             for y in 0..<size {
                 let sy = (Double(y) + 0.5 - padY) / scale - 0.5
@@ -117,9 +121,10 @@ public final class FaceDetector {
                     let x0 = max(0, min(w - 1, Int(sx.rounded(.down)))), y0 = max(0, min(h - 1, Int(sy.rounded(.down))))
                     let x1 = min(w - 1, x0 + 1), y1 = min(h - 1, y0 + 1)
                     let fx = Float(max(0, sx - Double(x0))), fy = Float(max(0, sy - Double(y0)))
+                    let row0 = (oy + y0) * fw + ox, row1 = (oy + y1) * fw + ox
                     for c in 0..<3 {
-                        let p00 = Float(px[(y0 * w + x0) * 3 + c]), p01 = Float(px[(y0 * w + x1) * 3 + c])
-                        let p10 = Float(px[(y1 * w + x0) * 3 + c]), p11 = Float(px[(y1 * w + x1) * 3 + c])
+                        let p00 = Float(px[(row0 + x0) * 3 + c]), p01 = Float(px[(row0 + x1) * 3 + c])
+                        let p10 = Float(px[(row1 + x0) * 3 + c]), p11 = Float(px[(row1 + x1) * 3 + c])
                         let top = p00 + (p01 - p00) * fx, bottom = p10 + (p11 - p10) * fx
                         input[o + c] = (top + (bottom - top) * fy) / 127.5 - 1
                     }
@@ -149,8 +154,8 @@ public final class FaceDetector {
         return Self.weightedSuppression(candidates, threshold: suppressionThreshold).map { score, v in
             // From the model's unit square back to frame pixels.
             let size = Double(self.model.inputSize)
-            func fx(_ x: Double) -> Double { (x * size - letterbox.padX) / letterbox.scale }
-            func fy(_ y: Double) -> Double { (y * size - letterbox.padY) / letterbox.scale }
+            func fx(_ x: Double) -> Double { (x * size - letterbox.padX) / letterbox.scale + letterbox.originX }
+            func fy(_ y: Double) -> Double { (y * size - letterbox.padY) / letterbox.scale + letterbox.originY }
             let box = [fx(v[0]), fy(v[1]), v[2] * size / letterbox.scale, v[3] * size / letterbox.scale]
             let keypoints = (0..<6).map { k in (x: fx(v[4 + 2 * k]), y: fy(v[5 + 2 * k])) }
             return FaceDetection(box: box, keypoints: keypoints, score: score)
@@ -181,20 +186,68 @@ public final class FaceDetector {
     }
 }
 
-/// Both BlazeFace models as Visor uses them: the short-range model first, and the full-range
-/// model (faces further away) only when that finds nobody.
+/// Both BlazeFace models as Visor uses them. The whole view is searched by the short-range model
+/// (faces near) and the full-range one (further away); a face a few percent of the view wide is
+/// only a few pixels of either model's input, so the full-range model also searches overlapping
+/// quarters of the view, magnified. Detections of one face by several passes are merged.
 public final class FaceFinder {
-    private let near: FaceDetector
-    private let far: FaceDetector
-
-    public init() throws {
-        near = try FaceDetector(model: .shortRange)
-        far = try FaceDetector(model: .fullRange)
+    /// Which quarters of the view are searched as well as the whole.
+    public enum Tiles: Sendable {
+        /// None: the whole view only.
+        case none
+        /// One quarter a call, in turn: a face too small for the whole view is found within four calls.
+        case rotating
+        /// All four every call (redaction: no face may slip through).
+        case all
     }
 
-    public func find(_ frame: Frame) -> [FaceDetection] {
-        let found = near.detect(frame)
-        return found.isEmpty ? far.detect(frame) : found
+    /// The overlapping quarters, as fractions of the view: x, y, width, height.
+    public static let tileFractions: [[Double]] = [[0, 0, 0.6, 0.6], [0.4, 0, 0.6, 0.6], [0, 0.4, 0.6, 0.6], [0.4, 0.4, 0.6, 0.6]]
+
+    private let near: FaceDetector
+    private let far: FaceDetector
+    private var nextTile = 0
+
+    /// - Parameters:
+    ///   - nearScore, farScore: the least score kept from each model.
+    public init(nearScore: Double = 0.5, farScore: Double = 0.6) throws {
+        near = try FaceDetector(model: .shortRange)
+        far = try FaceDetector(model: .fullRange)
+        near.minimumScore = nearScore
+        far.minimumScore = farScore
+    }
+
+    public func find(_ frame: Frame, tiles: Tiles = .none) -> [FaceDetection] {
+        // Passes in order of trust, so that one face keeps the box of one model from call to
+        // call (sizes are compared over time): the short-range model's for a face near, then
+        // the full-range model's on the whole view, then on a quarter.
+        var found = near.detect(frame).sorted { $0.score > $1.score } + far.detect(frame).sorted { $0.score > $1.score }
+        let w = Double(frame.widthPixels), h = Double(frame.heightPixels)
+        let chosen: [[Double]]
+        switch tiles {
+        case .none: chosen = []
+        case .all: chosen = Self.tileFractions
+        case .rotating:
+            chosen = [Self.tileFractions[nextTile]]
+            nextTile = (nextTile + 1) % Self.tileFractions.count
+        }
+        for t in chosen {
+            let region = [Int(t[0] * w), Int(t[1] * h), Int(t[2] * w), Int(t[3] * h)]
+            found += far.detect(frame, region: region).sorted { $0.score > $1.score }
+        }
+        // One face found by several passes is one face: the first pass's box stands.
+        var kept: [FaceDetection] = []
+        for face in found
+        where !kept.contains(where: { FaceDetection.iou($0.box, face.box) > 0.3 || Self.inside(face.box, $0.box) }) {
+            kept.append(face)
+        }
+        return kept
+    }
+
+    /// Whether most of box a lies inside box b.
+    static func inside(_ a: [Double], _ b: [Double]) -> Bool {
+        let w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]), h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+        return w > 0 && h > 0 && w * h >= 0.6 * a[2] * a[3]
     }
 }
 
@@ -217,7 +270,7 @@ public final class FaceRedactor {
     /// Blurs the faces in `frame` (packed RGB) in place; returns the boxes blurred.
     @discardableResult
     public func redact(_ frame: inout Frame) -> [[Double]] {
-        recent.append(finder.find(frame).map(\.box))
+        recent.append(finder.find(frame, tiles: .all).map(\.box))
         if recent.count > holdFrames + 1 { recent.removeFirst(recent.count - holdFrames - 1) }
         let boxes = recent.flatMap { $0 }
         for box in boxes { pixelate(&frame, box) }

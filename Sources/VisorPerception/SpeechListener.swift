@@ -12,6 +12,7 @@ public struct VoiceCommand: Sendable {
     public static let defaults: [VoiceCommand] = [
         VoiceCommand(phrase: "what am i looking at", intent: "what_am_i_looking_at", takesWords: false),
         VoiceCommand(phrase: "read this", intent: "read_this", takesWords: false),
+        VoiceCommand(phrase: "go on", intent: "go_on", takesWords: false),
         VoiceCommand(phrase: "take a photo", intent: "take_photo", takesWords: false),
         VoiceCommand(phrase: "remember this", intent: "remember_this", takesWords: true),
         VoiceCommand(phrase: "what did i see", intent: "what_did_i_see", takesWords: false),

@@ -28,6 +28,9 @@ private let leptonicaLogger = Logger(label: "visor.leptonica")
 public final class TextReader {
     /// Words under this confidence are dropped (FINDINGS.md: about 70 keeps real words, drops noise).
     public var minimumConfidence = 70.0
+    /// Words of whole-view reads under this confidence are dropped: Tesseract given the whole
+    /// view reads bits of texture and parts of words at 70 to 80.
+    public var minimumWholeViewConfidence = 80.0
     private let api: OpaquePointer
     private var grey: [UInt8] = []
     private let logger = Logger(label: "visor.text")
@@ -51,7 +54,6 @@ public final class TextReader {
             throw VisorError("Tesseract has no '\(language)' language data (install tesseract-ocr-\(language))")
         }
         self.api = api
-        TessBaseAPISetPageSegMode(api, PSM_SPARSE_TEXT)
         // Its own messages would go to standard error.
         TessBaseAPISetVariable(api, "debug_file", "/dev/null")
     }
@@ -79,13 +81,31 @@ public final class TextReader {
         return words
     }
 
-    /// The words read in one region. Regions up to 320 pixels high are enlarged twice (bilinear) first:
-    /// Tesseract's LSTM reads letters about 30 pixels high best.
-    private func readOnce(_ frame: Frame, region box: [Int], localThreshold: Bool = false) -> [RecognizedWord] {
+    /// How Tesseract lays out the page it is given.
+    public enum Layout: Sendable {
+        /// As much text as it can find, in no particular order (Tesseract's sparse-text mode):
+        /// scattered signs and labels.
+        case sparse
+        /// Columns, blocks and lines (Tesseract's automatic page segmentation): pages and paragraphs.
+        case page
+    }
+
+    /// The words of the whole frame, read at its own size in one layout. The whole view is what
+    /// Tesseract alone would be given; region reads add to it, they do not replace it.
+    public func readWhole(_ frame: Frame, layout: Layout) -> [RecognizedWord] {
+        readOnce(frame, region: [0, 0, frame.widthPixels, frame.heightPixels], layout: layout, scale: 1,
+                 minimumConfidence: minimumWholeViewConfidence)
+    }
+
+    /// The words read in one region. Regions up to 320 pixels high are enlarged twice (bilinear)
+    /// first, unless a scale is given: Tesseract's LSTM reads letters about 30 pixels high best.
+    private func readOnce(_ frame: Frame, region box: [Int], localThreshold: Bool = false,
+                          layout: Layout = .sparse, scale fixedScale: Int? = nil, minimumConfidence: Double? = nil) -> [RecognizedWord] {
+        let cut = minimumConfidence ?? self.minimumConfidence
         let x0 = max(0, box[0]), y0 = max(0, box[1])
         let x1 = min(frame.widthPixels, box[0] + box[2]), y1 = min(frame.heightPixels, box[1] + box[3])
         guard x1 - x0 >= 8, y1 - y0 >= 8 else { return [] }
-        let scale = (y1 - y0) <= 320 ? 2 : 1
+        let scale = fixedScale ?? ((y1 - y0) <= 320 ? 2 : 1)
         let width = (x1 - x0) * scale, height = (y1 - y0) * scale
         if grey.count < width * height { grey = [UInt8](repeating: 0, count: width * height) }
         let stride = frame.widthPixels * 3
@@ -94,6 +114,16 @@ public final class TextReader {
                 func luma(_ x: Int, _ y: Int) -> Int {
                     let p = y * stride + x * 3
                     return (77 * Int(src[p]) + 150 * Int(src[p + 1]) + 29 * Int(src[p + 2])) >> 8
+                }
+                if scale == 1 {
+                    for y in 0..<height {
+                        var p = (y0 + y) * stride + x0 * 3
+                        for x in 0..<width {
+                            dst[y * width + x] = UInt8(truncatingIfNeeded: (77 &* Int(src[p]) &+ 150 &* Int(src[p + 1]) &+ 29 &* Int(src[p + 2])) >> 8)
+                            p += 3
+                        }
+                    }
+                    return
                 }
                 for y in 0..<height {
                     // Sample at pixel centres: (y + 0.5) / scale - 0.5 in source pixels, in quarters.
@@ -111,6 +141,7 @@ public final class TextReader {
         }
         var words: [RecognizedWord] = []
         grey.withUnsafeBufferPointer { buffer in
+            TessBaseAPISetPageSegMode(api, layout == .sparse ? PSM_SPARSE_TEXT : PSM_AUTO)
             TessBaseAPISetImage(api, buffer.baseAddress, Int32(width), Int32(height), 1, Int32(width))
             TessBaseAPISetSourceResolution(api, 300)
             TessBaseAPISetVariable(api, "thresholding_method", localThreshold ? "1" : "0")
@@ -127,7 +158,7 @@ public final class TextReader {
                 var left: Int32 = 0, top: Int32 = 0, right: Int32 = 0, bottom: Int32 = 0
                 TessPageIteratorBoundingBox(TessResultIteratorGetPageIterator(iterator), RIL_WORD, &left, &top, &right, &bottom)
                 let cleaned = Self.clean(text)
-                guard confidence >= minimumConfidence, !cleaned.isEmpty else { continue }
+                guard confidence >= cut, !cleaned.isEmpty else { continue }
                 words.append(RecognizedWord(text: cleaned, confidence: confidence, box: [
                     x0 + Int(left) / scale, y0 + Int(top) / scale, Int(right - left) / scale, Int(bottom - top) / scale,
                 ]))

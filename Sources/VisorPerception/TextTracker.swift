@@ -1,189 +1,294 @@
-import VisorCore
-
-/// Merges readings of the same text region over consecutive frames into one stable reading.
+/// Merges what was read of the view over the last few readings into stable blocks of text: signs,
+/// labels, paragraphs, each as lines of words in reading order.
 ///
-/// A single OCR pass misreads a letter here and there, and reads a stray mark as a word; across
-/// frames the errors move while the real words stay. A region is matched to the track of the
-/// previous readings by overlap. Each word is placed by its position inside the region, words at
-/// the same place form a slot, and a slot counts when it was read in at least two of the recent
-/// readings (and in at least a third of them); its text is the spelling read most often there.
-/// The stable reading is the counted slots in reading order (line by line, left to right).
+/// One reading is every word read in one frame, by every pass (the whole frame, its likely text
+/// regions). A single pass misreads a letter here and there and reads a stray mark as a word;
+/// across frames the errors move while the real words stay. Words are kept in view coordinates:
+/// each reading is aligned to the words read before by the median move of the words read with the
+/// same spelling (the head moves), and a word at the same place as before joins that place's
+/// slot. A slot counts once it was read in two readings (and in a third of the readings since it
+/// first appeared); its text is the spelling read most, by summed confidence. A slot that is not
+/// read again for `memoryNanoseconds` has left the view and is forgotten.
 ///
-/// `update` says what changed: a reading that appears for the first time (or comes back into view
-/// after leaving it), and a reading that changed; an unchanged reading is not reported again.
+/// Counted slots are grouped into blocks: words on one baseline a few letters apart are a line,
+/// lines stacked close under each other are a block. `update` reports a block that appears or
+/// whose words change; an unchanged block is not reported again.
 public final class TextTracker {
     public struct Sighting: Equatable, Sendable {
+        /// The block's lines joined by spaces.
         public var text: String
-        /// x, y, width, height in frame pixels.
+        /// Its lines, top to bottom, each left to right.
+        public var lines: [String]
+        /// x, y, width, height in frame pixels of the latest reading.
         public var box: [Int]
         /// Mean confidence of the words kept, 0 to 1.
         public var confidence: Double
-        /// True when this updates a reading reported before (rather than a new one).
+        /// Stays the same while the block is in view, across its updates.
+        public var id: Int
+        /// True when this updates a block reported before (rather than a new one).
         public var isUpdate: Bool
     }
 
     private struct Observation {
         var text: String
         var confidence: Double
-        /// Centre of the word's baseline and its size in the track's coordinates (frame pixels
-        /// of its first reading, moved with the head since). The bottom edge is steadier than
-        /// the centre: Tesseract's box sometimes takes in a sign's border above a word.
-        var x: Double
-        var y: Double
-        var width: Double
-        var height: Double
         var reading: Int
+        var time: UInt64
+        /// Where it was read, in view coordinates: its centre and width.
+        var x: Double
+        var width: Double
     }
 
-    private final class Track {
-        var box: [Int]
-        /// Frame coordinates plus this is track coordinates, for the latest reading.
-        var offset = (x: 0.0, y: 0.0)
-        var readings: [[Observation]] = []
-        var readingCount = 0
-        var missed = 0
-        var reported = ""
-        init(box: [Int]) { self.box = box }
+    private final class Slot {
+        let id: Int
+        /// Centre of the word's baseline and its size, in view coordinates. The bottom edge is
+        /// steadier than the centre: a box sometimes takes in a sign's border above a word.
+        var x: Double, y: Double, width: Double, height: Double
+        private(set) var observations: [Observation] = []
+        /// How many of the observations have each spelling.
+        private var spellings: [String: Int] = [:]
+        var firstReading: Int
+        var counted = false
+        init(id: Int, x: Double, y: Double, width: Double, height: Double, reading: Int) {
+            self.id = id; self.x = x; self.y = y; self.width = width; self.height = height; firstReading = reading
+        }
+        var readings: Int { Set(observations.map(\.reading)).count }
+        func has(_ text: String) -> Bool { spellings[text] != nil }
+        /// Whether a spelling read here is part of this one, or this one part of it.
+        func isPart(_ text: String) -> Bool {
+            let lower = text.lowercased()
+            return spellings.keys.contains { key in
+                let k = key.lowercased()
+                return k.contains(lower) || lower.contains(k)
+            }
+        }
+        func add(_ observation: Observation) {
+            observations.append(observation)
+            spellings[observation.text, default: 0] += 1
+        }
+        /// Forgets what was read before `time` less `memory`.
+        func forget(before time: UInt64, memory: UInt64) {
+            guard let first = observations.first, time > first.time, time - first.time > memory else { return }
+            observations.removeAll { o in
+                let old = time > o.time && time - o.time > memory
+                if old { spellings[o.text]! -= 1; if spellings[o.text] == 0 { spellings[o.text] = nil } }
+                return old
+            }
+        }
+        typealias Spelling = (text: String, confidence: Double, x: Double, width: Double)
+
+        /// The spellings read here, the one read most first (summed confidence), each with its
+        /// mean confidence and place. A reading that lost letters at a word's edge ("ar" of
+        /// "Car", "CE" of "NOTICE") is a vote for the whole word where that was read too, often
+        /// enough on its own.
+        var ranked: [Spelling] {
+            var totals: [String: (sum: Double, n: Int, x: Double, width: Double)] = [:]
+            for o in observations {
+                var t = totals[o.text] ?? (0, 0, 0, 0)
+                t.sum += o.confidence; t.n += 1; t.x += o.x; t.width += o.width
+                totals[o.text] = t
+            }
+            var credited = totals.mapValues(\.sum)
+            for (short, vote) in totals {
+                let lower = short.lowercased()
+                // Only for a whole word read often enough on its own: two words read as one
+                // ("ATAL" for "AT ALL") now and then must not take the votes of the first.
+                for (long, own) in totals where long.count > short.count && own.sum >= vote.sum * 0.35 && long.lowercased().contains(lower) {
+                    credited[long]! += vote.sum
+                }
+            }
+            return credited.sorted { a, b in (a.value, a.key.count, b.key) > (b.value, b.key.count, a.key) }.map { key, _ in
+                let t = totals[key]!, n = Double(t.n)
+                return (key, t.sum / n, t.x / n, t.width / n)
+            }
+        }
     }
 
-    /// Recent readings a track votes over.
-    public var window = 8
-    /// Readings in a row without a match after which a track is forgotten (its text left the view).
-    public var forgetAfter = 4
-    private var tracks: [Track] = []
+    /// How long a slot is remembered without being read again: what was read of the view over
+    /// the last seconds, not only in the latest frame; and at least over this many readings, for
+    /// a camera that sends a frame a second.
+    public var memoryNanoseconds: UInt64 = 3_000_000_000
+    public var memoryReadings = 8
+    private var slots: [Slot] = []
+    private var nextSlot = 0
+    private var readingCount = 0
+    private var readingTimes: [UInt64] = []
+    /// View coordinates minus frame coordinates, for the latest reading.
+    private var offset = (x: 0.0, y: 0.0)
+    private var reported: [Int: String] = [:]
 
     public init() {}
 
-    /// The stable readings in view now.
+    /// The blocks in view now, in reading order.
     public private(set) var current: [Sighting] = []
 
-    /// Takes the words read in each region of one frame; returns the readings that are new or
-    /// changed. An empty `regions` list is a frame read with no text in view.
-    public func update(regions: [(box: [Int], words: [RecognizedWord])]) -> [Sighting] {
-        var matched = Set<ObjectIdentifier>()
-        var changes: [Sighting] = []
-        for region in regions {
-            let best = tracks.filter { !matched.contains(ObjectIdentifier($0)) }
-                .max { overlap($0.box, region.box) < overlap($1.box, region.box) }
-            let track: Track
-            if let best, overlap(best.box, region.box) >= 0.3 {
-                track = best
-                track.offset = alignment(of: region.words, to: track)
-                    ?? (track.offset.x + Double(track.box[0] - region.box[0]), track.offset.y + Double(track.box[1] - region.box[1]))
+    /// Takes every word read in one frame; returns the blocks that are new or changed. An empty
+    /// list is a frame read with no text in view.
+    public func update(words: [RecognizedWord], time: UInt64) -> [Sighting] {
+        let reading = readingCount
+        readingCount += 1
+        if let move = alignment(of: words) { offset = move }
+        for word in words {
+            let x = Double(word.box[0]) + Double(word.box[2]) / 2 + offset.x
+            let y = Double(word.box[1] + word.box[3]) + offset.y
+            let w = Double(word.box[2]), h = Double(word.box[3])
+            // The same place: baselines within half a word's height (a word spelt the same way
+            // may be a whole height off), and boxes overlapping by half the narrower one. A
+            // fragment read inside a word ("CE" of "NOTICE") is a misreading of that word.
+            // Boxes of very different widths only when one spelling is part of the other: two
+            // words read as one ("ALLTINES") must not swallow the second word's place.
+            let near = slots.filter { slot in
+                let reach = slot.has(word.text) ? 1.0 : 0.5
+                guard abs(slot.y - y) < max(4, min(slot.height, h) * reach), Self.overlap(slot, x: x, width: w) >= 0.5 else { return false }
+                return Self.overlap(slot, x: x, width: w) * min(slot.width, w) >= 0.5 * max(slot.width, w) || slot.isPart(word.text)
+            }
+            let slot: Slot
+            if let found = near.max(by: { Self.overlap($0, x: x, width: w) < Self.overlap($1, x: x, width: w) }) {
+                slot = found
+                let n = Double(min(slot.observations.count, 8))
+                slot.x = (slot.x * n + x) / (n + 1); slot.y = (slot.y * n + y) / (n + 1)
+                slot.width = (slot.width * n + w) / (n + 1); slot.height = (slot.height * n + h) / (n + 1)
             } else {
-                track = Track(box: region.box)
-                tracks.append(track)
+                slot = Slot(id: nextSlot, x: x, y: y, width: w, height: h, reading: reading)
+                nextSlot += 1
+                slots.append(slot)
             }
-            matched.insert(ObjectIdentifier(track))
-            track.box = region.box
-            track.missed = 0
-            track.readings.append(region.words.map { word in
-                Observation(text: word.text, confidence: word.confidence,
-                            x: Double(word.box[0]) + Double(word.box[2]) / 2 + track.offset.x,
-                            y: Double(word.box[1] + word.box[3]) + track.offset.y,
-                            width: Double(word.box[2]), height: Double(word.box[3]), reading: track.readingCount)
-            })
-            track.readingCount += 1
-            if track.readings.count > window { track.readings.removeFirst(track.readings.count - window) }
+            slot.add(Observation(text: word.text, confidence: word.confidence, reading: reading, time: time, x: x, width: w))
         }
-        for track in tracks where !matched.contains(ObjectIdentifier(track)) { track.missed += 1 }
-        tracks.removeAll { $0.missed >= forgetAfter }
-
-        current = []
-        for track in tracks where track.missed == 0 {
-            let (text, confidence) = stableText(track)
-            guard !text.isEmpty else { continue }
-            let sighting = Sighting(text: text, box: track.box, confidence: confidence, isUpdate: !track.reported.isEmpty)
-            current.append(sighting)
-            if text != track.reported {
-                changes.append(sighting)
-                track.reported = text
-            }
+        readingTimes.append(time)
+        if readingTimes.count > memoryReadings { readingTimes.removeFirst(readingTimes.count - memoryReadings) }
+        // Remembered for the memory's time and, at least, its count of readings.
+        let memory = max(memoryNanoseconds, time &- readingTimes[0])
+        for slot in slots { slot.forget(before: time, memory: memory) }
+        slots.removeAll { $0.observations.isEmpty }
+        for slot in slots where !slot.counted {
+            // Read in two frames, and in a fifth of the frames read since it first was.
+            let since = reading - slot.firstReading + 1
+            slot.counted = slot.readings >= max(2, (since + 4) / 5)
         }
+        current = blocks()
+        var changes: [Sighting] = []
+        for block in current where reported[block.id] != block.text {
+            var change = block
+            change.isUpdate = reported[block.id] != nil
+            changes.append(change)
+            reported[block.id] = block.text
+        }
+        let live = Set(current.map(\.id))
+        reported = reported.filter { live.contains($0.key) }
         return changes
     }
 
-    /// The offset that maps this reading's words onto the same words read before: the median of
-    /// the moves of the words that were read with the same spelling. Nil when none was.
-    private func alignment(of words: [RecognizedWord], to track: Track) -> (x: Double, y: Double)? {
+    /// The move that maps this reading's words onto the same words read before: the median of
+    /// the moves of the words read with the same spelling. Nil when none was.
+    private func alignment(of words: [RecognizedWord]) -> (x: Double, y: Double)? {
         var dxs: [Double] = [], dys: [Double] = []
         for word in words {
             let cx = Double(word.box[0]) + Double(word.box[2]) / 2, cy = Double(word.box[1] + word.box[3])
-            let previous = track.readings.joined().filter { $0.text == word.text }
-            guard let nearest = previous.min(by: { abs($0.x - cx - track.offset.x) + abs($0.y - cy - track.offset.y)
-                                                   < abs($1.x - cx - track.offset.x) + abs($1.y - cy - track.offset.y) }) else { continue }
+            let same = slots.filter { $0.has(word.text) }
+            guard let nearest = same.min(by: { abs($0.x - cx - offset.x) + abs($0.y - cy - offset.y)
+                                               < abs($1.x - cx - offset.x) + abs($1.y - cy - offset.y) }) else { continue }
             dxs.append(nearest.x - cx); dys.append(nearest.y - cy)
         }
         guard !dxs.isEmpty else { return nil }
         return (dxs.sorted()[dxs.count / 2], dys.sorted()[dys.count / 2])
     }
 
-    private func stableText(_ track: Track) -> (String, Double) {
-        struct Slot {
-            var x: Double, y: Double, width: Double, height: Double
-            var n = 1
-            var readings: Set<Int>
-            var spellings: [String: (count: Int, confidence: Double)]
-        }
-        var slots: [Slot] = []
-        for o in track.readings.joined() {
-            // The same place: baselines within half a word's height of each other and centres
-            // within half its width; a word spelt the same way may be a whole height off.
-            if let i = slots.firstIndex(where: { slot in
-                let reach = slot.spellings[o.text] != nil ? 1.0 : 0.5
-                return abs(slot.x - o.x) < max(6, min(slot.width, o.width) * reach)
-                    && abs(slot.y - o.y) < max(4, min(slot.height, o.height) * reach)
-            }) {
-                let n = Double(slots[i].n)
-                slots[i].x = (slots[i].x * n + o.x) / (n + 1)
-                slots[i].y = (slots[i].y * n + o.y) / (n + 1)
-                slots[i].width = (slots[i].width * n + o.width) / (n + 1)
-                slots[i].height = (slots[i].height * n + o.height) / (n + 1)
-                slots[i].n += 1
-                slots[i].readings.insert(o.reading)
-                let old = slots[i].spellings[o.text] ?? (0, 0)
-                slots[i].spellings[o.text] = (old.count + 1, old.confidence + o.confidence)
-            } else {
-                slots.append(Slot(x: o.x, y: o.y, width: o.width, height: o.height, readings: [o.reading],
-                                  spellings: [o.text: (1, o.confidence)]))
-            }
-        }
-        // A word joins the reading once it was read in two of the recent readings (and a third of
-        // them); once in, it stays while it is read at all in the window, so that a word Tesseract
-        // reads every other frame does not make the reading flicker.
-        let needed = max(2, (track.readings.count + 2) / 3)
-        let reported = Set(track.reported.split(separator: " ").map(String.init))
-        let kept = slots.filter { slot in
-            slot.readings.count >= needed || slot.spellings.keys.contains { reported.contains($0) }
-        }
-        guard !kept.isEmpty else { return ("", 0) }
-        // Reading order: lines from the top (a word whose baseline is within half a word's height
-        // of the line's first one is on that line), then left to right within each line.
-        var lines: [[Slot]] = []
-        for slot in kept.sorted(by: { $0.y < $1.y }) {
-            if let first = lines.last?.first, slot.y - first.y < min(first.height, slot.height) / 2 {
-                lines[lines.count - 1].append(slot)
-            } else {
-                lines.append([slot])
-            }
-        }
-        let ordered = lines.flatMap { $0.sorted { $0.x < $1.x } }
-        var words: [String] = [], confidence = 0.0
-        for slot in ordered {
-            let best = slot.spellings.max { a, b in (a.value.count, a.value.confidence, b.key) < (b.value.count, b.value.confidence, a.key) }!
-            // One word read twice at two places (its box once took in a border) is one word.
-            if words.last == best.key { continue }
-            words.append(best.key)
-            confidence += best.value.confidence / Double(best.value.count)
-        }
-        return (words.joined(separator: " "), confidence / Double(words.count) / 100)
+    /// How much a box from x - width / 2 to x + width / 2 overlaps a slot, over the narrower of the two.
+    private static func overlap(_ slot: Slot, x: Double, width: Double) -> Double {
+        overlap(slot.x, slot.width, x, width)
     }
 
-    /// Intersection over the smaller box: a region read again from a moving head keeps most of its area.
-    private func overlap(_ a: [Int], _ b: [Int]) -> Double {
-        let w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-        let h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-        guard w > 0, h > 0 else { return 0 }
-        return Double(w * h) / Double(max(1, min(a[2] * a[3], b[2] * b[3])))
+    private static func overlap(_ x1: Double, _ w1: Double, _ x2: Double, _ w2: Double) -> Double {
+        let o = min(x1 + w1 / 2, x2 + w2 / 2) - max(x1 - w1 / 2, x2 - w2 / 2)
+        return max(0, o) / max(1, min(w1, w2))
+    }
+
+    /// The counted slots as blocks of lines, in reading order.
+    private func blocks() -> [Sighting] {
+        let kept = slots.filter(\.counted)
+        guard !kept.isEmpty else { return [] }
+        // Two slots at one place (a word and a fragment of it read elsewhere in its box, or one
+        // word read at two places): the one with more support stands.
+        // Two words read as one ("ALLTINES" for "ALL TIMES") cover the place of the second: where
+        // the spelling read most covers another word's place, the next one that does not stands.
+        let ranked = kept.map(\.ranked)
+        var words: [(slot: Slot, best: Slot.Spelling)] = []
+        for (i, slot) in kept.enumerated() {
+            let others = kept.indices.filter { j in
+                j != i && abs(kept[j].y - slot.y) < min(kept[j].height, slot.height) * 0.5
+            }
+            let fits = ranked[i].first { spelling in
+                !others.contains { j in
+                    let other = ranked[j][0]
+                    return other.width < spelling.width && !spelling.text.lowercased().contains(other.text.lowercased())
+                        && Self.overlap(spelling.x, spelling.width, other.x, other.width) >= 0.5
+                        && Self.overlap(slot.x, slot.width, other.x, other.width) < 0.5
+                }
+            }
+            words.append((slot, fits ?? ranked[i][0]))
+        }
+        func support(_ slot: Slot) -> Double { slot.observations.reduce(0) { $0 + $1.confidence } }
+        words = words.filter { a in
+            !words.contains { b in
+                b.slot !== a.slot && (support(b.slot), -b.slot.id) > (support(a.slot), -a.slot.id)
+                    && abs(b.slot.y - a.slot.y) < max(a.slot.height, b.slot.height) * (b.best.text == a.best.text ? 1 : 0.5)
+                    && Self.overlap(b.best.x, b.best.width, a.best.x, a.best.width) >= 0.5
+            }
+        }
+        // Union-find over words that belong together.
+        var parent = Array(words.indices)
+        func root(_ i: Int) -> Int { var i = i; while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }; return i }
+        for i in words.indices {
+            for j in words.indices where j > i {
+                let a = words[i].slot, b = words[j].slot
+                let h = max(a.height, b.height), hMin = min(a.height, b.height)
+                guard h <= hMin * 2.2 else { continue }
+                let gap = max(a.x - a.width / 2, b.x - b.width / 2) - min(a.x + a.width / 2, b.x + b.width / 2)
+                let sameLine = abs(a.y - b.y) < hMin * 0.6 && gap < h * 1.5
+                let stacked = abs(a.y - b.y) >= hMin * 0.6 && abs(a.y - b.y) < h * 2.0 && gap < h
+                if sameLine || stacked { parent[root(i)] = root(j) }
+            }
+        }
+        var groups: [Int: [Int]] = [:]
+        for i in words.indices { groups[root(i), default: []].append(i) }
+        var result: [Sighting] = []
+        for members in groups.values {
+            let slotsIn = members.map { words[$0] }
+            // Lone characters with nothing beside them are marks far more often than text.
+            guard slotsIn.contains(where: { $0.best.text.count > 1 }) else { continue }
+            // Lines from the top: a word whose baseline is within half a word's height of the
+            // line's first one is on that line; then left to right.
+            var lines: [[(slot: Slot, best: Slot.Spelling)]] = []
+            for w in slotsIn.sorted(by: { $0.slot.y < $1.slot.y }) {
+                if let first = lines.last?.first, w.slot.y - first.slot.y < min(first.slot.height, w.slot.height) / 2 {
+                    lines[lines.count - 1].append(w)
+                } else {
+                    lines.append([w])
+                }
+            }
+            var text: [String] = [], confidence = 0.0, count = 0
+            for line in lines {
+                var lineWords: [String] = []
+                for w in line.sorted(by: { $0.slot.x < $1.slot.x }) where lineWords.last != w.best.text {
+                    lineWords.append(w.best.text)
+                    confidence += w.best.confidence; count += 1
+                }
+                text.append(lineWords.joined(separator: " "))
+            }
+            let x0 = slotsIn.map { $0.slot.x - $0.slot.width / 2 }.min()! - offset.x
+            let x1 = slotsIn.map { $0.slot.x + $0.slot.width / 2 }.max()! - offset.x
+            let y0 = slotsIn.map { $0.slot.y - $0.slot.height }.min()! - offset.y
+            let y1 = slotsIn.map { $0.slot.y }.max()! - offset.y
+            result.append(Sighting(text: text.joined(separator: " "), lines: text,
+                                   box: [Int(x0.rounded()), Int(y0.rounded()), Int((x1 - x0).rounded()), Int((y1 - y0).rounded())],
+                                   confidence: confidence / Double(count) / 100, id: slotsIn.map(\.slot.id).min()!, isUpdate: false))
+        }
+        // Reading order: blocks from the top, those side by side (tops within a line) left first.
+        return result.sorted { a, b in
+            let line = Double(min(a.box[3], b.box[3])) / Double(max(1, max(a.lines.count, b.lines.count)))
+            if abs(Double(a.box[1] - b.box[1])) < line { return a.box[0] < b.box[0] }
+            return a.box[1] < b.box[1]
+        }
     }
 }

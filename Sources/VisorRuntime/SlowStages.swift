@@ -25,10 +25,12 @@ public final class CodesStage: SlowStage {
     }
 }
 
-/// Text in view, as a slow stage: finds likely text regions in Swift, reads each with Tesseract,
-/// and merges the readings of a region over frames into one stable reading. `text` events when a
-/// reading appears or changes; the readings in view in the scene context. It reads only when the
-/// view is steady (not while walking, and sharp enough), since a blurred sign reads as noise.
+/// Text in view, as a slow stage. Each frame it reads is read three ways, and the words merged:
+/// the whole view in Tesseract's sparse-text layout (scattered signs), the whole view in its page
+/// layout (paragraphs, columns), and the likely text regions found in Swift, enlarged for small
+/// print. Readings are merged over frames into stable blocks of lines (`TextTracker`). `text`
+/// events when a block appears or changes; the blocks in view in the scene context. It reads only
+/// when the view is steady (not while walking, and sharp enough), since a blurred sign reads as noise.
 public final class TextStage: SlowStage {
     public let name = "text"
     public let reads: Set<ContextKey> = [.frame, .motion]
@@ -47,54 +49,93 @@ public final class TextStage: SlowStage {
     }
 
     public func analyze(_ frame: Frame) throws -> SlowStageOutput {
+        let sparse = reader.readWhole(frame, layout: .sparse)
+        let page = reader.readWhole(frame, layout: .page)
         let regions = finder.find(in: frame).map { region in (box: region.box, words: reader.read(frame, region: region.box)) }
         if logger.logLevel <= .debug {
-            for region in regions {
-                logger.debug("text at \(formatSessionTime(frame.captureTimeNanoseconds)) in \(region.box): \(region.words.map { "\($0.text)(\(Int($0.confidence)))" }.joined(separator: " "))")
-            }
+            func list(_ words: [RecognizedWord]) -> String { words.map { "\($0.text)(\(Int($0.confidence)))@\($0.box.map(String.init).joined(separator: ","))" }.joined(separator: " ") }
+            let time = formatSessionTime(frame.captureTimeNanoseconds)
+            logger.debug("text at \(time), sparse: \(list(sparse))")
+            logger.debug("text at \(time), page: \(list(page))")
+            for region in regions { logger.debug("text at \(time) in \(region.box): \(list(region.words))") }
         }
-        let changes = tracker.update(regions: regions)
+        let changes = tracker.update(words: sparse + page + regions.flatMap(\.words), time: frame.captureTimeNanoseconds)
         let time = frame.captureTimeNanoseconds
-        let inView = tracker.current.map { TextSighting(text: $0.text, box: $0.box, confidence: $0.confidence, captureTimeNanoseconds: time) }
+        let inView = tracker.current.map {
+            TextSighting(text: $0.text, lines: $0.lines, box: $0.box, confidence: $0.confidence, captureTimeNanoseconds: time)
+        }
         let events = changes.map { change in
             TranscriptEvent(kind: "text", fields: [
-                ("text", .string(change.text)), ("box", .ints(change.box.map(Int64.init))),
-                ("confidence", .fixed(change.confidence, decimals: 2)), ("update", .bool(change.isUpdate)),
+                ("text", .string(change.text)), ("lines", .strings(change.lines)), ("box", .ints(change.box.map(Int64.init))),
+                ("confidence", .fixed(change.confidence, decimals: 2)), ("id", .int(Int64(change.id))), ("update", .bool(change.isUpdate)),
             ])
         }
         return SlowStageOutput(events: events) { scene in scene.texts = inView }
     }
 }
 
-/// Faces in view (BlazeFace through Visor's TFLite interpreter), as a slow stage: the
-/// short-range model, and the full-range one when that finds nobody (people further away).
-/// `face` events when someone comes into view (a face not overlapping one on the last result)
-/// and when the largest face starts approaching (its box a quarter bigger than a second ago);
-/// the faces, their count and whether one approaches in the scene context.
+/// Faces in view (BlazeFace through Visor's TFLite interpreter), as a slow stage: both models on
+/// the whole view and the full-range one on a quarter of it in turn (`FaceFinder`). A detection
+/// becomes a face in view only once it was found again at the same place within
+/// `confirmNanoseconds` (a pattern in a cup or in paving that scores once is no one), and it stays
+/// in view until it has not been found for `holdNanoseconds`. `face` events when someone comes
+/// into view (a confirmed face not overlapping one already in view) and when the largest face
+/// starts approaching (its box a quarter bigger than a second ago); the faces, their count and
+/// whether one approaches in the scene context.
 public final class FacesStage: SlowStage {
     public let name = "faces"
     public let reads: Set<ContextKey> = [.frame]
     public let writes: Set<ContextKey> = [.faces]
+    /// Found twice within this long to count.
+    public var confirmNanoseconds: UInt64 = 1_500_000_000
+    /// Kept in view this long after it was last found.
+    public var holdNanoseconds: UInt64 = 1_000_000_000
     private let finder: FaceFinder
-    private var previous: [[Double]] = []
+    private struct Candidate {
+        var face: FaceDetection
+        var firstSeen: UInt64
+        var lastSeen: UInt64
+        var hits: Int
+        var reported = false
+    }
+    private var candidates: [Candidate] = []
     private var sizes: [(time: UInt64, area: Double)] = []
     private var approaching = false
 
-    public init() throws { finder = try FaceFinder() }
+    public init() throws { finder = try FaceFinder(nearScore: FacesStage.nearScore, farScore: FacesStage.farScore) }
+
+    /// The least scores kept from the short- and full-range models (calibrated on the tuning half
+    /// of Fixtures/eval: see the README).
+    public static let nearScore = 0.5
+    public static let farScore = 0.6
 
     public func analyze(_ frame: Frame) throws -> SlowStageOutput {
-        let faces = finder.find(frame).sorted { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
         let time = frame.captureTimeNanoseconds
+        let found = finder.find(frame, tiles: .rotating)
+        for face in found {
+            if let i = candidates.indices.max(by: { FaceDetection.iou(candidates[$0].face.box, face.box) < FaceDetection.iou(candidates[$1].face.box, face.box) }),
+               FaceDetection.iou(candidates[i].face.box, face.box) > 0.3 {
+                candidates[i].face = face
+                candidates[i].lastSeen = time
+                candidates[i].hits += 1
+            } else {
+                candidates.append(Candidate(face: face, firstSeen: time, lastSeen: time, hits: 1))
+            }
+        }
+        candidates.removeAll { c in
+            time &- c.lastSeen > (c.hits >= 2 ? holdNanoseconds : confirmNanoseconds)
+        }
+        let inView = candidates.filter { $0.hits >= 2 }.map(\.face).sorted { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
         var events: [TranscriptEvent] = []
         func event(_ face: FaceDetection) -> TranscriptEvent {
             TranscriptEvent(kind: "face", fields: [
                 ("box", .ints(face.box.map { Int64($0.rounded()) })),
                 ("keypoints", .ints(face.keypoints.flatMap { [Int64($0.x.rounded()), Int64($0.y.rounded())] })),
-                ("score", .fixed(face.score, decimals: 2)), ("count", .int(Int64(faces.count))), ("approaching", .bool(approaching)),
+                ("score", .fixed(face.score, decimals: 2)), ("count", .int(Int64(inView.count))), ("approaching", .bool(approaching)),
             ])
         }
         // Approaching: the largest face a quarter bigger than about a second ago.
-        if let largest = faces.first {
+        if let largest = inView.first {
             sizes.append((time, largest.box[2] * largest.box[3]))
             sizes.removeAll { time &- $0.time > 1_500_000_000 }
             let before = sizes.first { time &- $0.time >= 700_000_000 }
@@ -104,9 +145,13 @@ public final class FacesStage: SlowStage {
             sizes.removeAll()
             approaching = false
         }
-        for face in faces where !previous.contains(where: { FaceDetection.iou($0, face.box) > 0.3 }) { events.append(event(face)) }
-        previous = faces.map(\.box)
-        let sightings = faces.map { face in
+        for i in candidates.indices where candidates[i].hits >= 2 && !candidates[i].reported {
+            candidates[i].reported = true
+            let box = candidates[i].face.box
+            let known = candidates.indices.contains { j in j != i && candidates[j].reported && FaceDetection.iou(candidates[j].face.box, box) > 0.3 }
+            if !known { events.append(event(candidates[i].face)) }
+        }
+        let sightings = inView.map { face in
             FaceSighting(box: face.box.map { Int($0.rounded()) }, keypoints: face.keypoints.flatMap { [Int($0.x.rounded()), Int($0.y.rounded())] },
                          score: face.score, captureTimeNanoseconds: time)
         }

@@ -29,6 +29,7 @@ public final class TranscriptWriter {
             case .string(let s): line += Self.quote(s)
             case .bool(let b): line += b ? "true" : "false"
             case .ints(let values): line += "[" + values.map(String.init).joined(separator: ",") + "]"
+            case .strings(let values): line += "[" + values.map(Self.quote).joined(separator: ",") + "]"
             }
         }
         line += "}"

@@ -63,11 +63,20 @@ final class GroundingTests: XCTestCase {
         XCTAssertEqual(Grounding.unsupported(answer: "Your car is on level 3.", facts: facts), [], "a digit for a number word")
         XCTAssertEqual(Grounding.unsupported(answer: "The car is on level 4.", facts: facts), ["4"])
         XCTAssertEqual(Grounding.unsupported(answer: "The car is on level five, near Bob.", facts: facts), ["five", "Bob"])
-        XCTAssertEqual(Grounding.unsupported(answer: "The sign says \"No parking\".", facts: facts), ["No"])
+        XCTAssertEqual(Grounding.unsupported(answer: "The sign says \"No parking\".", facts: facts), ["No", "\"No parking\""])
         XCTAssertEqual(Grounding.unsupported(answer: "It says NOTICE. Parking is here.", facts: facts), [], "capitals at a sentence start or in the facts")
         XCTAssertEqual(Grounding.unsupported(answer: "The one on the left says parking.", facts: facts), [], "\"one\" as a pronoun")
         XCTAssertEqual(Grounding.unsupported(answer: "Give it a second: the car is on level three.", facts: facts), [], "\"a second\" as time")
         XCTAssertEqual(Grounding.unsupported(answer: "One car is on the second level.", facts: facts), ["One", "second"], "but still numbers otherwise")
+    }
+
+    /// A quotation of words that were each read, shuffled into a phrase no sign says, is refused.
+    func testAQuotationMustBeQuotedAsTheFactHasIt() {
+        let facts = ["A sign reads \"WE ENCOURAGE MORE WALKING WHERE POSSIBLE\""]
+        XCTAssertEqual(Grounding.unsupported(answer: "You're looking at a sign that says \"more encourage possible\".", facts: facts),
+                       ["\"more encourage possible\""])
+        XCTAssertEqual(Grounding.unsupported(answer: "The sign says \"encourage more walking\".", facts: facts), [], "a part of the sign, in its order")
+        XCTAssertEqual(Grounding.unsupported(answer: "It says \"walking\".", facts: facts), [])
     }
 
     /// Words that are each in the facts, joined into a claim that is in none of them.

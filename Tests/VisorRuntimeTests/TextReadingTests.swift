@@ -25,11 +25,15 @@ final class TextReadingTests: XCTestCase {
         // One sign: reported once, then only updated, all in one region around the sign.
         XCTAssertEqual(events.filter { $0["update"] as? Bool == false }.count, 1, "\(readings)")
         XCTAssertLessThan(events.count, 16, "the reading settles instead of flickering frame by frame: \(readings)")
+        // The sign is at x 195-355, y 5-215 of the first frame, its words at x 220-350, y 20-205.
         for event in events {
             let box = try XCTUnwrap(event["box"] as? [Int])
-            XCTAssertTrue(box[0] <= 200 && box[0] + box[2] >= 350 && box[1] <= 40 && box[1] + box[3] >= 200, "the sign is at x 195-355, y 5-215 (its text from y 20): \(box)")
+            XCTAssertTrue(box[0] >= 195 && box[0] + box[2] <= 360 && box[1] >= 0 && box[1] + box[3] <= 220, "on the sign: \(box)")
             XCTAssertGreaterThan(event["confidence"] as? Double ?? 0, 0.7)
         }
+        let last = try XCTUnwrap(events.last?["box"] as? [Int])
+        XCTAssertTrue(last[2] >= 110 && last[3] >= 170, "all its words, about 125 by 180 pixels (the head pans): \(last)")
+        XCTAssertEqual((events.last?["lines"] as? [String])?.count, 5, "NOTICE / DOUBLE / PARKING / PROHIBITED / AT ALL TIMES: \(events.last ?? [:])")
     }
 
     func testReportsNoTextOnAViewWithoutText() throws {

@@ -9,6 +9,9 @@ public struct FaceDetection: Equatable, Sendable {
     public var box: [Double]
     public var keypoints: [(x: Double, y: Double)]
     public var score: Double
+    /// Which pass found it: `short` (the short-range model on the whole view), `full` (the
+    /// full-range model on the whole view) or `tile` (the full-range model on a tile).
+    public var pass = "short"
 
     public static func == (a: FaceDetection, b: FaceDetection) -> Bool {
         a.box == b.box && a.score == b.score && a.keypoints.map(\.x) == b.keypoints.map(\.x) && a.keypoints.map(\.y) == b.keypoints.map(\.y)
@@ -158,7 +161,7 @@ public final class FaceDetector {
             func fy(_ y: Double) -> Double { (y * size - letterbox.padY) / letterbox.scale + letterbox.originY }
             let box = [fx(v[0]), fy(v[1]), v[2] * size / letterbox.scale, v[3] * size / letterbox.scale]
             let keypoints = (0..<6).map { k in (x: fx(v[4 + 2 * k]), y: fy(v[5 + 2 * k])) }
-            return FaceDetection(box: box, keypoints: keypoints, score: score)
+            return FaceDetection(box: box, keypoints: keypoints, score: score, pass: self.model == .shortRange ? "short" : "full")
         }
     }
 
@@ -189,39 +192,45 @@ public final class FaceDetector {
 /// Both BlazeFace models as Visor uses them. The whole view is searched by the short-range model
 /// (faces near) and the full-range one (further away); a face a few percent of the view wide is
 /// only a few pixels of either model's input, so the full-range model also searches overlapping
-/// quarters of the view, magnified. Detections of one face by several passes are merged.
+/// tiles of the view, magnified. Detections of one face by several passes are merged.
 public final class FaceFinder {
-    /// Which quarters of the view are searched as well as the whole.
+    /// Which tiles of the view are searched as well as the whole.
     public enum Tiles: Sendable {
         /// None: the whole view only.
         case none
-        /// One quarter a call, in turn: a face too small for the whole view is found within four calls.
+        /// One tile a call, in turn: a face too small for the whole view is found within nine calls.
         case rotating
-        /// All four every call (redaction: no face may slip through).
+        /// All of them every call (redaction: no face may slip through).
         case all
     }
 
-    /// The overlapping quarters, as fractions of the view: x, y, width, height.
-    public static let tileFractions: [[Double]] = [[0, 0, 0.6, 0.6], [0.4, 0, 0.6, 0.6], [0, 0.4, 0.6, 0.6], [0.4, 0.4, 0.6, 0.6]]
+    /// The overlapping tiles, as fractions of the view (x, y, width, height): three by three,
+    /// each four tenths of the view, so that a face 24 pixels wide in a 640x480 frame is about
+    /// 18 pixels of the full-range model's input.
+    public static let tileFractions: [[Double]] = [0.0, 0.3, 0.6].flatMap { y in [0.0, 0.3, 0.6].map { x in [x, y, 0.4, 0.4] } }
 
     private let near: FaceDetector
     private let far: FaceDetector
+    private let tileScore: Double
     private var nextTile = 0
 
     /// - Parameters:
-    ///   - nearScore, farScore: the least score kept from each model.
-    public init(nearScore: Double = 0.5, farScore: Double = 0.6) throws {
+    ///   - nearScore, farScore, tileScore: the least score kept from the short-range model, the
+    ///     full-range model on the whole view, and on a tile (MediaPipe's own by default).
+    public init(nearScore: Double = 0.5, farScore: Double = 0.6, tileScore: Double = 0.6) throws {
         near = try FaceDetector(model: .shortRange)
         far = try FaceDetector(model: .fullRange)
         near.minimumScore = nearScore
-        far.minimumScore = farScore
+        far.minimumScore = min(farScore, tileScore)
+        self.tileScore = tileScore
     }
 
     public func find(_ frame: Frame, tiles: Tiles = .none) -> [FaceDetection] {
         // Passes in order of trust, so that one face keeps the box of one model from call to
         // call (sizes are compared over time): the short-range model's for a face near, then
-        // the full-range model's on the whole view, then on a quarter.
-        var found = near.detect(frame).sorted { $0.score > $1.score } + far.detect(frame).sorted { $0.score > $1.score }
+        // the full-range model's on the whole view, then on a tile.
+        let farScore = far.minimumScore
+        var found = near.detect(frame).sorted { $0.score > $1.score } + far.detect(frame).filter { $0.score >= farScore }.sorted { $0.score > $1.score }
         let w = Double(frame.widthPixels), h = Double(frame.heightPixels)
         let chosen: [[Double]]
         switch tiles {
@@ -233,7 +242,8 @@ public final class FaceFinder {
         }
         for t in chosen {
             let region = [Int(t[0] * w), Int(t[1] * h), Int(t[2] * w), Int(t[3] * h)]
-            found += far.detect(frame, region: region).sorted { $0.score > $1.score }
+            found += far.detect(frame, region: region).filter { $0.score >= tileScore }.sorted { $0.score > $1.score }
+                .map { var face = $0; face.pass = "tile"; return face }
         }
         // One face found by several passes is one face: the first pass's box stands.
         var kept: [FaceDetection] = []
@@ -242,6 +252,57 @@ public final class FaceFinder {
             kept.append(face)
         }
         return kept
+    }
+
+    /// Whether a detection looks like a face on closer inspection, for the patterns the models
+    /// score like faces (paper, paving, leaves, buildings). In the middle three fifths of the box:
+    /// in a colour view, some of it must be skin-toned (YCbCr, Cb 77-127 and Cr 133-173: a third
+    /// of the pixels); and its texture must be a face's, smooth for its contrast (the mean step
+    /// between neighbours of a 24x24 copy at most its standard deviation), not text or foliage.
+    public static func plausible(_ face: FaceDetection, in frame: Frame) -> Bool {
+        let w = frame.widthPixels, h = frame.heightPixels
+        let x0 = max(0, Int(face.box[0] + face.box[2] * 0.2)), x1 = min(w, Int(face.box[0] + face.box[2] * 0.8))
+        let y0 = max(0, Int(face.box[1] + face.box[3] * 0.2)), y1 = min(h, Int(face.box[1] + face.box[3] * 0.8))
+        guard x1 - x0 >= 3, y1 - y0 >= 3 else { return false }
+        let n = 24
+        var luma = [Double](repeating: 0, count: n * n)
+        var skin = 0, chroma = 0.0, count = 0
+        frame.pixels.withUnsafeBufferPointer { px in
+            for y in y0..<y1 {
+                for x in x0..<x1 {
+                    let i = (y * w + x) * 3
+                    let r = Double(px[i]), g = Double(px[i + 1]), b = Double(px[i + 2])
+                    let cb = 128 - 0.169 * r - 0.331 * g + 0.5 * b, cr = 128 + 0.5 * r - 0.419 * g - 0.081 * b
+                    if cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173 { skin += 1 }
+                    chroma += abs(cb - 128) + abs(cr - 128)
+                    count += 1
+                }
+            }
+            // A 24x24 copy, sampled bilinearly at cell centres.
+            for j in 0..<n {
+                let sy = Double(y0) + (Double(j) + 0.5) * Double(y1 - y0) / Double(n) - 0.5
+                let yi = max(y0, min(y1 - 1, Int(sy))), yn = min(y1 - 1, yi + 1), fy = max(0, sy - Double(yi))
+                for k in 0..<n {
+                    let sx = Double(x0) + (Double(k) + 0.5) * Double(x1 - x0) / Double(n) - 0.5
+                    let xi = max(x0, min(x1 - 1, Int(sx))), xn = min(x1 - 1, xi + 1), fx = max(0, sx - Double(xi))
+                    func l(_ x: Int, _ y: Int) -> Double {
+                        let i = (y * w + x) * 3
+                        return 0.299 * Double(px[i]) + 0.587 * Double(px[i + 1]) + 0.114 * Double(px[i + 2])
+                    }
+                    let top = l(xi, yi) * (1 - fx) + l(xn, yi) * fx, bottom = l(xi, yn) * (1 - fx) + l(xn, yn) * fx
+                    luma[j * n + k] = top * (1 - fy) + bottom * fy
+                }
+            }
+        }
+        if chroma / Double(count) >= 10 && Double(skin) < Double(count) / 3 { return false }
+        let mean = luma.reduce(0, +) / Double(luma.count)
+        let deviation = (luma.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(luma.count)).squareRoot()
+        var steps = 0.0
+        for j in 0..<n {
+            for k in 0..<(n - 1) { steps += abs(luma[j * n + k + 1] - luma[j * n + k]) + abs(luma[(k + 1) * n + j] - luma[k * n + j]) }
+        }
+        let meanStep = steps / Double(n * (n - 1))
+        return meanStep <= deviation + 1
     }
 
     /// Whether most of box a lies inside box b.

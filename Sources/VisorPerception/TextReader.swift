@@ -28,8 +28,9 @@ private let leptonicaLogger = Logger(label: "visor.leptonica")
 public final class TextReader {
     /// Words under this confidence are dropped (FINDINGS.md: about 70 keeps real words, drops noise).
     public var minimumConfidence = 70.0
-    /// Words of whole-view reads under this confidence are dropped: Tesseract given the whole
-    /// view reads bits of texture and parts of words at 70 to 80.
+    /// Words of whole-view reads in the sparse layout under this confidence are dropped: there
+    /// Tesseract reads bits of texture and parts of words at 70 to 80 (the page layout, which
+    /// finds lines before words, keeps the regions' cut).
     public var minimumWholeViewConfidence = 80.0
     private let api: OpaquePointer
     private var grey: [UInt8] = []
@@ -94,7 +95,7 @@ public final class TextReader {
     /// Tesseract alone would be given; region reads add to it, they do not replace it.
     public func readWhole(_ frame: Frame, layout: Layout) -> [RecognizedWord] {
         readOnce(frame, region: [0, 0, frame.widthPixels, frame.heightPixels], layout: layout, scale: 1,
-                 minimumConfidence: minimumWholeViewConfidence)
+                 minimumConfidence: layout == .sparse ? minimumWholeViewConfidence : minimumConfidence)
     }
 
     /// The words read in one region. Regions up to 320 pixels high are enlarged twice (bilinear)

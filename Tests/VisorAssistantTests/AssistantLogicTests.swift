@@ -92,6 +92,26 @@ final class AssistantLogicTests: XCTestCase {
         XCTAssertEqual(speech(reply), [assistant.fit("You noted: the car is on level three. You took a photo.")])
     }
 
+    func testReadThisReadsEveryBlockAndAPageAFewLinesAtATime() throws {
+        let (assistant, _) = try self.assistant(nil)
+        var scene = SceneContext()
+        scene.texts = [TextSighting(text: "NOTICE DOUBLE PARKING", lines: ["NOTICE", "DOUBLE PARKING"], box: [0, 0, 10, 10], confidence: 0.9, captureTimeNanoseconds: 0),
+                       TextSighting(text: "EXIT", box: [20, 0, 10, 10], confidence: 0.9, captureTimeNanoseconds: 0)]
+        XCTAssertEqual(speech(assistant.respond(to: command("read_this"), scene: scene, frame: nil, sessionTime: 0, wallClock: nil)),
+                       ["It says: NOTICE DOUBLE PARKING EXIT"], "every block, in reading order")
+        let page = (1...8).map { "line \($0) of the page has these six words" }
+        scene.texts = [TextSighting(text: page.joined(separator: " "), lines: page, box: [0, 0, 10, 10], confidence: 0.9, captureTimeNanoseconds: 0)]
+        let first = assistant.respond(to: command("read_this"), scene: scene, frame: nil, sessionTime: 0, wallClock: nil)
+        XCTAssertEqual(speech(first), ["It says: " + page[0..<2].joined(separator: " ") + ". Say go on for more."], "up to 16 words")
+        XCTAssertTrue(overlays(first).first { $0.action == .show }!.text.hasSuffix("(say go on)"))
+        var said: [String] = []
+        for _ in 0..<4 { said += speech(assistant.respond(to: command("go_on"), scene: SceneContext(), frame: nil, sessionTime: 0, wallClock: nil)) }
+        XCTAssertEqual(said, [page[2..<4].joined(separator: " ") + ". Say go on for more.", page[4..<6].joined(separator: " ") + ". Say go on for more.",
+                              page[6..<8].joined(separator: " "), "That is all of it."])
+        scene.texts = []
+        XCTAssertEqual(speech(assistant.respond(to: command("read_this"), scene: scene, frame: nil, sessionTime: 0, wallClock: nil)), ["I see no text to read."])
+    }
+
     func testAnswersAreCutToTheTextArea() throws {
         let (assistant, _) = try self.assistant(nil)
         var scene = SceneContext()

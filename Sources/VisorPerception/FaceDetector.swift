@@ -211,6 +211,7 @@ public final class FaceFinder {
 
     private let near: FaceDetector
     private let far: FaceDetector
+    private let farScore: Double
     private let tileScore: Double
     private var nextTile = 0
 
@@ -222,6 +223,7 @@ public final class FaceFinder {
         far = try FaceDetector(model: .fullRange)
         near.minimumScore = nearScore
         far.minimumScore = min(farScore, tileScore)
+        self.farScore = farScore
         self.tileScore = tileScore
     }
 
@@ -229,7 +231,6 @@ public final class FaceFinder {
         // Passes in order of trust, so that one face keeps the box of one model from call to
         // call (sizes are compared over time): the short-range model's for a face near, then
         // the full-range model's on the whole view, then on a tile.
-        let farScore = far.minimumScore
         var found = near.detect(frame).sorted { $0.score > $1.score } + far.detect(frame).filter { $0.score >= farScore }.sorted { $0.score > $1.score }
         let w = Double(frame.widthPixels), h = Double(frame.heightPixels)
         let chosen: [[Double]]

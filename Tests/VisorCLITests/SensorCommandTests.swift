@@ -359,7 +359,10 @@ extension SensorCommandTests {
         let transcript = directory.appendingPathComponent("lost.jsonl").path
         let live = try startVisor(["live", "--camera", device, "--mic", "test_mic", "--headless", "--duration", "12", "--transcript", transcript,
                                    "--stages", "speech,assistant", "--no-model", "--speaker", "null"])
-        sleep(3)
+        // The camera dies once it has delivered a frame (on a busy machine the run may take a
+        // few seconds to start), and before the first command at 5 s.
+        for _ in 0..<300 where !((try? String(contentsOfFile: transcript, encoding: .utf8)) ?? "").contains("\"kind\":\"frame\"") { usleep(10_000) }
+        sleep(1)
         kill(servers[0].processIdentifier, SIGKILL)
         live.waitUntilExit()
         XCTAssertEqual(live.terminationStatus, 2, "a sensor failed")

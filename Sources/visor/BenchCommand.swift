@@ -56,6 +56,7 @@ struct Bench: ParsableCommand {
             try checkOutputs([("report", json), ("trace", trace)], inputs: runtime.inputFiles + [("session measured", session)])
             let profile = try runtime.loadProfile()
             let source = try SessionSource(path: session, cameraTopic: topics.cameraTopic, audioTopic: topics.audioTopic)
+            warnAboutSummary(source.reader)
             var options = ReplayOptions(profile: profile)
             options.speed = speed.flatMap(Double.init).map { .times($0) } ?? .max
             options.deterministic = deterministic

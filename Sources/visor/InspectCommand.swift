@@ -27,6 +27,7 @@ struct Inspect: ParsableCommand {
                 print(describe(inspection))
             }
             if let damage = inspection.damage { printError("warning: session is damaged \(damage)") }
+            if let problem = inspection.summary_problem { printError("warning: \(session): \(problem)") }
             if !inspection.corrupt_chunks.isEmpty {
                 printError("warning: \(inspection.corrupt_chunks.count) corrupt chunk(s) skipped, first \(inspection.corrupt_chunks[0])")
             }
@@ -42,6 +43,7 @@ struct Inspect: ParsableCommand {
             "messages  \(s.message_count) over \(seconds(s.duration_ns))",
         ]
         if let damage = s.damage { lines.append("damage    \(damage)") }
+        if let problem = s.summary_problem { lines.append("summary   \(problem)") }
         lines.append("")
         let header = ["id", "topic", "schema", "messages", "rate", "first", "last", "gaps"]
         var rows = s.channels.map { c -> [String] in

@@ -83,6 +83,7 @@ struct Replay: ParsableCommand {
                              inputs: runtime.inputFiles + [("session replayed", session)])
             let profile = try runtime.loadProfile()
             let source = try SessionSource(path: session, cameraTopic: topics.cameraTopic, audioTopic: topics.audioTopic)
+            warnAboutSummary(source.reader)
             let drawing = display.shouldDraw(headless: headless)
             var options = ReplayOptions(profile: profile)
             options.speed = speed.flatMap(parseSpeed) ?? (drawing ? .times(1) : .max)

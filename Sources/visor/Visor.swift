@@ -55,6 +55,11 @@ struct Visor: ParsableCommand {
 }
 
 /// Prints one line to standard error.
+/// Says in one line when a session's footer or summary is damaged (everything readable is read).
+func warnAboutSummary(_ reader: MCAPReader) {
+    if let problem = reader.summaryProblem { printError("warning: \(reader.path): \(problem)") }
+}
+
 func printError(_ line: String) {
     FileHandle.standardError.write(Data("visor: \(line)\n".utf8))
 }

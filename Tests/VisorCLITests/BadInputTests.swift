@@ -67,6 +67,24 @@ final class BadInputTests: XCTestCase {
         XCTAssertGreaterThan(framesSeen.last ?? 0, 0)
     }
 
+    func testDamagedFooterIsReadWholeAndSaidInOneLine() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let intact = try TestSupport.visor("replay", TestSupport.fixture("street.mcap"), "--headless", "--stages", "none")
+        XCTAssertEqual(intact.status, 0, intact.stderr)
+        XCTAssertEqual(intact.stderr, "", "an intact session gets no warning")
+        let path = try writeCopy("street.mcap", in: dir, name: "magic.mcap") { $0[$0.count - 3] ^= 0x01 }
+        let run = try TestSupport.visor("replay", path, "--headless", "--stages", "none")
+        XCTAssertEqual(run.status, 0, "nothing was lost: \(run.stderr)")
+        XCTAssertEqual(run.stderrLines.count, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("closing magic") && run.stderr.contains("read by scanning"), run.stderr)
+        let replayed = { (r: TestSupport.Run) in r.stdout.split(separator: "\n").first.map(String.init)?.components(separatedBy: " of ").first }
+        XCTAssertEqual(replayed(run), replayed(intact), "every frame and audio block replayed")
+        let inspect = try TestSupport.visor("inspect", path)
+        XCTAssertEqual(inspect.status, 0)
+        XCTAssertEqual(inspect.stderrLines.count, 1, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("closing magic"), inspect.stdout)
+    }
+
     func testBitFlipsInsideAChunk() throws {
         let dir = try TestSupport.temporaryDirectory(self)
         let chunks = try MCAPReader(path: TestSupport.fixture("street.mcap")).chunkIndexes

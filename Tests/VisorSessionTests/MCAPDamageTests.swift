@@ -84,6 +84,29 @@ final class MCAPDamageTests: XCTestCase {
         XCTAssertFalse(reader.usedIndex)
         XCTAssertEqual(readAll(reader), written.inLogTimeOrder)
         XCTAssertEqual(try reader.metadata(), written.metadata)
+        XCTAssertNil(reader.damage, "nothing was lost")
+        XCTAssertTrue(reader.summaryProblem?.contains("CRC") ?? false, "the user is told: \(reader.summaryProblem ?? "nothing")")
+    }
+
+    func testDamagedClosingMagicIsReadWholeAndSaid() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("full.mcap").path
+        let written = try SampleFile.write(to: path, compression: .zstd)
+        XCTAssertNil(try MCAPReader(path: path).summaryProblem, "an intact file has no problem to report")
+        for at in [1, 4, 8] {
+            let damaged = try copy(path, to: "bad-magic-\(at).mcap", in: dir) { $0[$0.count - at] ^= 0x20 }
+            let reader = try MCAPReader(path: damaged)
+            XCTAssertFalse(reader.usedIndex)
+            XCTAssertEqual(readAll(reader), written.inLogTimeOrder, "every message, byte \(at) from the end")
+            XCTAssertEqual(try reader.metadata(), written.metadata)
+            XCTAssertNil(reader.damage)
+            XCTAssertTrue(reader.summaryProblem?.contains("closing magic") ?? false, reader.summaryProblem ?? "nothing said")
+        }
+        // The footer's own record damaged (its opcode), the magic intact.
+        let footer = try copy(path, to: "bad-footer.mcap", in: dir) { $0[$0.count - 8 - 29] = 0x7F }
+        let reader = try MCAPReader(path: footer)
+        XCTAssertEqual(readAll(reader), written.inLogTimeOrder)
+        XCTAssertTrue(reader.summaryProblem?.contains("footer") ?? false, reader.summaryProblem ?? "nothing said")
     }
 
     func testChunkClaimingGigabytesIsRefusedWithoutAllocating() throws {

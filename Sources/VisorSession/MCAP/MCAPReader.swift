@@ -29,6 +29,9 @@ public final class MCAPReader {
     public private(set) var damage: MCAPDamage?
     /// Chunks that failed decompression or their CRC; their messages are skipped.
     public private(set) var corruptChunks: [MCAPDamage] = []
+    /// Set when the file's footer or summary is damaged but its data section was read whole by a
+    /// scan: one line for the user, since nothing was lost but the file is not as written.
+    public private(set) var summaryProblem: String?
 
     private let file: Data
     private var metadataIndexes: [MCAPMetadataIndex] = []
@@ -51,10 +54,22 @@ public final class MCAPReader {
         file = data
         fileSizeBytes = data.count
         guard file.count >= 8, file.prefix(8).elementsEqual(mcapMagic) else { throw MCAPError.notMCAP }
-        if !readSummary() {
+        switch readSummary() {
+        case .used:
+            return
+        case .absent:
             try scan()
+        case .damaged(let why):
+            try scan()
+            // A file cut short also lacks its footer: the scan's damage already says so.
+            if damage == nil {
+                summaryProblem = "\(why); every record of the data section was read by scanning it"
+                logger.warning("\(path): \(summaryProblem!)")
+            }
         }
     }
+
+    private enum SummaryOutcome { case used, absent, damaged(String) }
 
     /// Whether the file at `path` starts with the MCAP magic (without reading the rest).
     public static func hasMagic(path: String) -> Bool {
@@ -65,28 +80,28 @@ public final class MCAPReader {
 
     // MARK: summary
 
-    /// Reads the footer and summary. Returns false (and leaves state empty) when either is
-    /// missing or damaged, so that the caller scans instead.
-    private func readSummary() -> Bool {
+    /// Reads the footer and summary. Leaves state empty unless it returns `.used`: the summary is
+    /// absent (or not enough to find every record), or damaged, and the caller scans instead.
+    private func readSummary() -> SummaryOutcome {
         let n = file.count
         let footerLength = 1 + 8 + 20
-        guard n >= 8 + footerLength + 8, file.suffix(8).elementsEqual(mcapMagic) else { return false }
+        guard n >= 8 + footerLength + 8 else { return .absent }
+        guard file.suffix(8).elementsEqual(mcapMagic) else { return .damaged("the file's closing magic is damaged or missing") }
         let footerOffset = n - 8 - footerLength
+        let outcome: SummaryOutcome
         do {
-            return try file.withUnsafeBytes { raw -> Bool in
+            outcome = try file.withUnsafeBytes { raw -> SummaryOutcome in
                 var r = ByteReader(raw, from: footerOffset)
-                guard try r.u8() == MCAPOpcode.footer.rawValue, try r.u64() == 20 else { return false }
+                guard try r.u8() == MCAPOpcode.footer.rawValue, try r.u64() == 20 else { return .damaged("the footer record is damaged") }
                 let summaryStart = Int(clamping: try r.u64())
                 _ = try r.u64()
                 let summaryCRC = try r.u32()
-                guard summaryStart > 8, summaryStart <= footerOffset else { return false }
+                if summaryStart == 0 { return .absent }
+                guard summaryStart > 8, summaryStart <= footerOffset else { return .damaged("the footer points outside the file") }
                 if summaryCRC != 0 {
                     var crc = CRC32()
                     crc.update(UnsafeRawBufferPointer(rebasing: raw[summaryStart..<(footerOffset + 1 + 8 + 16)]))
-                    guard crc.value == summaryCRC else {
-                        logger.warning("summary CRC mismatch in \(path); scanning the file instead")
-                        return false
-                    }
+                    guard crc.value == summaryCRC else { return .damaged("the summary fails its CRC") }
                 }
                 var sawStatistics = false
                 var schemas: [UInt16: MCAPSchema] = [:], channels: [UInt16: MCAPChannel] = [:]
@@ -107,8 +122,11 @@ public final class MCAPReader {
                     default: break
                     }
                 }
-                // Without statistics, or with messages outside chunks, only a scan sees everything.
-                guard sawStatistics, statistics.messageCount == 0 || !chunkIndexes.isEmpty else { return false }
+                // Without statistics, with messages outside chunks, or with metadata or attachments
+                // the summary does not index, only a scan sees everything.
+                guard sawStatistics, statistics.messageCount == 0 || !chunkIndexes.isEmpty,
+                      statistics.metadataCount <= UInt32(metadataIndexes.count),
+                      statistics.attachmentCount <= UInt32(attachmentIndexes.count) else { return .absent }
                 self.schemas = schemas; self.channels = channels; self.chunkIndexes = chunkIndexes
                 self.statistics = statistics; self.metadataIndexes = metadataIndexes
                 self.attachmentIndexes = attachmentIndexes
@@ -118,11 +136,42 @@ public final class MCAPReader {
                     header = MCAPHeader(profile: try h.string(), library: try h.string())
                 }
                 usedIndex = true
-                return true
+                return .used
             }
         } catch {
-            logger.warning("unreadable summary in \(path) (\(error)); scanning the file instead")
-            return false
+            return .damaged("the summary is unreadable (\(error))")
+        }
+        if case .used = outcome, summaryLacksDefinitions { readDefinitionsInChunks() }
+        return outcome
+    }
+
+    /// Whether messages counted in the summary are on channels (or schemas) it does not repeat:
+    /// a writer may leave them to the Schema and Channel records inside the chunks.
+    private var summaryLacksDefinitions: Bool {
+        guard !chunkIndexes.isEmpty else { return false }
+        return channels.count < Int(statistics.channelCount) || schemas.count < Int(statistics.schemaCount)
+            || statistics.channelMessageCounts.keys.contains { channels[$0] == nil }
+            || chunkIndexes.contains { $0.messageIndexOffsets.keys.contains { channels[$0] == nil } }
+            || channels.values.contains { $0.schemaID != 0 && schemas[$0.schemaID] == nil }
+    }
+
+    /// Reads the Schema and Channel records of every chunk, keeping those the summary lacks.
+    private func readDefinitionsInChunks() {
+        for index in chunkIndexes {
+            let offset = Int(clamping: index.chunkStartOffset)
+            guard offset < file.count else { continue }  // reported when its messages are read
+            do {
+                let records = try file.withUnsafeBytes { try readChunk($0, at: offset).1 }
+                try Self.forEachRecord(records, from: 0, to: records.count) { opcode, c in
+                    switch MCAPOpcode(rawValue: opcode) {
+                    case .schema: let s = try Self.parseSchema(&c); if schemas[s.id] == nil { schemas[s.id] = s }
+                    case .channel: let ch = try Self.parseChannel(&c); if channels[ch.id] == nil { channels[ch.id] = ch }
+                    default: break
+                    }
+                }
+            } catch {
+                noteCorrupt(MCAPDamage(offset: offset, reason: "\(error)"))
+            }
         }
     }
 

@@ -41,6 +41,8 @@ public struct SessionInspection: Encodable {
     /// True when the summary index was read; false when the file was scanned.
     public var indexed: Bool
     public var damage: String?
+    /// A damaged footer or summary, when the data section was read whole by a scan.
+    public var summary_problem: String?
     public var corrupt_chunks: [String]
     public var message_count: UInt64
     /// Log time of the first message (the session's time origin), and its length.
@@ -62,6 +64,7 @@ public struct SessionInspection: Encodable {
         var times: [UInt16: [UInt64]] = [:]
         for message in reader.messages() { times[message.channelID, default: []].append(message.logTime) }
         damage = reader.damage?.description
+        summary_problem = reader.summaryProblem
         corrupt_chunks = reader.corruptChunks.map(\.description)
         let origin = times.values.compactMap(\.first).min() ?? reader.statistics.messageStartTime
         let end = times.values.compactMap(\.last).max() ?? origin

@@ -80,7 +80,9 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
         case sources
     }
 
-    /// A slow stage's modelled latency in nanoseconds; stages the profile does not name get 100 ms.
+    /// A slow stage's modelled latency in nanoseconds. A profile loaded through `DeviceProfiles`
+    /// gives every registered stage's key (an unknown or missing key is refused there); one built
+    /// in code that lacks a key gets 100 ms.
     public func modelledLatencyNanoseconds(_ stage: String) -> UInt64 {
         UInt64(((modelledLatencyMilliseconds[stage] ?? 100) * 1_000_000).rounded())
     }

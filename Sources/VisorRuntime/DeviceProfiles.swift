@@ -13,8 +13,14 @@ public enum DeviceProfiles {
         guard let directory else { throw VisorError("Visor's device profiles are missing from its installation") }
         let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "json" }
-        return try files.map { try DeviceProfile.load(from: Data(contentsOf: $0), source: $0.lastPathComponent) }
+        return try files.map { try checked(DeviceProfile.load(from: Data(contentsOf: $0), source: $0.lastPathComponent), source: $0.lastPathComponent) }
             .sorted { $0.name < $1.name }
+    }
+
+    /// The profile, once its modelled latencies fit the registered stages.
+    private static func checked(_ profile: DeviceProfile, source: String) throws -> DeviceProfile {
+        if let problem = StageRegistry.latencyProblem(profile) { throw VisorError("profile \(source): \(problem)") }
+        return profile
     }
 
     /// True when `--profile` names a shipped profile rather than a file.
@@ -25,7 +31,7 @@ public enum DeviceProfiles {
     public static func load(_ nameOrPath: String) throws -> DeviceProfile {
         if !isName(nameOrPath) {
             let data = try InputFile.read(nameOrPath, role: "profile file", limitBytes: 1 << 20)
-            return try DeviceProfile.load(from: Data(data), source: nameOrPath)
+            return try checked(DeviceProfile.load(from: Data(data), source: nameOrPath), source: nameOrPath)
         }
         let all = try shipped()
         guard let profile = all.first(where: { $0.name == nameOrPath }) else {

@@ -11,8 +11,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Device profile: a name from `visor profiles`, or a profile file (default laptop).")
     var profile: String = DeviceProfiles.defaultName
 
-    @Option(help: "Stages to run, comma-separated: codes, text, faces, speech, assistant, or none (default codes,text,faces,speech,assistant).")
-    var stages: String = "codes,text,faces,speech,assistant"
+    @Option(help: ArgumentHelp("Stages to run, comma-separated: \(StageRegistry.listing), or none (default: all).", valueName: "LIST"))
+    var stages: String = StageRegistry.listing.replacingOccurrences(of: " ", with: "")
 
     @Option(help: ArgumentHelp("Wake phrases to listen for, comma-separated (default \"hey glasses,okay glasses\").", valueName: "PHRASES"))
     var wake: String?
@@ -35,22 +35,12 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where \"take a photo\" saves JPEGs (default $XDG_DATA_HOME/visor/gallery).", valueName: "DIR"))
     var gallery: String?
 
-    static let knownStages = ["codes", "text", "faces", "speech", "assistant"]
-
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
         if let wake, wake.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw ValidationError("--wake needs at least one phrase")
         }
-        if stageNames.isEmpty && stages != "none" {
-            throw ValidationError("--stages names no stage; give some of \(Self.knownStages.joined(separator: ", ")), or none")
-        }
-        for name in stageNames where !Self.knownStages.contains(name) {
-            throw ValidationError("unknown stage \"\(name)\" in --stages (stages: \(Self.knownStages.joined(separator: ", ")), or none)")
-        }
-        if let twice = stageNames.first(where: { name in stageNames.filter { $0 == name }.count > 1 }) {
-            throw ValidationError("--stages names \(twice) twice")
-        }
+        do { _ = try StageRegistry.parse(stages) } catch let error as VisorError { throw ValidationError(error.message) }
         if model != nil && noModel { throw ValidationError("--model and --no-model contradict each other") }
         for (flag, value) in [("--wearer", wearer), ("--memory", memory), ("--model", model), ("--gallery", gallery)] where value?.isEmpty == true {
             throw ValidationError("\(flag) needs a path")
@@ -74,30 +64,25 @@ struct RuntimeOptions: ParsableArguments {
     /// The assistant, when its stage is asked for: the wearer's profile, the memory, the model
     /// (loaded once) and the voice. Characters per line come from the device's text area.
     func makeAssistant(profile: DeviceProfile, wearerProfile: WearerProfile) throws -> Assistant? {
-        guard stageNames.contains("assistant") else { return nil }
+        guard stageNames.contains(AssistantStage.name) else { return nil }
         return try Assistant.make(profile: profile, wearer: wearerProfile, memoryPath: memory ?? Self.defaultMemoryPath,
                                   modelPath: model, useModel: !noModel, galleryDirectory: gallery ?? Self.dataDirectory + "/gallery")
     }
 
-    var stageNames: [String] {
-        stages == "none" ? [] : stages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
+    /// The stages asked for (validated already), in the registry's order.
+    var registrations: [StageRegistration] { (try? StageRegistry.parse(stages)) ?? [] }
+
+    var stageNames: [String] { registrations.map(\.name) }
 
     /// The wake phrases when the speech stage runs, else nil: --wake, else the wearer's, else the defaults.
     func wakePhrases(wearer: WearerProfile) -> [String]? {
-        guard stageNames.contains("speech") else { return nil }
+        guard stageNames.contains(SpeechStage.name) else { return nil }
         guard let wake else { return wearer.wakePhrases ?? SpeechListener.defaultWakePhrases }
         return wake.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func makeSlowStages() throws -> [SlowStage] {
-        try stageNames.filter { $0 != "speech" && $0 != "assistant" }.map { name -> SlowStage in
-            switch name {
-            case "text": return try TextStage()
-            case "faces": return try FacesStage()
-            default: return try CodesStage()
-            }
-        }
+        try registrations.compactMap { try $0.makeFrameStage() }
     }
 
     func loadProfile() throws -> DeviceProfile { try DeviceProfiles.load(profile) }

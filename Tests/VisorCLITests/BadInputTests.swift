@@ -157,6 +157,20 @@ final class BadInputTests: XCTestCase {
         assertCleanFailure(try TestSupport.visor("live", "--fps", "0", "--headless"), status: 64, mentions: "--fps must be more than 0")
         assertCleanFailure(try TestSupport.visor("replay", street, "--stages", "codes,codes"), status: 64, mentions: "--stages names codes twice")
         assertCleanFailure(try TestSupport.visor("replay", street, "--stages", ""), status: 64, mentions: "--stages names no stage")
+        assertCleanFailure(try TestSupport.visor("replay", street, "--stages", "text,face"), status: 64,
+                           mentions: "unknown stage \"face\" in --stages (stages: codes, text, faces, speech, assistant, or none)")
+        // A profile whose latency key no stage uses would silently fall back: it is refused.
+        var laptop = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try TestSupport.visor("profiles", "laptop").stdout.utf8)) as? [String: Any])
+        var latencies = try XCTUnwrap(laptop["modelled_latency_ms"] as? [String: Any])
+        latencies["face"] = latencies.removeValue(forKey: "faces")
+        laptop["modelled_latency_ms"] = latencies
+        let misspelt = dir.appendingPathComponent("misspelt.json").path
+        try JSONSerialization.data(withJSONObject: laptop).write(to: URL(fileURLWithPath: misspelt))
+        assertCleanFailure(try TestSupport.visor("replay", street, "--headless", "--profile", misspelt), status: 1,
+                           mentions: "profile \(misspelt): unknown key modelled_latency_ms.face (keys: codes, text, faces, speech, assistant, language_model, speech_synthesis)")
+        let help = try TestSupport.visor("replay", "--help")
+        let flat = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(flat.contains("codes, text, faces, speech, assistant, or none"), help.stdout)
         // live has devices, not topics; bench takes max as its help says.
         assertCleanFailure(try TestSupport.visor("live", "--camera-topic", "/cam", "--headless"), status: 64, mentions: "unknown option '--camera-topic'")
         let bench = try TestSupport.visor("bench", TestSupport.fixture("sign.mcap"), "--speed", "max", "--stages", "none")

@@ -1,88 +1,5 @@
-import Dispatch
-import Logging
 import VisorCore
 import VisorPerception
-
-/// QR codes and barcodes in view (ZBar), as a slow stage: `code` events when a code comes into
-/// view, and the codes in view in the scene context.
-public final class CodesStage: SlowStage {
-    public let name = "codes"
-    public let reads: Set<ContextKey> = [.frame]
-    public let writes: Set<ContextKey> = [.codes]
-    private let reader: CodeReader
-
-    public init() throws { reader = try CodeReader() }
-
-    public func analyze(_ frame: Frame) throws -> SlowStageOutput {
-        let sightings = reader.read(frame)
-        let events = reader.newlySeen(in: sightings).map { code in
-            TranscriptEvent(kind: "code", fields: [
-                ("payload", .string(code.payload)), ("symbology", .string(code.symbology)),
-                ("payload_kind", .string(CodePayloadKind(payload: code.payload).rawValue)),
-                ("box", .ints(code.box.map(Int64.init))),
-            ])
-        }
-        return SlowStageOutput(events: events) { scene in scene.codes = sightings }
-    }
-}
-
-/// Text in view, as a slow stage. Each frame it reads is read three ways, and the words merged:
-/// the whole view in Tesseract's sparse-text layout (scattered signs), the whole view in its page
-/// layout (paragraphs, columns), and the likely text regions found in Swift, enlarged for small
-/// print. Readings are merged over frames into stable blocks of lines (`TextTracker`). `text`
-/// events when a block appears or changes; the blocks in view in the scene context. It reads only
-/// when the view is steady (not while walking, and sharp enough), since a blurred sign reads as noise.
-public final class TextStage: SlowStage {
-    public let name = "text"
-    public let reads: Set<ContextKey> = [.frame, .motion]
-    public let writes: Set<ContextKey> = [.text]
-    /// The least sharpness (mean absolute Laplacian of the thumbnail) worth reading.
-    public var minimumSharpness = 3.0
-    private let finder = TextRegionFinder()
-    private let reader: TextReader
-    private let tracker = TextTracker()
-    private let logger = Logger(label: "visor.text")
-
-    public init(language: String = "eng") throws { reader = try TextReader(language: language) }
-
-    public func wants(_ scene: SceneContext) -> Bool {
-        scene.motion != ImageStatistics.Motion.walking.rawValue && scene.sharpness >= minimumSharpness
-    }
-
-    public func analyze(_ frame: Frame) throws -> SlowStageOutput {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let sparse = reader.readWhole(frame, layout: .sparse)
-        let afterSparse = DispatchTime.now().uptimeNanoseconds
-        let page = reader.readWhole(frame, layout: .page)
-        let afterPage = DispatchTime.now().uptimeNanoseconds
-        let regions = finder.find(in: frame).map { region in (box: region.box, words: reader.read(frame, region: region.box)) }
-        if logger.logLevel <= .debug {
-            let end = DispatchTime.now().uptimeNanoseconds
-            logger.debug("text passes: sparse \((afterSparse - start) / 1_000_000) ms, page \((afterPage - afterSparse) / 1_000_000) ms, \(regions.count) regions \((end - afterPage) / 1_000_000) ms")
-            func list(_ words: [RecognizedWord]) -> String { words.map { "\($0.text)(\(Int($0.confidence)))@\($0.box.map(String.init).joined(separator: ","))" }.joined(separator: " ") }
-            let time = formatSessionTime(frame.captureTimeNanoseconds)
-            logger.debug("text at \(time), sparse: \(list(sparse))")
-            logger.debug("text at \(time), page: \(list(page))")
-            for region in regions { logger.debug("text at \(time) in \(region.box): \(list(region.words))") }
-        }
-        let changes = tracker.update(words: sparse + page + regions.flatMap(\.words), time: frame.captureTimeNanoseconds)
-        let time = frame.captureTimeNanoseconds
-        let inView = tracker.current.map {
-            TextSighting(text: $0.text, lines: $0.lines, box: $0.box, confidence: $0.confidence, captureTimeNanoseconds: time)
-        }
-        // Each event names the blocks in view with it, so that a reader of the transcript knows
-        // the whole reading at that moment (the others unchanged since their last event).
-        let inViewIDs = TranscriptEvent.Value.ints(tracker.current.map { Int64($0.id) })
-        let events = changes.map { change in
-            TranscriptEvent(kind: "text", fields: [
-                ("text", .string(change.text)), ("lines", .strings(change.lines)), ("box", .ints(change.box.map(Int64.init))),
-                ("confidence", .fixed(change.confidence, decimals: 2)), ("id", .int(Int64(change.id))), ("update", .bool(change.isUpdate)),
-                ("in_view", inViewIDs),
-            ])
-        }
-        return SlowStageOutput(events: events) { scene in scene.texts = inView }
-    }
-}
 
 /// Faces in view (BlazeFace through Visor's TFLite interpreter), as a slow stage: both models on
 /// the whole view and the full-range one on a quarter of it in turn (`FaceFinder`). A detection
@@ -93,6 +10,9 @@ public final class TextStage: SlowStage {
 /// starts approaching (its box a quarter bigger than a second ago); the faces, their count and
 /// whether one approaches in the scene context.
 public final class FacesStage: SlowStage {
+    public static let registration = StageRegistration(
+        name: "faces", summary: "faces in view (BlazeFace), confirmed over frames", draws: "a box round each face and the count",
+        latencyKeys: ["faces"]) { try FacesStage() }
     public let name = "faces"
     public let reads: Set<ContextKey> = [.frame]
     public let writes: Set<ContextKey> = [.faces]
@@ -103,7 +23,6 @@ public final class FacesStage: SlowStage {
     private let finder: FaceFinder
     private struct Candidate {
         var face: FaceDetection
-        var firstSeen: UInt64
         var lastSeen: UInt64
         var hits: Int
         var lastAnalysis: Int
@@ -141,7 +60,7 @@ public final class FacesStage: SlowStage {
                 candidates[i].hits += 1
                 candidates[i].lastAnalysis = analyses
             } else {
-                candidates.append(Candidate(face: face, firstSeen: time, lastSeen: time, hits: 1, lastAnalysis: analyses))
+                candidates.append(Candidate(face: face, lastSeen: time, hits: 1, lastAnalysis: analyses))
             }
         }
         // A face only a tile finds is looked for again once a round of the tiles: kept that long

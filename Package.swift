@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Visor",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "visor", targets: ["visor"]),
         .executable(name: "visor-benchmarks", targets: ["VisorBenchmarks"]),

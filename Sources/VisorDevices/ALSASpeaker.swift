@@ -5,8 +5,10 @@ import VisorCore
 
 /// A speaker through ALSA, for speech: `play` queues samples and returns at once, a thread of its
 /// own writes them, underruns are recovered (and counted), `stopPlayback` cuts speech short, and
-/// `drain` plays what is queued to its end before closing.
-public final class ALSASpeaker {
+/// `drain` plays what is queued to its end before closing. The queue and its flags are touched
+/// only with `condition` held, and the PCM only by the writer until `drain` has joined it: hence
+/// `@unchecked Sendable`.
+public final class ALSASpeaker: @unchecked Sendable {
     public let device: String
     public let sampleRateHertz: Int
     public let channelCount: Int
@@ -17,7 +19,7 @@ public final class ALSASpeaker {
     private var closing = false
     private var flush = false
     private var underrunCount = 0
-    private var thread: Thread?
+    private var thread: WorkerThread?
     private let logger = Logger(label: "visor.speaker")
 
     /// - Throws: `VisorError` naming the device when it cannot be opened or set up.
@@ -42,10 +44,7 @@ public final class ALSASpeaker {
             throw VisorError("cannot play \(sampleRateHertz) Hz 16-bit audio on speaker \(device): \(String(cString: snd_strerror(result)))")
         }
         pcm = handle
-        let thread = Thread { [unowned self] in self.writeLoop() }
-        thread.name = "visor-speaker"
-        self.thread = thread
-        thread.start()
+        thread = WorkerThread(name: "visor-speaker") { [unowned self] in self.writeLoop() }
     }
 
     deinit { drain() }
@@ -77,7 +76,7 @@ public final class ALSASpeaker {
         closing = true
         condition.signal()
         condition.unlock()
-        if let thread { while !thread.isFinished { usleep(1000) } }
+        thread?.join()
         thread = nil
         if let pcm {
             snd_pcm_drain(pcm)

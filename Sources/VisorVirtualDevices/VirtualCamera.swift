@@ -12,7 +12,10 @@ import VisorSession
 /// monotonic timestamps), and whose `video0-read` file serves the read() I/O method. Frames come
 /// from a session, paced at its recorded rate or at `framesPerSecond`. Needs no kernel module:
 /// only /dev/fuse.
-public final class VirtualCamera {
+///
+/// Its mutable state is touched by FUSE's thread, the pacer and `stop()`: every field is read
+/// and written with `lock` held, which is why it is `@unchecked Sendable`.
+public final class VirtualCamera: @unchecked Sendable {
     public struct Options {
         public var mountDirectory: String
         /// Frames per second to serve at; nil takes the session's rate.
@@ -63,7 +66,6 @@ public final class VirtualCamera {
     private var streamGeneration = 0
     private var nextHandle: UInt64 = 1
     private var running = true
-    private var pacer: Thread?
     private let cardName: String
 
     /// - Throws: `VisorError` when the session has no camera frames or the directory is unusable.
@@ -114,16 +116,13 @@ public final class VirtualCamera {
             throw VisorError("cannot mount the virtual camera at \(options.mountDirectory): FUSE refused (is something mounted there already? try fusermount3 -u \(options.mountDirectory))")
         }
         defer { fuse_session_unmount(se) }
-        let thread = Thread { [unowned self] in self.paceFrames() }
-        thread.name = "visor-vcam-pacer"
-        pacer = thread
-        thread.start()
+        let pacer = WorkerThread(name: "visor-vcam-pacer") { [unowned self] in self.paceFrames() }
         onMounted()
         _ = fuse_session_loop(se)
         lock.lock()
         running = false
         lock.unlock()
-        while !thread.isFinished { usleep(1000) }
+        pacer.join()
     }
 
     /// Ends `run()` from another thread.

@@ -68,7 +68,7 @@ struct Vcam: ParsableCommand {
             try camera.run {
                 let sizes = camera.modes.map { "\($0.width)x\($0.height)" }.joined(separator: ", ")
                 print("serving \(recording) as a V4L2 camera at \(mount)/video0 (YUYV and MJPEG, \(sizes), \(String(format: "%.1f", camera.framesPerSecond)) fps); Ctrl-C stops")
-                fflush(stdout)
+                fflush(nil)
             }
             print("unmounted \(mount)")
         }

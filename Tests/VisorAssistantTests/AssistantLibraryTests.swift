@@ -161,7 +161,8 @@ final class MemoryTests: XCTestCase {
 }
 
 final class LanguageModelTests: XCTestCase {
-    static let model: LanguageModel? = LanguageModel.defaultModelPath().flatMap { try? LanguageModel(path: $0) }
+    /// Loaded once for the suite; XCTest runs its tests one at a time.
+    nonisolated(unsafe) static let model: LanguageModel? = LanguageModel.defaultModelPath().flatMap { try? LanguageModel(path: $0) }
 
     func testTheModelPhrasesFactsGreedilyAndReusesItsContext() throws {
         let model = try XCTUnwrap(Self.model, "tools/setup installs the default model")

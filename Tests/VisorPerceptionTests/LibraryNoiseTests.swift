@@ -12,11 +12,11 @@ final class LibraryNoiseTests: XCTestCase {
         defer { unlink(path) }
         let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         XCTAssertGreaterThanOrEqual(file, 0)
-        fflush(stderr)
+        fflush(nil)  // every C stream (a global `stderr` is not concurrency-safe to name)
         let saved = dup(STDERR_FILENO)
         dup2(file, STDERR_FILENO)
         body()
-        fflush(stderr)
+        fflush(nil)  // every C stream (a global `stderr` is not concurrency-safe to name)
         dup2(saved, STDERR_FILENO)
         close(saved)
         close(file)

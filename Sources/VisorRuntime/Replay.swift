@@ -23,7 +23,9 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct ReplayOptions {
+/// How a run goes, whatever its source: the profile, the stages, scheduling, and what it writes.
+public struct RunOptions {
+    /// A session's pace against recorded time (devices deliver in real time).
     public var speed: ReplaySpeed = .max
     /// Deterministic scheduling of slow stages on the session's virtual clock (see `SchedulingMode`).
     public var deterministic = false
@@ -53,9 +55,18 @@ public struct ReplayOptions {
     public var assistant: Assistant?
     /// Writes everything the assistant said into this WAV file (16 kHz), placed at its times.
     public var speechOutputPath: String?
+    /// Where the assistant's speech is played (live: a speaker).
+    public var speechPlayback = SpeechOutputs()
+    /// Every this many nanoseconds of session time, a `stats` event in the transcript: frames,
+    /// arrival-to-done p50 and p99 over the interval, resident memory, open files (long runs).
+    public var statsEveryNanoseconds: UInt64?
+    /// Told on the run's thread of each sensor that fails (the command line shows it).
+    public var sensorLost: ((String) -> Void)?
 
     public init(profile: DeviceProfile) { self.profile = profile }
 }
+
+public typealias ReplayOptions = RunOptions
 
 /// The terminal a replay draws into: how big it is now, and where its bytes go. The command line
 /// supplies both, so that the runtime never writes to the terminal itself.
@@ -66,6 +77,8 @@ public struct ReplayTerminal {
     public var keys: () -> [TerminalKey]
     /// Draws the status line under the view (false for benchmarks encoding into nothing).
     public var showsStatus: Bool
+    /// Shows a one-line alert over the view (a sensor lost); the runner shows it again after redrawing.
+    public var alert: ((String) -> Void)?
     public var mode: TerminalMode = .halfBlocks
     public var colours: TerminalColours = .truecolour
     /// Rewrite only the cells that changed.
@@ -93,8 +106,9 @@ public enum TerminalKey: Equatable, Sendable {
     case quit
 }
 
-/// What a replay did, and how long each part took.
-public struct ReplayResult {
+/// What a run did, and how long each part took.
+public struct RunResult {
+    /// What was run: a session's path, a camera's device, or "microphone".
     public var sessionPath: String
     public var profile: DeviceProfile
     public var deterministic: Bool
@@ -108,6 +122,10 @@ public struct ReplayResult {
     public var corruptChunks: [MCAPDamage]
     /// True when the run was stopped (Ctrl-C) before the end of the session.
     public var stopped: Bool
+    /// Sensors that failed during the run, one line each (the other sensors went on).
+    public var faults: [String] = []
+    /// What else the user should know: a recording that ended, a camera that stalled.
+    public var notes: [String] = []
 
     public init(sessionPath: String, profile: DeviceProfile, deterministic: Bool, frames: Int, audioBlocks: Int,
                 lastSampleTimeNanoseconds: UInt64, metrics: RuntimeMetrics, damage: MCAPDamage?, corruptChunks: [MCAPDamage], stopped: Bool) {
@@ -117,182 +135,11 @@ public struct ReplayResult {
     }
 }
 
-/// Replays a session through the pipeline: the fast stages (convert, light, HUD, terminal) on every
-/// frame, the slow stages on workers, paced at a chosen speed or as fast as possible.
-public final class ReplayRunner {
-    private let source: SessionSource
-    private let options: ReplayOptions
-    private let logger = Logger(label: "visor.replay")
-
-    public init(source: SessionSource, options: ReplayOptions) {
-        self.source = source
-        self.options = options
-    }
-
-    /// The fast stages a replay runs, in order.
-    public func fastStages() throws -> [FastStage] {
-        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraChannel.topic), LightStage(), MotionStage(),
-                                   HUDStage(), try DisplayStage(profile: options.profile)]
-        if let terminal = options.terminal {
-            let stage = TerminalStage()
-            stage.profileName = options.profile.name
-            stage.encoder.mode = terminal.mode
-            stage.encoder.colours = terminal.colours
-            stage.encoder.diffing = terminal.diffing
-            stages.append(stage)
-        }
-        return stages
-    }
-
-    /// Runs to the end of the session (as many times as asked), or until `shouldStop` returns true.
-    /// - Throws: `VisorError` when a message cannot be decoded or an output cannot be written.
-    public func run(shouldStop: () -> Bool = { false }) throws -> ReplayResult {
-        let output = try options.outputPath.map { path -> SessionWriter in
-            guard path != source.reader.path else { throw VisorError("the output session would overwrite the one replayed: \(path)") }
-            return try SessionWriter(path: path)
-        }
-        let redactor = options.redactFaces ? try FaceRedactor() : nil
-        let transcript = options.transcriptPath != nil || output != nil ? try TranscriptWriter(path: options.transcriptPath) : nil
-        if let output {
-            try output.addMetadata(name: "visor.replay", ["source": (source.reader.path as NSString).lastPathComponent,
-                                                            "redact": options.redactFaces ? "faces" : "none", "profile": options.profile.name])
-            transcript?.mirror = { time, json in try output.writeEvent(json: json, logTime: time) }
-        }
-        defer { try? transcript?.close() }
-        var outputFrame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
-        let wallStart = DispatchTime.now().uptimeNanoseconds
-        let trace = options.tracePath.map { _ in TraceRecorder(origin: wallStart) }
-        var pipelineOptions = Pipeline.Options(profile: options.profile)
-        pipelineOptions.mode = options.deterministic ? .deterministic : .freeRunning
-        pipelineOptions.workerThreads = options.workerThreads
-        pipelineOptions.transcript = transcript
-        pipelineOptions.trace = trace
-        if let wakePhrases = options.wakePhrases, source.audioChannel != nil {
-            let memory = options.assistant?.memory
-            pipelineOptions.speech = try SpeechStage(wakePhrases: wakePhrases,
-                                                     modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name),
-                                                     contextWords: memory.map { m in { (try? m.vocabulary()) ?? [] } })
-        }
-        if let assistant = options.assistant {
-            var outputs = SpeechOutputs()
-            outputs.wavPath = options.speechOutputPath
-            if let output { outputs.record = { try output.writeSpeech($0) } }
-            pipelineOptions.assistant = AssistantStage(assistant: assistant, profile: options.profile, deterministic: options.deterministic, outputs: outputs)
-        }
-        let listening = pipelineOptions.speech != nil
-        let stages = try fastStages()
-        let terminalStage = stages.last as? TerminalStage
-        let pipeline = try Pipeline(fastStages: stages, slowStages: options.slowStages, options: pipelineOptions)
-        if let directory = options.snapshotDirectory { try Snapshot.prepare(directory) }
-        var paused = false, stepping = false, pausedAt: UInt64 = 0, pausedFor: UInt64 = 0
-        var redrawNow = false, statusShowsPaused = false
-
-        let start = source.startTimeNanoseconds
-        let hasWallClock = start > 1_000_000_000 * 978_307_200  // after 2001: log times are Unix time
-        let cameraTotal = source.cameraMessageCount
-        let sessionLength = (source.reader.statistics.messageEndTime &- start) + 1_000_000
-        // Made once: a closure capturing per-frame values would be allocated on every frame.
-        let status = StatusLine(total: Int(cameraTotal))
-        let writeView: ((UnsafeRawBufferPointer) -> Void)? = options.terminal.map { terminal in
-            { bytes in
-                terminal.write(bytes)
-                if terminal.showsStatus { status.write(to: terminal) }
-            }
-        }
-        var frames = 0, audioBlocks = 0
-        var lastTime: UInt64 = 0
-        var stopped = false
-
-        replaying: for round in 0..<max(1, options.repeatCount) {
-            let offset = UInt64(round) * sessionLength
-            var messages = source.messages()
-            while let message = messages.next() {
-                if shouldStop() { stopped = true; break replaying }
-                // Keys: space pauses, the right arrow steps a frame, h and d toggle, q quits.
-                while true {
-                    for key in options.terminal?.keys() ?? [] {
-                        switch key {
-                        case .pause:
-                            paused.toggle()
-                            if paused { pausedAt = DispatchTime.now().uptimeNanoseconds } else { pausedFor += DispatchTime.now().uptimeNanoseconds - pausedAt }
-                        case .step: if paused { stepping = true }
-                        case .toggleHUD: terminalStage?.encoder.showsHUD.toggle(); redrawNow = true
-                        case .toggleDetections: terminalStage?.encoder.showsDetections.toggle(); redrawNow = true
-                        case .quit: stopped = true; break replaying
-                        }
-                    }
-                    status.paused = paused
-                    // Paused, a key that changes what is shown shows it now, not at the next frame.
-                    if redrawNow || paused != statusShowsPaused, frames > 0, let terminal = options.terminal, let writeView {
-                        pipeline.redraw(terminal: (terminal.size(), writeView))
-                        statusShowsPaused = paused
-                    }
-                    redrawNow = false
-                    if !paused || stepping || shouldStop() { break }
-                    usleep(20_000)
-                }
-                if shouldStop() { stopped = true; break replaying }
-                let sessionTime = (message.logTime &- start) + offset
-                if case .times(let factor) = options.speed {
-                    if stepping { pausedFor = DispatchTime.now().uptimeNanoseconds &- wallStart &- UInt64(Double(sessionTime) / factor) }
-                    let due = wallStart + pausedFor + UInt64(Double(sessionTime) / factor)
-                    while DispatchTime.now().uptimeNanoseconds < due {
-                        if shouldStop() { stopped = true; break replaying }
-                        usleep(UInt32(min(10_000, (due &- DispatchTime.now().uptimeNanoseconds) / 1000 + 1)))
-                    }
-                }
-                lastTime = max(lastTime, sessionTime)
-                guard message.channelID == source.cameraChannel.id else {
-                    audioBlocks += 1
-                    if listening || output != nil, case .audio(var block) = try source.decode(message) {
-                        block.captureTimeNanoseconds = sessionTime
-                        if listening { pipeline.process(audio: block) }
-                        try output?.writeAudio(block)
-                    }
-                    continue
-                }
-                let arrival = DispatchTime.now().uptimeNanoseconds
-                var drawing: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)?
-                if let terminal = options.terminal, let writeView {
-                    status.frame = frames + 1
-                    status.sessionTimeNanoseconds = sessionTime
-                    drawing = (terminal.size(), writeView)
-                }
-                let decoded = try pipeline.process(message, sessionTime: sessionTime, wallClock: hasWallClock ? message.logTime : nil,
-                                                   arrival: arrival, terminal: drawing)
-                if stepping { stepping = false; pausedAt = DispatchTime.now().uptimeNanoseconds }
-                guard decoded else { continue }
-                let snapshot = options.snapshotDirectory != nil && frames % max(1, options.snapshotEvery) == 0
-                if output != nil || snapshot {
-                    outputFrame = pipeline.state.frame
-                    outputFrame.captureTimeNanoseconds = sessionTime
-                    redactor?.redact(&outputFrame)
-                    try output?.writeFrame(outputFrame)
-                    if snapshot, let directory = options.snapshotDirectory {
-                        try Snapshot.write(outputFrame, display: pipeline.state.display, index: frames, to: directory)
-                    }
-                }
-                frames += 1
-            }
-        }
-        try pipeline.finish()
-        let damage = source.reader.damage
-        if let damage, !stopped {
-            try transcript?.event(timeNanoseconds: lastTime, TranscriptEvent(kind: "truncated", fields: [("offset", .int(Int64(damage.offset)))]))
-        }
-        try transcript?.close()
-        try output?.finish()
-        if let trace, let path = options.tracePath { try trace.write(to: path) }
-        logger.info("replayed \(frames) frames, \(audioBlocks) audio blocks")
-        return ReplayResult(sessionPath: source.reader.path, profile: options.profile, deterministic: options.deterministic,
-                            frames: frames, audioBlocks: audioBlocks, lastSampleTimeNanoseconds: lastTime,
-                            metrics: pipeline.metrics, damage: damage, corruptChunks: source.reader.corruptChunks, stopped: stopped)
-    }
-}
+public typealias ReplayResult = RunResult
 
 /// The line under the replayed view: which frame of how many, and the session time. Its buffer is
 /// reused from frame to frame.
-private final class StatusLine {
+final class StatusLine {
     let total: Int
     var frame = 0
     var sessionTimeNanoseconds: UInt64 = 0

@@ -54,7 +54,9 @@ public final class SensorCapture {
     ///   - whileNoCamera: called on the calling thread about a hundred times a second while the
     ///     microphone runs without a camera (none was given, or it failed): with no frames to
     ///     publish at, the caller publishes what was heard here, on the microphone's clock.
+    ///   - poll: called on the calling thread between frames and while there is no camera.
     public func run(shouldStop: @escaping () -> Bool,
+                    poll: () -> Void = {},
                     onFrame: (FrameInput, CapturedFrame) throws -> Void,
                     onAudio: @escaping (AudioBlock) throws -> Void,
                     onFault: @escaping (String) -> Void = { _ in },
@@ -88,6 +90,8 @@ public final class SensorCapture {
         if let camera, let grant {
             do {
                 while !shouldStop() {
+                    poll()
+                    if shouldStop() { break }
                     _ = try camera.nextRawFrame(timeoutMilliseconds: 500) { bytes, info in
                         let input: FrameInput = grant.format == .mjpeg
                             ? .jpeg(bytes)
@@ -104,7 +108,7 @@ public final class SensorCapture {
             camera.stop()
         }
         if microphoneThread != nil {
-            while !microphoneDone.isSet && !shouldStop() { whileNoCamera(); usleep(10_000) }
+            while !microphoneDone.isSet && !shouldStop() { poll(); whileNoCamera(); usleep(10_000) }
             // A microphone whose driver hangs never returns from its read: stop waiting for it
             // after two seconds, and say so, rather than hang the run.
             var waited = 0

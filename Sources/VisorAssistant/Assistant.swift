@@ -202,18 +202,18 @@ public final class Assistant {
                     logger.info("model answer rejected (\(why)): \(text); the template answer stands")
                     fields.append(("verdict", .string("rejected")))
                     fields.append(("reason", .string(why)))
-                    add(.event(TranscriptEvent(kind: "model", fields: fields)), phrased: true)
+                    add(.event(TranscriptEvent(kind: .model, fields: fields)), phrased: true)
                 } else {
                     logger.info("model answer accepted: \(text)")
                     fields.append(("verdict", .string("accepted")))
-                    add(.event(TranscriptEvent(kind: "model", fields: fields)), phrased: true)
+                    add(.event(TranscriptEvent(kind: .model, fields: fields)), phrased: true)
                     add(.overlay(OverlayCommand(action: .update, id: id, text: phrased, priority: .high,
                                                 timeToLiveNanoseconds: configuration.answerTimeToLiveNanoseconds, source: "model")), phrased: true)
                     said = phrased
                 }
             } catch {
                 logger.error("language model failed: \(error); the template answer stands")
-                add(.event(TranscriptEvent(kind: "model", fields: [("intent", .string(heard.label)), ("verdict", .string("failed")), ("reason", .string("\(error)"))])), phrased: true)
+                add(.event(TranscriptEvent(kind: .model, fields: [("intent", .string(heard.label)), ("verdict", .string("failed")), ("reason", .string("\(error)"))])), phrased: true)
             }
         }
         let samples = configuration.wearer.voice.speak ? (voice?.synthesize(said) ?? []) : []
@@ -255,12 +255,12 @@ public final class Assistant {
 
     private func answerFacts(_ heard: HeardSpeech, scene: SceneContext, frame: Frame?, sessionTime: UInt64, wallClock: UInt64?,
                              add: (AssistantStep) -> Void) -> Answer? {
-        switch heard.label {
-        case "what_am_i_looking_at":
+        switch heard.intent {
+        case .whatAmILookingAt:
             let facts = sceneFacts(scene)
             guard !facts.isEmpty else { return Answer(template: "Nothing I can name. The light is \(Assistant.lightWord(scene.lightLevel)).") }
             return Answer(template: facts.joined(separator: ". ") + ".", facts: facts, question: "What am I looking at?")
-        case "read_this":
+        case .readThis:
             // Everything read of the view over the last seconds, block by block in reading order.
             let lines = scene.texts.flatMap(\.lines)
             guard !lines.isEmpty else {
@@ -270,36 +270,36 @@ public final class Assistant {
             store(.reading, text: lines.joined(separator: " "), scene: scene, sessionTime: sessionTime, add: add)
             reading = (lines, 0)
             return nextLines()
-        case "go_on":
+        case .goOn:
             guard let current = reading, current.next < current.lines.count else {
                 return Answer(template: reading == nil ? "Nothing is being read. Say read this first." : "That is all of it.")
             }
             return nextLines()
-        case "take_photo":
+        case .takePhoto:
             guard let frame, frame.widthPixels > 0 else { return Answer(template: "No camera frame to save.") }
             guard let folder = configuration.galleryDirectory else { return Answer(template: "No gallery folder is set.") }
             do {
                 let path = try savePhoto(frame, folder: folder, sessionTime: sessionTime)
                 store(.photo, text: "photo \((path as NSString).lastPathComponent)", scene: scene, sessionTime: sessionTime, photoPath: path, add: add)
-                add(.event(TranscriptEvent(kind: "photo", fields: [("path", .string(path)), ("width", .int(Int64(frame.widthPixels))), ("height", .int(Int64(frame.heightPixels)))])))
+                add(.event(TranscriptEvent(kind: .photo, fields: [("path", .string(path)), ("width", .int(Int64(frame.widthPixels))), ("height", .int(Int64(frame.heightPixels)))])))
                 return Answer(template: "Photo saved.")
             } catch {
                 logger.error("photo not saved: \(error)")
                 return Answer(template: "The photo could not be saved.")
             }
-        case "remember_this":
+        case .rememberThis:
             let words = heard.words.trimmingCharacters(in: .whitespaces)
             guard !words.isEmpty else { return Answer(template: "I heard nothing to remember.") }
             store(.note, text: words, scene: scene, sessionTime: sessionTime, add: add)
             return Answer(template: "Noted: \(words).", spoken: "I will remember: \(words).")
-        case "where_is":
+        case .whereIs:
             let what = heard.words.trimmingCharacters(in: .whitespaces)
             guard let memory else { return Answer(template: "I have no memory to search.") }
             let found = (try? memory.search(what, limit: 3)) ?? []
             guard let best = found.first(where: { $0.kind == .note }) ?? found.first else { return Answer(template: "I have nothing noted about \(what.isEmpty ? "that" : what).") }
             let fact = best.kind == .note ? "You noted: \(best.text)" : "You read: \(best.text)"
             return Answer(template: fact + ".", facts: [fact], question: "Where is \(what)?")
-        case "what_did_i_see":
+        case .whatDidISee:
             guard let memory else { return Answer(template: "I have no memory to search.") }
             let recent = ((try? memory.list(limit: 3)) ?? []).reversed()
             guard !recent.isEmpty else { return Answer(template: "Nothing is in memory yet.") }
@@ -311,7 +311,7 @@ public final class Assistant {
                 }
             }
             return Answer(template: facts.joined(separator: ". ") + ".", facts: facts, question: "What did I see?")
-        case "what_time_is_it":
+        case .whatTimeIsIt:
             if let wall = wallClock {
                 let date = Date(timeIntervalSince1970: Double(wall) / 1e9)
                 let f = DateFormatter()
@@ -321,9 +321,9 @@ public final class Assistant {
             }
             let seconds = sessionTime / 1_000_000_000
             return Answer(template: "It is \(seconds / 60) minutes \(seconds % 60) seconds into the session.")
-        case "stop":
+        case .stop:
             return Answer(template: "", hideAll: true)
-        default:
+        case nil:
             return nil
         }
     }
@@ -353,7 +353,7 @@ public final class Assistant {
         guard let memory else { return }
         do {
             let id = try memory.add(kind: kind, text: text, scene: sceneFacts(scene).joined(separator: ". "), photoPath: photoPath, sessionTimeNanoseconds: sessionTime)
-            add(.event(TranscriptEvent(kind: "memory", fields: [("action", .string("add")), ("entry", .string(kind.rawValue)), ("text", .string(text)), ("id", .int(id))])))
+            add(.event(TranscriptEvent(kind: .memory, fields: [("action", .string("add")), ("entry", .string(kind.rawValue)), ("text", .string(text)), ("id", .int(id))])))
         } catch {
             logger.error("could not remember: \(error)")
         }
@@ -402,7 +402,7 @@ public final class Assistant {
         guard !scene.texts.isEmpty || !scene.codes.isEmpty || scene.lowLight else { return [] }
         let budget = configuration.wearer.notifications
         let repeatAfter = UInt64(budget.repeatAfterSeconds * 1e9)
-        let moving = scene.motion == "walking" || scene.motion == "turning"
+        let moving = scene.motion == .walking || scene.motion == .turning
         cueTimes.removeAll { sessionTime >= $0 && sessionTime - $0 >= 60_000_000_000 }
         var raised: [OverlayCommand] = []
         func consider(_ key: CueKey, _ priority: OverlayItem.Priority, _ text: () -> String) {

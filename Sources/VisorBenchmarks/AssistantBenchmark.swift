@@ -58,7 +58,7 @@ func assistantBenchmark(runs: Int) throws {
     scene.texts = [TextSighting(text: "NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES", box: [0, 0, 1, 1], confidence: 1, captureTimeNanoseconds: 0)]
     var templates: [Double] = []
     for i in 0..<max(20, runs) {
-        let heard = HeardSpeech(kind: .command, label: "what_am_i_looking_at", words: "", startNanoseconds: 0, endNanoseconds: 1)
+        let heard = HeardSpeech(command: .whatAmILookingAt, words: "", startNanoseconds: 0, endNanoseconds: 1)
         let start = now()
         _ = assistant.respond(to: heard, scene: scene, frame: nil, sessionTime: UInt64(i), wallClock: nil)
         templates.append(Double(now() - start) / 1e6)

@@ -13,12 +13,12 @@ public struct TerminalSize: Equatable, Sendable {
 /// A detection drawn over the view: a box outline in frame pixels and a label above it.
 public struct Annotation: Equatable, Sendable {
     /// x, y, width, height in frame pixels.
-    public var box: [Int]
+    public var box: PixelRect
     /// Printable ASCII.
     public var label: [UInt8]
     public var red: UInt8, green: UInt8, blue: UInt8
 
-    public init(box: [Int], label: String, red: UInt8, green: UInt8, blue: UInt8) {
+    public init(box: PixelRect, label: String, red: UInt8, green: UInt8, blue: UInt8) {
         self.box = box
         // Labels carry what a sign or a code said: only printable ASCII reaches the terminal.
         self.label = label.utf8.prefix(48).map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }
@@ -253,8 +253,8 @@ public final class TerminalFrameEncoder {
         func px(_ x: Int) -> Int { min(width - 1, max(0, x * width / frameWidth)) }
         func py(_ y: Int) -> Int { min(height - 1, max(0, y * height / frameHeight)) }
         pixels.withUnsafeMutableBufferPointer { p in
-            for a in annotations where a.box.count == 4 {
-                let x0 = px(a.box[0]), x1 = max(x0, px(a.box[0] + a.box[2] - 1)), y0 = py(a.box[1]), y1 = max(y0, py(a.box[1] + a.box[3] - 1))
+            for a in annotations {
+                let x0 = px(a.box.x), x1 = max(x0, px(a.box.maxX - 1)), y0 = py(a.box.y), y1 = max(y0, py(a.box.maxY - 1))
                 func plot(_ x: Int, _ y: Int) {
                     let i = (y * width + x) * 3
                     p[i] = a.red; p[i + 1] = a.green; p[i + 2] = a.blue
@@ -268,10 +268,10 @@ public final class TerminalFrameEncoder {
     /// Labels go in the cells above their box (inside it when the box touches the top).
     private func placeLabels(_ annotations: [Annotation], view: TerminalSize, frameWidth: Int, frameHeight: Int) {
         guard frameWidth > 0, frameHeight > 0 else { return }
-        for a in annotations where a.box.count == 4 && !a.label.isEmpty {
-            let top = min(view.rows - 1, max(0, a.box[1] * view.rows / frameHeight))
+        for a in annotations where !a.label.isEmpty {
+            let top = min(view.rows - 1, max(0, a.box.y * view.rows / frameHeight))
             let row = top > 0 ? top - 1 : top
-            let column = min(view.columns - 1, max(0, a.box[0] * view.columns / frameWidth))
+            let column = min(view.columns - 1, max(0, a.box.x * view.columns / frameWidth))
             let colour = UInt32(a.red) << 16 | UInt32(a.green) << 8 | UInt32(a.blue)
             for (k, byte) in a.label.prefix(view.columns - column).enumerated() {
                 cells[row * screen.columns + column + k] = Cell(glyph: UInt32(byte), foreground: 0, background: colour)

@@ -52,7 +52,7 @@ public final class CodeReader {
                 for p in 0..<zbar_symbol_get_loc_size(s) {
                     xs.append(Int(zbar_symbol_get_loc_x(s, p))); ys.append(Int(zbar_symbol_get_loc_y(s, p)))
                 }
-                let box = xs.isEmpty ? [0, 0, 0, 0] : [xs.min()!, ys.min()!, xs.max()! - xs.min()! + 1, ys.max()! - ys.min()! + 1]
+                let box: PixelRect = xs.isEmpty ? [0, 0, 0, 0] : [xs.min()!, ys.min()!, xs.max()! - xs.min()! + 1, ys.max()! - ys.min()! + 1]
                 sightings.append(CodeSighting(payload: payload, symbology: symbology, box: box, captureTimeNanoseconds: frame.captureTimeNanoseconds))
                 symbol = zbar_symbol_next(s)
             }

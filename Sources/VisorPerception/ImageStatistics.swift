@@ -5,14 +5,7 @@ import VisorMedia
 /// moves, and whether the scene just changed (the light level is `LightMeter`'s). Computed in Swift on a 160x120 grey thumbnail made
 /// once per frame, in buffers kept from frame to frame: nothing is allocated per frame.
 public final class ImageStatistics {
-    public enum Motion: String, Sendable, Equatable {
-        /// The view hardly moves.
-        case still
-        /// The view slides sideways or up and down: the head turns.
-        case turning
-        /// The view moves more than a turn explains, or shakes: walking.
-        case walking
-    }
+    public typealias Motion = HeadMotion
 
     public struct Reading: Sendable, Equatable {
         /// Mean absolute Laplacian of the thumbnail, in grey levels: low is blurred.

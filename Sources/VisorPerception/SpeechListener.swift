@@ -6,19 +6,19 @@ import VisorCore
 /// ("remember this: the car is on level three") is followed by dictation.
 public struct VoiceCommand: Sendable {
     public var phrase: String
-    public var intent: String
+    public var intent: VoiceIntent
     public var takesWords: Bool
 
     public static let defaults: [VoiceCommand] = [
-        VoiceCommand(phrase: "what am i looking at", intent: "what_am_i_looking_at", takesWords: false),
-        VoiceCommand(phrase: "read this", intent: "read_this", takesWords: false),
-        VoiceCommand(phrase: "go on", intent: "go_on", takesWords: false),
-        VoiceCommand(phrase: "take a photo", intent: "take_photo", takesWords: false),
-        VoiceCommand(phrase: "remember this", intent: "remember_this", takesWords: true),
-        VoiceCommand(phrase: "what did i see", intent: "what_did_i_see", takesWords: false),
-        VoiceCommand(phrase: "what time is it", intent: "what_time_is_it", takesWords: false),
-        VoiceCommand(phrase: "stop", intent: "stop", takesWords: false),
-        VoiceCommand(phrase: "where is", intent: "where_is", takesWords: true),
+        VoiceCommand(phrase: "what am i looking at", intent: .whatAmILookingAt, takesWords: false),
+        VoiceCommand(phrase: "read this", intent: .readThis, takesWords: false),
+        VoiceCommand(phrase: "go on", intent: .goOn, takesWords: false),
+        VoiceCommand(phrase: "take a photo", intent: .takePhoto, takesWords: false),
+        VoiceCommand(phrase: "remember this", intent: .rememberThis, takesWords: true),
+        VoiceCommand(phrase: "what did i see", intent: .whatDidISee, takesWords: false),
+        VoiceCommand(phrase: "what time is it", intent: .whatTimeIsIt, takesWords: false),
+        VoiceCommand(phrase: "stop", intent: .stop, takesWords: false),
+        VoiceCommand(phrase: "where is", intent: .whereIs, takesWords: true),
     ]
 }
 
@@ -218,7 +218,7 @@ public final class SpeechListener {
         let start = firstLoud &- min(firstLoud, 2 * UInt64(VoiceActivityDetector.frameSamples))
         let end = lastLoud
         guard command.takesWords else {
-            heard.append(HeardSpeech(kind: .command, label: command.intent, words: said,
+            heard.append(HeardSpeech(command: command.intent, words: said,
                                      startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: end)))
             return
         }
@@ -253,7 +253,7 @@ public final class SpeechListener {
         }
         let dictated = rescored ?? dictation.map(\.text).joined(separator: " ")
         let commandEnd = dictation.isEmpty ? end : max(start, utteranceStart + UInt64(phraseEnd))
-        var request = HeardSpeech(kind: .command, label: command.intent, words: dictated,
+        var request = HeardSpeech(command: command.intent, words: dictated,
                                   startNanoseconds: time(ofSample: start), endNanoseconds: time(ofSample: commandEnd))
         request.wordsEndNanoseconds = time(ofSample: end)
         heard.append(request)

@@ -9,9 +9,9 @@ public struct RecognizedWord: Equatable, Sendable {
     /// Tesseract's per-word confidence, 0 to 100.
     public var confidence: Double
     /// x, y, width, height in frame pixels.
-    public var box: [Int]
+    public var box: PixelRect
 
-    public init(text: String, confidence: Double, box: [Int]) {
+    public init(text: String, confidence: Double, box: PixelRect) {
         self.text = text; self.confidence = confidence; self.box = box
     }
 }
@@ -68,16 +68,16 @@ public final class TextReader {
     /// region where nothing was read, and tall enough for a line of text, is read again on its
     /// own, with local (tiled Otsu) thresholding: one global threshold for the whole region loses
     /// a line printed on a darker colour (the black-on-orange header of a black-on-white sign).
-    public func read(_ frame: Frame, region box: [Int]) -> [RecognizedWord] {
+    public func read(_ frame: Frame, region box: PixelRect) -> [RecognizedWord] {
         var words = readOnce(frame, region: box)
         guard !words.isEmpty else { return words }
-        let top = words.map { $0.box[1] }.min()!, bottom = words.map { $0.box[1] + $0.box[3] }.max()!
-        let lineHeight = words.map { $0.box[3] }.sorted()[words.count / 2]
-        if top - box[1] >= lineHeight * 3 / 2 {
-            words = readOnce(frame, region: [box[0], box[1], box[2], top - box[1]], localThreshold: true) + words
+        let top = words.map { $0.box.y }.min()!, bottom = words.map { $0.box.maxY }.max()!
+        let lineHeight = words.map { $0.box.height }.sorted()[words.count / 2]
+        if top - box.y >= lineHeight * 3 / 2 {
+            words = readOnce(frame, region: PixelRect(x: box.x, y: box.y, width: box.width, height: top - box.y), localThreshold: true) + words
         }
-        if box[1] + box[3] - bottom >= lineHeight * 3 / 2 {
-            words += readOnce(frame, region: [box[0], bottom, box[2], box[1] + box[3] - bottom], localThreshold: true)
+        if box.maxY - bottom >= lineHeight * 3 / 2 {
+            words += readOnce(frame, region: PixelRect(x: box.x, y: bottom, width: box.width, height: box.maxY - bottom), localThreshold: true)
         }
         return words
     }
@@ -100,11 +100,11 @@ public final class TextReader {
 
     /// The words read in one region. Regions up to 320 pixels high are enlarged twice (bilinear)
     /// first, unless a scale is given: Tesseract's LSTM reads letters about 30 pixels high best.
-    private func readOnce(_ frame: Frame, region box: [Int], localThreshold: Bool = false,
+    private func readOnce(_ frame: Frame, region box: PixelRect, localThreshold: Bool = false,
                           layout: Layout = .sparse, scale fixedScale: Int? = nil, minimumConfidence: Double? = nil) -> [RecognizedWord] {
         let cut = minimumConfidence ?? self.minimumConfidence
-        let x0 = max(0, box[0]), y0 = max(0, box[1])
-        let x1 = min(frame.widthPixels, box[0] + box[2]), y1 = min(frame.heightPixels, box[1] + box[3])
+        let x0 = max(0, box.x), y0 = max(0, box.y)
+        let x1 = min(frame.widthPixels, box.maxX), y1 = min(frame.heightPixels, box.maxY)
         guard x1 - x0 >= 8, y1 - y0 >= 8 else { return [] }
         let scale = fixedScale ?? ((y1 - y0) <= 320 ? 2 : 1)
         let width = (x1 - x0) * scale, height = (y1 - y0) * scale

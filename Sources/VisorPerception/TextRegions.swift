@@ -12,7 +12,7 @@ import VisorCore
 public final class TextRegionFinder {
     public struct Region: Equatable, Sendable {
         /// x, y, width, height in frame pixels.
-        public var box: [Int]
+        public var box: PixelRect
         /// Mean stroke density of the block's cells (0 to 1): higher is more text-like.
         public var score: Double
     }

@@ -1,3 +1,4 @@
+import VisorCore
 /// Merges what was read of the view over the last few readings into stable blocks of text: signs,
 /// labels, paragraphs, each as lines of words in reading order.
 ///
@@ -20,7 +21,7 @@ public final class TextTracker {
         /// Its lines, top to bottom, each left to right.
         public var lines: [String]
         /// x, y, width, height in frame pixels of the latest reading.
-        public var box: [Int]
+        public var box: PixelRect
         /// Mean confidence of the words kept, 0 to 1.
         public var confidence: Double
         /// Stays the same while the block is in view, across its updates.
@@ -129,9 +130,9 @@ public final class TextTracker {
         readingCount += 1
         if let move = alignment(of: words) { offset = move }
         for word in words {
-            let x = Double(word.box[0]) + Double(word.box[2]) / 2 + offset.x
-            let y = Double(word.box[1] + word.box[3]) + offset.y
-            let w = Double(word.box[2]), h = Double(word.box[3])
+            let x = Double(word.box.x) + Double(word.box.width) / 2 + offset.x
+            let y = Double(word.box.maxY) + offset.y
+            let w = Double(word.box.width), h = Double(word.box.height)
             // The same place: baselines within half a word's height (a word spelt the same way
             // may be a whole height off), and boxes overlapping by half the narrower one. A
             // fragment read inside a word ("CE" of "NOTICE") is a misreading of that word.
@@ -184,7 +185,7 @@ public final class TextTracker {
     private func alignment(of words: [RecognizedWord]) -> (x: Double, y: Double)? {
         var dxs: [Double] = [], dys: [Double] = []
         for word in words {
-            let cx = Double(word.box[0]) + Double(word.box[2]) / 2, cy = Double(word.box[1] + word.box[3])
+            let cx = Double(word.box.x) + Double(word.box.width) / 2, cy = Double(word.box.maxY)
             let same = slots.filter { $0.has(word.text) }
             guard let nearest = same.min(by: { abs($0.x - cx - offset.x) + abs($0.y - cy - offset.y)
                                                < abs($1.x - cx - offset.x) + abs($1.y - cy - offset.y) }) else { continue }
@@ -281,14 +282,14 @@ public final class TextTracker {
             let y0 = slotsIn.map { $0.slot.y - $0.slot.height }.min()! - offset.y
             let y1 = slotsIn.map { $0.slot.y }.max()! - offset.y
             result.append(Sighting(text: text.joined(separator: " "), lines: text,
-                                   box: [Int(x0.rounded()), Int(y0.rounded()), Int((x1 - x0).rounded()), Int((y1 - y0).rounded())],
+                                   box: PixelRect(rounding: [x0, y0, x1 - x0, y1 - y0]),
                                    confidence: confidence / Double(count) / 100, id: slotsIn.map(\.slot.id).min()!, isUpdate: false))
         }
         // Reading order: blocks from the top, those side by side (tops within a line) left first.
         return result.sorted { a, b in
-            let line = Double(min(a.box[3], b.box[3])) / Double(max(1, max(a.lines.count, b.lines.count)))
-            if abs(Double(a.box[1] - b.box[1])) < line { return a.box[0] < b.box[0] }
-            return a.box[1] < b.box[1]
+            let line = Double(min(a.box.height, b.box.height)) / Double(max(1, max(a.lines.count, b.lines.count)))
+            if abs(Double(a.box.y - b.box.y)) < line { return a.box.x < b.box.x }
+            return a.box.y < b.box.y
         }
     }
 }

@@ -158,7 +158,7 @@ public final class AssistantStage {
         // Expired overlays go.
         let expired = scene.overlays.filter { $0.expiresAtNanoseconds <= sessionTime }
         for item in expired {
-            events.append((item.expiresAtNanoseconds, TranscriptEvent(kind: "overlay", fields: [
+            events.append((item.expiresAtNanoseconds, TranscriptEvent(kind: .overlay, fields: [
                 ("action", .string("hide")), ("id", .int(Int64(item.id))), ("reason", .string("expired")),
             ])))
         }
@@ -173,7 +173,7 @@ public final class AssistantStage {
                 let item = OverlayItem(id: o.id, text: o.text, priority: o.priority, shownAtNanoseconds: time,
                                        expiresAtNanoseconds: time + o.timeToLiveNanoseconds)
                 if let i = scene.overlays.firstIndex(where: { $0.id == o.id }) { scene.overlays[i] = item } else { scene.overlays.append(item) }
-                events.append((time, TranscriptEvent(kind: "overlay", fields: [
+                events.append((time, TranscriptEvent(kind: .overlay, fields: [
                     ("action", .string(o.action.rawValue)), ("id", .int(Int64(o.id))), ("text", .string(o.text)),
                     ("priority", .string(o.priority.name)), ("ttl_ms", .int(Int64(o.timeToLiveNanoseconds / 1_000_000))),
                     ("source", .string(o.source)),
@@ -181,14 +181,14 @@ public final class AssistantStage {
             case .hide:
                 guard scene.overlays.contains(where: { $0.id == o.id }) else { return }
                 scene.overlays.removeAll { $0.id == o.id }
-                events.append((time, TranscriptEvent(kind: "overlay", fields: [
+                events.append((time, TranscriptEvent(kind: .overlay, fields: [
                     ("action", .string("hide")), ("id", .int(Int64(o.id))), ("reason", .string(o.source == "listening" ? "answered" : "stopped")),
                 ])))
             }
         case .speak(let text, let samples):
             interruptSpeech(at: time, into: &events)
             let duration = UInt64(samples.count) * 1_000_000_000 / UInt64(SpeechSynthesizer.sampleRateHertz)
-            events.append((time, TranscriptEvent(kind: "speech", fields: [
+            events.append((time, TranscriptEvent(kind: .speech, fields: [
                 ("action", .string("start")), ("text", .string(text)), ("start_ns", .int(Int64(time))),
                 ("end_ns", .int(Int64(time + duration))), ("samples", .int(Int64(samples.count))),
             ])))
@@ -213,7 +213,7 @@ public final class AssistantStage {
             let kept = Int((time - current.start) * UInt64(SpeechSynthesizer.sampleRateHertz) / 1_000_000_000)
             spoken[current.index].samples.removeSubrange(min(kept, spoken[current.index].samples.count)...)
         }
-        events.append((time, TranscriptEvent(kind: "speech", fields: [
+        events.append((time, TranscriptEvent(kind: .speech, fields: [
             ("action", .string("interrupt")), ("text", .string(current.text)), ("start_ns", .int(Int64(current.start))),
             ("end_ns", .int(Int64(time))),
         ])))

@@ -17,10 +17,10 @@ public final class CodesStage: SlowStage {
     public func analyze(_ frame: Frame) throws -> SlowStageOutput {
         let sightings = reader.read(frame)
         let events = reader.newlySeen(in: sightings).map { code in
-            TranscriptEvent(kind: "code", fields: [
+            TranscriptEvent(kind: .code, fields: [
                 ("payload", .string(code.payload)), ("symbology", .string(code.symbology)),
                 ("payload_kind", .string(CodePayloadKind(payload: code.payload).rawValue)),
-                ("box", .ints(code.box.map(Int64.init))),
+                ("box", .ints(code.box.values)),
             ])
         }
         return SlowStageOutput(events: events) { scene in scene.codes = sightings }

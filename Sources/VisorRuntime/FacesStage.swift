@@ -73,7 +73,7 @@ public final class FacesStage: SlowStage {
         let inView = candidates.filter { $0.hits >= 2 }.map(\.face).sorted { $0.box[2] * $0.box[3] > $1.box[2] * $1.box[3] }
         var events: [TranscriptEvent] = []
         func event(_ face: FaceDetection) -> TranscriptEvent {
-            TranscriptEvent(kind: "face", fields: [
+            TranscriptEvent(kind: .face, fields: [
                 ("box", .ints(face.box.map { Int64($0.rounded()) })),
                 ("keypoints", .ints(face.keypoints.flatMap { [Int64($0.x.rounded()), Int64($0.y.rounded())] })),
                 ("score", .fixed(face.score, decimals: 2)), ("pass", .string(face.pass)), ("count", .int(Int64(inView.count))),
@@ -100,7 +100,7 @@ public final class FacesStage: SlowStage {
             if !known { events.append(event(candidates[i].face)) }
         }
         let sightings = inView.map { face in
-            FaceSighting(box: face.box.map { Int($0.rounded()) }, keypoints: face.keypoints.flatMap { [Int($0.x.rounded()), Int($0.y.rounded())] },
+            FaceSighting(box: PixelRect(rounding: face.box), keypoints: face.keypoints.flatMap { [Int($0.x.rounded()), Int($0.y.rounded())] },
                          score: face.score, captureTimeNanoseconds: time)
         }
         let isApproaching = approaching

@@ -55,7 +55,7 @@ public final class LightStage: FastStage {
         state.scene.glare = blown > 0.2
         if reported == nil || reported! != (state.scene.lowLight, state.scene.glare) {
             reported = (state.scene.lowLight, state.scene.glare)
-            state.events.append(TranscriptEvent(kind: "light", fields: [
+            state.events.append(TranscriptEvent(kind: .light, fields: [
                 ("level", .fixed(level, decimals: 3)), ("low_light", .bool(state.scene.lowLight)), ("glare", .bool(state.scene.glare)),
             ]))
         }
@@ -80,12 +80,12 @@ public final class MotionStage: FastStage {
         let reading = statistics.read(state.frame)
         state.scene.sharpness = reading.sharpness
         if reading.sceneChanged {
-            state.events.append(TranscriptEvent(kind: "scene_change", fields: [("residual", .fixed(reading.residual, decimals: 1))]))
+            state.events.append(TranscriptEvent(kind: .sceneChange, fields: [("residual", .fixed(reading.residual, decimals: 1))]))
         }
         if reading.motion == candidate { candidateFrames += 1 } else { candidate = reading.motion; candidateFrames = 1 }
-        if candidateFrames == settleFrames, reading.motion.rawValue != state.scene.motion {
-            state.scene.motion = reading.motion.rawValue
-            state.events.append(TranscriptEvent(kind: "motion", fields: [
+        if candidateFrames == settleFrames, reading.motion != state.scene.motion {
+            state.scene.motion = reading.motion
+            state.events.append(TranscriptEvent(kind: .motion, fields: [
                 ("state", .string(reading.motion.rawValue)), ("shift", .ints([Int64(reading.shiftX), Int64(reading.shiftY)])),
                 ("sharpness", .fixed(reading.sharpness, decimals: 1)),
             ]))
@@ -141,7 +141,7 @@ public final class DisplayStage: FastStage {
             if renderer.overflowed != overflowReported {
                 overflowReported = renderer.overflowed
                 if renderer.overflowed {
-                    state.events.append(TranscriptEvent(kind: "warning", fields: [
+                    state.events.append(TranscriptEvent(kind: .warning, fields: [
                         ("reason", .string("text_does_not_fit")),
                         ("detail", .string("the HUD's text takes more than the \(profile.display.textLines) lines of its text area")),
                     ]))
@@ -162,7 +162,7 @@ public final class DisplayStage: FastStage {
             let words = line.split(separator: " ").filter { $0.contains(where: \.isLetter) }.count
             let needed = Double(words) / wordsPerMinute * 60 * 1e9
             if words >= 3, Double(now &- since) < needed {
-                events.append(TranscriptEvent(kind: "warning", fields: [
+                events.append(TranscriptEvent(kind: .warning, fields: [
                     ("reason", .string("shown_too_briefly")),
                     ("detail", .string(String(format: "\"%@\" was shown for %.1f s; %d words need %.1f s at %.0f words a minute",
                                               line, Double(now &- since) / 1e9, words, needed / 1e9, wordsPerMinute))),
@@ -195,7 +195,7 @@ public final class DisplayStage: FastStage {
         if low != glareReported {
             glareReported = low
             if low {
-                events.append(TranscriptEvent(kind: "warning", fields: [
+                events.append(TranscriptEvent(kind: .warning, fields: [
                     ("reason", .string("low_contrast")),
                     ("detail", .string(String(format: "the scene behind the display is bright (%.0f %%): the HUD's contrast is %.2f:1", behind * 100, contrast))),
                 ]))

@@ -188,7 +188,7 @@ public final class Pipeline {
         }
         if let transcript = options.transcript {
             for event in state.events { try transcript.event(timeNanoseconds: sessionTime, event) }
-            try transcript.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "frame", fields: [
+            try transcript.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .frame, fields: [
                 ("index", .int(Int64(frameIndex))), ("width", .int(Int64(state.frame.widthPixels))),
                 ("height", .int(Int64(state.frame.heightPixels))), ("light", .fixed(state.scene.lightLevel, decimals: 3)),
             ]))
@@ -216,7 +216,7 @@ public final class Pipeline {
         let reason = (error as? VisorError)?.message ?? "\(error)"
         metrics.undecodableFrames += 1
         if metrics.firstUndecodable == nil { metrics.firstUndecodable = (sessionTime, reason) }
-        try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "stage_error", fields: [
+        try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .stageError, fields: [
             ("stage", .string(stage)), ("index", .int(Int64(frameIndex))), ("error", .string(reason)),
         ]))
         state.events.removeAll(keepingCapacity: true)
@@ -292,7 +292,7 @@ public final class Pipeline {
             }
         case .failure(let error):
             logger.error("stage \(slowStages[job.stage].name) failed on the frame at \(formatSessionTime(job.sessionTimeNanoseconds)): \(error)")
-            try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "stage_error", fields: [
+            try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .stageError, fields: [
                 ("stage", .string(slowStages[job.stage].name)), ("error", .string("\(error)")),
                 ("source_time_ns", .int(Int64(job.sessionTimeNanoseconds))),
             ]))

@@ -309,7 +309,7 @@ public final class Runner: SampleSink {
         if stopFlag.load(ordering: .relaxed) { end.stopped = true }
         try pipeline.finish()
         if let damage = end.damage, !end.stopped {
-            try transcript?.event(timeNanoseconds: lastTime, TranscriptEvent(kind: "truncated", fields: [("offset", .int(Int64(damage.offset)))]))
+            try transcript?.event(timeNanoseconds: lastTime, TranscriptEvent(kind: .truncated, fields: [("offset", .int(Int64(damage.offset)))]))
         }
         try transcript?.close()
         try output?.finish()
@@ -446,7 +446,7 @@ public final class Runner: SampleSink {
             options.terminal?.alert?(line)
             options.sensorLost?(fault)
             do {
-                try transcript?.event(timeNanoseconds: sessionTime ?? lastTime, TranscriptEvent(kind: "sensor_lost", fields: [("reason", .string(fault))]))
+                try transcript?.event(timeNanoseconds: sessionTime ?? lastTime, TranscriptEvent(kind: .sensorLost, fields: [("reason", .string(fault))]))
             } catch { fail(error) }
         }
     }
@@ -458,7 +458,7 @@ public final class Runner: SampleSink {
             let gap = Double(capture &- last) / 1e9
             let from = sessionTime &- (capture &- last)
             stalls.append(String(format: "the camera delivered no frames for %.1f s, from %@", gap, formatSessionTime(from)))
-            try transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "camera_stall", fields: [
+            try transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .cameraStall, fields: [
                 ("from_ns", .int(Int64(from))), ("seconds", .fixed(gap, decimals: 2)),
             ]))
         }
@@ -483,7 +483,7 @@ public final class Runner: SampleSink {
         intervalLatencies.sort()
         let l = intervalLatencies
         func percentile(_ p: Double) -> Double { Double(l[min(l.count - 1, Int(Double(l.count) * p))]) / 1e6 }
-        try transcript.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: "stats", fields: [
+        try transcript.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .stats, fields: [
             ("frames", .int(Int64(l.count))),
             ("capture_to_done_p50_ms", .fixed(percentile(0.5), decimals: 2)), ("capture_to_done_p99_ms", .fixed(percentile(0.99), decimals: 2)),
             ("rss_mb", .fixed(ProcessHealth.residentMegabytes(), decimals: 1)), ("fds", .int(Int64(ProcessHealth.openFiles()))),

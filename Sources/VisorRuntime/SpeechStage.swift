@@ -194,6 +194,6 @@ extension HeardSpeech {
         case .utterance: fields = [("words", .string(words))]
         }
         fields += [("start_ns", .int(Int64(startNanoseconds))), ("end_ns", .int(Int64(endNanoseconds)))]
-        return TranscriptEvent(kind: kind.rawValue, fields: fields)
+        return TranscriptEvent(kind: EventKind(rawValue: kind.rawValue), fields: fields)
     }
 }

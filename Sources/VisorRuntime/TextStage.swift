@@ -26,7 +26,7 @@ public final class TextStage: SlowStage {
     public init(language: String = "eng") throws { reader = try TextReader(language: language) }
 
     public func wants(_ scene: SceneContext) -> Bool {
-        scene.motion != ImageStatistics.Motion.walking.rawValue && scene.sharpness >= minimumSharpness
+        scene.motion != .walking && scene.sharpness >= minimumSharpness
     }
 
     public func analyze(_ frame: Frame) throws -> SlowStageOutput {
@@ -39,7 +39,7 @@ public final class TextStage: SlowStage {
         if logger.logLevel <= .debug {
             let end = DispatchTime.now().uptimeNanoseconds
             logger.debug("text passes: sparse \((afterSparse - start) / 1_000_000) ms, page \((afterPage - afterSparse) / 1_000_000) ms, \(regions.count) regions \((end - afterPage) / 1_000_000) ms")
-            func list(_ words: [RecognizedWord]) -> String { words.map { "\($0.text)(\(Int($0.confidence)))@\($0.box.map(String.init).joined(separator: ","))" }.joined(separator: " ") }
+            func list(_ words: [RecognizedWord]) -> String { words.map { "\($0.text)(\(Int($0.confidence)))@\($0.box.x),\($0.box.y),\($0.box.width),\($0.box.height)" }.joined(separator: " ") }
             let time = formatSessionTime(frame.captureTimeNanoseconds)
             logger.debug("text at \(time), sparse: \(list(sparse))")
             logger.debug("text at \(time), page: \(list(page))")
@@ -54,8 +54,8 @@ public final class TextStage: SlowStage {
         // the whole reading at that moment (the others unchanged since their last event).
         let inViewIDs = TranscriptEvent.Value.ints(tracker.current.map { Int64($0.id) })
         let events = changes.map { change in
-            TranscriptEvent(kind: "text", fields: [
-                ("text", .string(change.text)), ("lines", .strings(change.lines)), ("box", .ints(change.box.map(Int64.init))),
+            TranscriptEvent(kind: .text, fields: [
+                ("text", .string(change.text)), ("lines", .strings(change.lines)), ("box", .ints(change.box.values)),
                 ("confidence", .fixed(change.confidence, decimals: 2)), ("id", .int(Int64(change.id))), ("update", .bool(change.isUpdate)),
                 ("in_view", inViewIDs),
             ])

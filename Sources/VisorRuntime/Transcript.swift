@@ -20,7 +20,7 @@ public final class TranscriptWriter {
 
     /// Writes one event as a JSON line: `time_ns`, `kind`, then the event's fields in order.
     public func event(timeNanoseconds: UInt64, _ event: TranscriptEvent) throws {
-        var line = "{\"time_ns\":\(timeNanoseconds),\"kind\":\(Self.quote(event.kind))"
+        var line = "{\"time_ns\":\(timeNanoseconds),\"kind\":\(Self.quote(event.kind.rawValue))"
         for (key, value) in event.fields {
             line += ",\(Self.quote(key)):"
             switch value {
@@ -33,7 +33,7 @@ public final class TranscriptWriter {
             }
         }
         line += "}"
-        if event.kind != "frame", let mirror { try mirror(timeNanoseconds, line) }
+        if event.kind != .frame, let mirror { try mirror(timeNanoseconds, line) }
         guard let file else { return }
         buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: line.utf8)

@@ -38,7 +38,7 @@ final class ImageStatisticsTests: XCTestCase {
         state.frame = Frame(widthPixels: 64, heightPixels: 48, pixels: [UInt8](repeating: 12, count: 64 * 48 * 3), captureTimeNanoseconds: 0)
         stage.process(&state)
         XCTAssertTrue(state.scene.lowLight)
-        XCTAssertEqual(state.events.first?.kind, "light")
+        XCTAssertEqual(state.events.first?.kind, .light)
         state.events.removeAll()
         stage.process(&state)
         XCTAssertTrue(state.events.isEmpty, "reported once, until it changes")

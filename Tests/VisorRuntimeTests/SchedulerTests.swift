@@ -22,7 +22,7 @@ final class ProbeStage: SlowStage {
         usleep(delayMicroseconds())
         let level = Int(frame.pixels[0])
         let sighting = CodeSighting(payload: "frame \(level)", symbology: "probe", box: [0, 0, 1, 1], captureTimeNanoseconds: frame.captureTimeNanoseconds)
-        return SlowStageOutput(events: [TranscriptEvent(kind: "probe", fields: [("level", .int(Int64(level)))])]) { $0.codes = [sighting] }
+        return SlowStageOutput(events: [TranscriptEvent(kind: EventKind(rawValue: "probe"), fields: [("level", .int(Int64(level)))])]) { $0.codes = [sighting] }
     }
 }
 

@@ -88,10 +88,10 @@ public enum SessionImporter {
                 if videoFrame != nil { pendingVideoFrame = try videoFrames?.next() }
                 if videoFrame == nil && seconds >= photoEnd { break }
                 if let (placement, pixels, pw, ph) = photos.last(where: { seconds >= $0.0.startSeconds && seconds < $0.0.startSeconds + $0.0.lengthSeconds }) {
-                    let crop = HeadMotion.crop(photoWidth: pw, photoHeight: ph, outputWidth: width, outputHeight: height,
+                    let crop = PhotoSweep.crop(photoWidth: pw, photoHeight: ph, outputWidth: width, outputHeight: height,
                                                progress: (seconds - placement.startSeconds) / placement.lengthSeconds, seconds: seconds)
                     Resampler.cropResize(pixels, sourceWidth: pw, sourceHeight: ph, crop: crop, width: width, height: height,
-                                         background: HeadMotion.background, into: &photoScratch)
+                                         background: PhotoSweep.background, into: &photoScratch)
                     try writeAudio(upTo: time)
                     try writer.writeFrame(Frame(widthPixels: width, heightPixels: height, pixels: photoScratch, captureTimeNanoseconds: time))
                     frames += 1; lastFrameTime = time
@@ -165,7 +165,7 @@ struct ScratchTarget {
 
 /// The scripted slow head movement over a still photo: a gentle zoom in, a pan across, and a
 /// small two-frequency shake, all functions of time, so imports are reproducible.
-enum HeadMotion {
+enum PhotoSweep {
     static let background: (UInt8, UInt8, UInt8) = (58, 58, 62)
 
     static func crop(photoWidth: Int, photoHeight: Int, outputWidth: Int, outputHeight: Int,

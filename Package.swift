@@ -92,5 +92,5 @@ let package = Package(
         .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorCLITests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import Logging
 import VisorCore
 import VisorMedia
@@ -85,19 +86,23 @@ public struct AssistantConfiguration: Sendable {
 /// names a number, a name or a quoted word not in its facts is replaced by the template answer.
 /// It answers the voice commands and raises proactive cues within the wearer's notification
 /// budget. Deterministic: the same inputs give the same steps.
-public final class Assistant {
+///
+/// Threads: commands are answered one at a time (on the assistant stage's queue, or on the
+/// frame's thread when deterministic); a wake phrase's answer touches no state; cues touch only
+/// the cue state, on the frame's thread; overlay ids, which both hand out, are behind a `Mutex`.
+/// The compiler cannot check that split, hence `@unchecked Sendable`.
+public final class Assistant: @unchecked Sendable {
     public let configuration: AssistantConfiguration
     public let memory: Memory?
     public let model: AnswerPhraser?
     public let voice: SpeechSynthesizer?
     /// Overlay ids, shared by answers (the assistant's thread) and cues (the frame's thread).
-    private var nextID = 1
-    private let idLock = NSLock()
+    private let nextID = Mutex<Int>(1)
     private func makeID() -> Int {
-        idLock.lock()
-        defer { idLock.unlock() }
-        nextID += 1
-        return nextID - 1
+        nextID.withLock { next in
+            next += 1
+            return next - 1
+        }
     }
     private let listeningID = 0
     private var shown: Set<Int> = []

@@ -211,7 +211,7 @@ private let modelLogger = Logger(label: "visor.model")
 extension Array where Element == String {
     /// Calls `body` with the strings as C strings that live for the call.
     fileprivate func withCStrings<R>(_ body: ([UnsafePointer<CChar>]) -> R) -> R {
-        var owned = map { strdup($0)! }
+        let owned = map { strdup($0)! }
         defer { owned.forEach { free($0) } }
         return body(owned.map { UnsafePointer($0) })
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A named thread that can be joined: `join()` returns once its body has returned. The one way
 /// Visor starts a thread of its own (a worker, a pacer, a device reader), so that no caller
@@ -23,10 +24,25 @@ public final class WorkerThread: Sendable {
         done.signal()
     }
 
+    /// Whether the body has returned (without waiting).
+    public var hasFinished: Bool { join(timeoutSeconds: 0) }
+
     /// Waits at most `seconds`; true when the body has returned.
     public func join(timeoutSeconds seconds: Double) -> Bool {
         guard done.wait(timeout: .now() + seconds) == .success else { return false }
         done.signal()
         return true
     }
+}
+
+/// A value that threads share, behind a `Mutex`: what a thread's closure can capture (a `Mutex`
+/// itself cannot be, being non-copyable).
+public final class Locked<Value>: Sendable {
+    private let mutex: Mutex<Value>
+    public init(_ value: sending Value) { mutex = Mutex(value) }
+    public func withLock<T>(_ body: (inout sending Value) throws -> sending T) rethrows -> sending T { try mutex.withLock(body) }
+}
+
+extension Locked where Value: Sendable {
+    public var value: Value { mutex.withLock { $0 } }
 }

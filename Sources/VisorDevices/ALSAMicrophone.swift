@@ -1,5 +1,6 @@
 import CALSA
 import Foundation
+import Synchronization
 import Logging
 import VisorCore
 import VisorMedia
@@ -8,7 +9,10 @@ import VisorMedia
 /// (a device that captures at another rate is resampled), in short periods for low latency,
 /// each block stamped with the capture time of its first sample from the PCM's timestamps on the
 /// monotonic clock. Overruns are recovered with `snd_pcm_recover` and counted.
-public final class ALSAMicrophone {
+///
+/// `read` is called by one thread at a time (the capture thread), which alone touches the PCM and
+/// its buffers; the overrun count is atomic: hence `@unchecked Sendable`.
+public final class ALSAMicrophone: @unchecked Sendable {
     public let device: String
     /// The rate blocks are delivered at (the rate asked for).
     public let sampleRateHertz: Int
@@ -19,8 +23,9 @@ public final class ALSAMicrophone {
     public let periodFrames: Int
     private var resampler: AudioResampler?
     private var deviceSamples: [Int16] = []
+    private let overrunCount = Atomic<Int>(0)
     /// Overruns recovered from so far.
-    public private(set) var overruns = 0
+    public var overruns: Int { overrunCount.load(ordering: .relaxed) }
     private var pcm: OpaquePointer?
     private let logger = Logger(label: "visor.microphone")
 
@@ -103,7 +108,7 @@ public final class ALSAMicrophone {
             if n >= 0 { filled += Int(n); continue }
             let code = Int32(n)
             if -code == ENODATA { return false }
-            if -code == EPIPE { overruns += 1 }
+            if -code == EPIPE { overrunCount.add(1, ordering: .relaxed) }
             if -code == EAGAIN || -code == EINTR { continue }
             if -code == ENODEV || -code == EIO || -code == EBADFD {
                 throw VisorError("microphone \(device) stopped delivering audio (\(String(cString: snd_strerror(code)))): it was unplugged or its driver stopped")

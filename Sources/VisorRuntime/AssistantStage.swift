@@ -25,7 +25,10 @@ public struct SpeechOutputs {
 /// latency (`assistant` for what code decides, `language_model` for what waits for the model,
 /// plus `speech_synthesis` for speech), so that two runs give the same transcript. Proactive cues
 /// are decided on the frame's thread. Overlays expire by their time to live.
-public final class AssistantStage {
+///
+/// What the queue and the frame's thread share (pending and finished steps, requests, what is
+/// spoken, the latencies) is touched only with `lock` held: hence `@unchecked Sendable`.
+public final class AssistantStage: @unchecked Sendable {
     public static let name = "assistant"
     public let assistant: Assistant
     private let deterministic: Bool

@@ -43,7 +43,7 @@ public struct SourceEnd {
 
 /// What a source hands the runner. `frame`, `idle` and `poll` are called on the run's thread;
 /// `audio` and `lost` may come from a source's own thread when `isLive`.
-public protocol SampleSink: AnyObject {
+public protocol SampleSink: AnyObject, Sendable {
     /// Set once the run should end (a signal, `q`, a failure): cheap, from any thread.
     var stopRequested: Bool { get }
     /// Whether audio blocks are wanted (a source may skip decoding them).
@@ -130,7 +130,7 @@ public final class SessionSamples: SampleSource {
 /// time (the devices' own, on the monotonic clock), whichever sensor gives one first.
 public final class DeviceSamples: SampleSource {
     public let capture: SensorCapture
-    private let origin = Mutex<UInt64?>(nil)
+    private let origin = Locked<UInt64?>(nil)
 
     public init(_ capture: SensorCapture) { self.capture = capture }
 
@@ -142,7 +142,9 @@ public final class DeviceSamples: SampleSource {
     public var isLive: Bool { true }
     public var sessionTimeNow: UInt64? { sessionTime(Self.monotonicNow()) }
 
-    private func sessionTime(_ capture: UInt64) -> UInt64 {
+    private func sessionTime(_ capture: UInt64) -> UInt64 { Self.sessionTime(capture, origin: origin) }
+
+    private static func sessionTime(_ capture: UInt64, origin: Locked<UInt64?>) -> UInt64 {
         capture &- origin.withLock { start in
             if let start { return start }
             start = capture
@@ -158,6 +160,7 @@ public final class DeviceSamples: SampleSource {
 
     public func deliver(to sink: SampleSink) throws -> SourceEnd {
         var lastIdle: UInt64 = 0
+        let origin = self.origin
         let (faults, ended) = capture.run(shouldStop: { sink.stopRequested }, poll: { _ = sink.poll() }, onFrame: { input, info in
             do {
                 try sink.frame(input, sessionTime: self.sessionTime(info.captureTimeNanoseconds), wallClock: nil, arrival: info.captureTimeNanoseconds)
@@ -166,7 +169,7 @@ public final class DeviceSamples: SampleSource {
             }
         }, onAudio: { block in
             var block = block
-            block.captureTimeNanoseconds = self.sessionTime(block.captureTimeNanoseconds)
+            block.captureTimeNanoseconds = Self.sessionTime(block.captureTimeNanoseconds, origin: origin)
             try sink.audio(block)
         }, onFault: { fault in
             sink.lost(fault)
@@ -192,7 +195,12 @@ public final class DeviceSamples: SampleSource {
 /// terminal) on every frame on the calling thread, the slow stages on workers, speech and the
 /// assistant; writes the transcript, the trace, an annotated session and snapshots; reports
 /// sensors lost and camera stalls. Replay, live and bench are this runner, configured.
-public final class Runner: SampleSink {
+///
+/// Threads: everything is the run's thread's but the stop flag, the audio count, the sensors lost
+/// and the first failure (atomic or behind a `Mutex`), which a live source's microphone thread
+/// also reaches, with `audio`, whose only other work is the speech stage's own thread-safe
+/// `submit` (a live run writes no output session). Hence `@unchecked Sendable`.
+public final class Runner: SampleSink, @unchecked Sendable {
     private let source: SampleSource
     private let options: RunOptions
     private let logger = Logger(label: "visor.runner")

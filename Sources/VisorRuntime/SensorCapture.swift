@@ -55,37 +55,32 @@ public final class SensorCapture {
     ///     microphone runs without a camera (none was given, or it failed): with no frames to
     ///     publish at, the caller publishes what was heard here, on the microphone's clock.
     ///   - poll: called on the calling thread between frames and while there is no camera.
-    public func run(shouldStop: @escaping () -> Bool,
+    public func run(shouldStop: @escaping @Sendable () -> Bool,
                     poll: () -> Void = {},
                     onFrame: (FrameInput, CapturedFrame) throws -> Void,
-                    onAudio: @escaping (AudioBlock) throws -> Void,
-                    onFault: @escaping (String) -> Void = { _ in },
+                    onAudio: @escaping @Sendable (AudioBlock) throws -> Void,
+                    onFault: @escaping @Sendable (String) -> Void = { _ in },
                     whileNoCamera: () -> Void = {}) -> (faults: [String], ended: [String]) {
-        let faults = LockedList()
-        let ended = LockedList()
-        var microphoneThread: Thread?
-        let microphoneDone = LockedFlag()
+        let faults = Locked<[String]>([])
+        let ended = Locked<[String]>([])
+        var microphoneThread: WorkerThread?
         if let microphone {
-            let thread = Thread {
+            microphoneThread = WorkerThread(name: "visor-microphone") {
                 var block = AudioBlock(sampleRateHertz: microphone.sampleRateHertz, channelCount: microphone.channelCount, samples: [], captureTimeNanoseconds: 0)
                 do {
                     while !shouldStop() {
                         guard try microphone.read(into: &block) else {
-                            ended.append("microphone \(microphone.device): the recording it plays has ended")
+                            ended.withLock { $0.append("microphone \(microphone.device): the recording it plays has ended") }
                             break
                         }
                         try onAudio(block)
                     }
                 } catch {
                     let fault = (error as? VisorError)?.message ?? "\(error)"
-                    faults.append(fault)
+                    faults.withLock { $0.append(fault) }
                     onFault(fault)
                 }
-                microphoneDone.set()
             }
-            thread.name = "visor-microphone"
-            microphoneThread = thread
-            thread.start()
         }
         if let camera, let grant {
             do {
@@ -102,44 +97,19 @@ public final class SensorCapture {
                 }
             } catch {
                 let fault = (error as? VisorError)?.message ?? "\(error)"
-                faults.append(fault)
+                faults.withLock { $0.append(fault) }
                 onFault(fault)
             }
             camera.stop()
         }
-        if microphoneThread != nil {
-            while !microphoneDone.isSet && !shouldStop() { poll(); whileNoCamera(); usleep(10_000) }
+        if let microphoneThread {
+            while !microphoneThread.hasFinished && !shouldStop() { poll(); whileNoCamera(); usleep(10_000) }
             // A microphone whose driver hangs never returns from its read: stop waiting for it
             // after two seconds, and say so, rather than hang the run.
-            var waited = 0
-            while !microphoneDone.isSet && waited < 200 { usleep(10_000); waited += 1 }
-            if !microphoneDone.isSet, let microphone {
-                faults.append("microphone \(microphone.device) stopped responding: no audio for 2 s after the run ended; left behind")
+            if !microphoneThread.join(timeoutSeconds: 2), let microphone {
+                faults.withLock { $0.append("microphone \(microphone.device) stopped responding: no audio for 2 s after the run ended; left behind") }
             }
         }
-        return (faults.items, ended.items)
+        return (faults.value, ended.value)
     }
-}
-
-/// Lines that threads add to and one thread takes.
-public final class LockedList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [String] = []
-    public init() {}
-    public func append(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
-    public var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
-    /// Everything added since the last drain, emptied.
-    public func drain() -> [String] {
-        lock.lock(); defer { lock.unlock() }
-        let taken = list
-        list.removeAll()
-        return taken
-    }
-}
-
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

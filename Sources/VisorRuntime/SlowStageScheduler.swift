@@ -44,8 +44,10 @@ final class SlowJob {
 
 /// Runs slow stages on a pool of worker threads, newest frame only, and hands back finished jobs.
 /// All state is guarded by one condition lock; the frame thread never waits on it except, in
-/// deterministic mode, for a result that is due.
-final class SlowStageScheduler {
+/// deterministic mode, for a result that is due. A stage is analysed by one worker at a time (its
+/// slot has one job in flight), so a stage may keep state between frames. `@unchecked Sendable`
+/// for those two rules, which the compiler cannot see.
+final class SlowStageScheduler: @unchecked Sendable {
     private struct StageSlot {
         var free: [SlowJob]
         var inFlight: SlowJob?
@@ -60,7 +62,7 @@ final class SlowStageScheduler {
     private var slots: [StageSlot]
     private var queue: [SlowJob] = []
     private var stopping = false
-    private var threads: [Thread] = []
+    private var threads: [WorkerThread] = []
     private let trace: TraceRecorder?
     private var traceNames: [Int32] = []
     private var traceTracks: [Int32] = []
@@ -78,10 +80,7 @@ final class SlowStageScheduler {
         }
         guard !stages.isEmpty else { return }
         for index in 0..<max(1, workerThreads) {
-            let thread = Thread { [unowned self] in self.workerLoop(index) }
-            thread.name = "visor-worker-\(index + 1)"
-            threads.append(thread)
-            thread.start()
+            threads.append(WorkerThread(name: "visor-worker-\(index + 1)") { [unowned self] in self.workerLoop(index) })
         }
     }
 
@@ -201,7 +200,7 @@ final class SlowStageScheduler {
         stopping = true
         condition.broadcast()
         condition.unlock()
-        while threads.contains(where: { !$0.isFinished }) { usleep(200) }
+        for thread in threads { thread.join() }
     }
 
     deinit { if !stopping { shutdown() } }

@@ -16,7 +16,10 @@ import VisorPerception
 /// at or after the capture time at which it could be heard (the end of the audio block that
 /// completed it: a command is complete only after the pause that ends it) plus the profile's
 /// modelled `speech` latency.
-public final class SpeechStage {
+///
+/// Its queue, flags and results are touched only with `condition` held; the listener only by the
+/// listening thread: hence `@unchecked Sendable`.
+public final class SpeechStage: @unchecked Sendable {
     public static let name = "speech"
 
     /// What was heard, as the runtime publishes it.
@@ -32,7 +35,7 @@ public final class SpeechStage {
     private var busy = false
     private var finished: [Result] = []
     private var stopping = false
-    private var thread: Thread?
+    private var thread: WorkerThread?
     private var resampler: AudioResampler?
     private var mono: [Int16] = []
     private var resampled: [Int16] = []
@@ -58,10 +61,7 @@ public final class SpeechStage {
         listener = try SpeechListener(wakePhrases: wakePhrases)
         listener.contextWords = contextWords
         modelledLatency = modelledLatencyNanoseconds
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "visor-speech"
-        self.thread = thread
-        thread.start()
+        thread = WorkerThread(name: "visor-speech") { [unowned self] in self.run() }
     }
 
     deinit { stop() }
@@ -174,7 +174,7 @@ public final class SpeechStage {
         stopping = true
         condition.broadcast()
         condition.unlock()
-        while let thread, !thread.isFinished { usleep(200) }
+        thread?.join()
     }
 
     var audioState: (level: Double, voice: Bool) {

@@ -62,25 +62,28 @@ struct Record: ParsableCommand {
                 metadata["microphone_format"] = "S16_LE \(mic.sampleRateHertz) Hz, \(mic.channelCount) channel(s), \(mic.periodFrames)-frame periods"
             }
             try writer.addMetadata(name: "visor.record", metadata)
-            let lock = NSLock()
-            var writeError: Error?
-            var frames = 0, blocks = 0
+            // The writer, and what went wrong with it, are shared with the microphone's thread.
+            struct Recording {
+                let writer: SessionWriter
+                var error: Error?
+                var blocks = 0
+            }
+            let recording = Locked(Recording(writer: writer))
+            var frames = 0
             let jpeg = JPEGCodec()
             var rgb: [UInt8] = []
             let stop = stopCondition(duration: sensors.duration)
-            let shouldStop = { () -> Bool in
-                lock.lock(); defer { lock.unlock() }
-                return writeError != nil || stop()
-            }
-            func store(_ body: () throws -> Void) {
-                lock.lock(); defer { lock.unlock() }
-                guard writeError == nil else { return }
-                do { try body() } catch { writeError = error }
+            let shouldStop = { @Sendable () -> Bool in recording.withLock { $0.error != nil } || stop() }
+            func store(_ body: (SessionWriter) throws -> Void) {
+                recording.withLock { r in
+                    guard r.error == nil else { return }
+                    do { try body(r.writer) } catch { r.error = error }
+                }
             }
             print("recording to \(output); Ctrl-C stops")
             var redacted = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
             let (faults, ended) = capture.run(shouldStop: shouldStop, onFrame: { input, info in
-                store {
+                store { writer in
                     if let redactor {
                         // Faces are blurred before anything is written: decode, blur, store.
                         switch input {
@@ -121,14 +124,15 @@ struct Record: ParsableCommand {
                     frames += 1
                 }
             }, onAudio: { block in
-                store { try writer.writeAudio(block); blocks += 1 }
+                recording.withLock { r in
+                    guard r.error == nil else { return }
+                    do { try r.writer.writeAudio(block); r.blocks += 1 } catch { r.error = error }
+                }
             })
             for note in ended { printError("note: \(note)") }
             for fault in faults { printError("error: \(fault); the recording goes on with what is left") }
-            lock.lock()
-            let failure = writeError
-            lock.unlock()
-            do { try writer.finish() } catch {
+            let (failure, blocks) = recording.withLock { ($0.error, $0.blocks) }
+            do { try recording.withLock { try $0.writer.finish() } } catch {
                 printError("error: \(oneLine(error)); the chunks written before it are kept (visor inspect reads them)")
                 throw ExitCode(1)
             }

@@ -50,7 +50,7 @@ struct SensorArguments: ParsableArguments {
 }
 
 /// Stops on a stop signal (`StopSignal`: Ctrl-C, SIGTERM, SIGHUP) or after the duration.
-func stopCondition(duration: Double?) -> () -> Bool {
+func stopCondition(duration: Double?) -> @Sendable () -> Bool {
     let deadline = duration.map { Date().addingTimeInterval($0) }
     return { StopSignal.requested || (deadline.map { Date() >= $0 } ?? false) }
 }

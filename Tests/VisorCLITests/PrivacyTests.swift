@@ -31,7 +31,7 @@ final class PrivacyTests: XCTestCase {
         XCTAssertEqual(photos.count, 1)
         let snapshots = try FileManager.default.contentsOfDirectory(atPath: at("snapshots"))
         XCTAssertFalse(snapshots.isEmpty)
-        for file in ["memory/memory.sqlite", "said.wav", "out.mcap", "t.jsonl", "report.json"] + photos.map { "gallery/\($0)" } + snapshots.map { "snapshots/\($0)" } {
+        for file in ["memory/memory.sqlite", "said.wav", "out.mcap", "t.jsonl", "report.json"] + photos.map({ "gallery/\($0)" }) + snapshots.map({ "snapshots/\($0)" }) {
             XCTAssertEqual(try mode(at(file)), 0o600, file)
         }
         for folder in ["memory", "gallery", "snapshots"] { XCTAssertEqual(try mode(at(folder)), 0o700, folder) }

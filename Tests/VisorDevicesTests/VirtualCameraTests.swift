@@ -29,7 +29,7 @@ final class VirtualCameraTests: XCTestCase {
         process.arguments = ["vcam", TestSupport.fixture(fixture), "--mount", mountPoint.path, "--fps", fps]
         process.standardOutput = FileHandle.nullDevice
         let log = mountPoint.deletingLastPathComponent().appendingPathComponent("vcam.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: log.path, contents: nil))
         process.standardError = try FileHandle(forWritingTo: log)
         process.environment = ProcessInfo.processInfo.environment.merging(["VISOR_LOG_LEVEL": "debug"]) { $1 }
         try process.run()

@@ -146,7 +146,7 @@ struct ScratchTarget {
         let fd = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 8) }
         guard fd >= 0 else { throw VisorError("cannot write session \(path): \(String(cString: strerror(errno)))") }
         close(fd)
-        scratchPath = String(cString: template)
+        scratchPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func commit() throws {

@@ -83,6 +83,9 @@ let package = Package(
         ]),
 
         .target(name: "VisorTestSupport", path: "Tests/VisorTestSupport"),
+        .testTarget(name: "VisorCoreTests", dependencies: ["VisorCore"]),
+        .testTarget(name: "VisorDisplayTests", dependencies: ["VisorDisplay", "VisorMedia", "VisorCore", "VisorTestSupport"]),
+        .testTarget(name: "VisorVirtualDevicesTests", dependencies: ["VisorVirtualDevices", "VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),

@@ -140,16 +140,22 @@ public final class DeviceSamples: SampleSource {
     public var hasMicrophone: Bool { capture.microphone != nil }
     public var expectedFrames: Int? { nil }
     public var isLive: Bool { true }
-    public var sessionTimeNow: UInt64? { sessionTime(Self.monotonicNow()) }
+    public var sessionTimeNow: UInt64? {
+        let now = Self.monotonicNow()
+        return origin.withLock { start in start.map { now >= $0 ? now - $0 : 0 } }
+    }
 
     private func sessionTime(_ capture: UInt64) -> UInt64 { Self.sessionTime(capture, origin: origin) }
 
-    private static func sessionTime(_ capture: UInt64, origin: Locked<UInt64?>) -> UInt64 {
-        capture &- origin.withLock { start in
+    /// A sample's session time; the first sample sets the origin. A sample captured before it (a
+    /// block whose first sample came before the other sensor's first frame arrived) is at 0.
+    static func sessionTime(_ capture: UInt64, origin: Locked<UInt64?>) -> UInt64 {
+        let start = origin.withLock { start in
             if let start { return start }
             start = capture
             return capture
         }
+        return capture >= start ? capture - start : 0
     }
 
     private static func monotonicNow() -> UInt64 {
@@ -176,10 +182,12 @@ public final class DeviceSamples: SampleSource {
         }, whileNoCamera: {
             // With no camera there are no frames to publish what was heard at: publish it here,
             // ten times a second, on the microphone's clock.
+            // Not before the first audio block has set the session's origin: "now" is later
+            // than that block's capture time, and would put the origin after it.
             let now = Self.monotonicNow()
-            guard now &- lastIdle > 100_000_000 else { return }
+            guard now &- lastIdle > 100_000_000, let sessionTime = self.sessionTimeNow else { return }
             lastIdle = now
-            do { try sink.idle(sessionTime: self.sessionTime(now)) } catch { sink.fail(error) }
+            do { try sink.idle(sessionTime: sessionTime) } catch { sink.fail(error) }
         })
         var end = SourceEnd()
         end.stopped = true

@@ -36,3 +36,16 @@ final class StageRegistryTests: XCTestCase {
         XCTAssertEqual(StageRegistry.latencyProblem(profile), "missing field modelled_latency_ms.text (every stage's modelled latency is needed)")
     }
 }
+
+final class DeviceClockTests: XCTestCase {
+    /// The first sample sets the origin; an audio block captured just before it (its first sample
+    /// came before the camera's first frame arrived) is at 0, not 584 years on (it overflowed the
+    /// speech stage once, on a busy machine).
+    func testASampleCapturedBeforeTheOriginIsAtZero() {
+        let origin = Locked<UInt64?>(nil)
+        XCTAssertEqual(DeviceSamples.sessionTime(5_000_000_000, origin: origin), 0)
+        XCTAssertEqual(DeviceSamples.sessionTime(5_250_000_000, origin: origin), 250_000_000)
+        XCTAssertEqual(DeviceSamples.sessionTime(4_980_000_000, origin: origin), 0)
+        XCTAssertEqual(origin.value, 5_000_000_000)
+    }
+}

@@ -2,10 +2,23 @@ import Foundation
 import VisorCore
 import VisorDisplay
 import VisorMedia
-import VisorSession
 import VisorTestSupport
 import XCTest
-@testable import VisorRuntime
+
+/// The shipped device profiles, read from their files as data (the runtime loads the same files).
+enum ShippedProfiles {
+    static func all() throws -> [DeviceProfile] {
+        let folder = TestSupport.packageRoot.appendingPathComponent("Sources/VisorRuntime/Profiles")
+        return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "json" }
+            .map { try DeviceProfile.load(from: Data(contentsOf: $0), source: $0.lastPathComponent) }
+            .sorted { $0.name < $1.name }
+    }
+
+    static func named(_ name: String) throws -> DeviceProfile {
+        try XCTUnwrap(try all().first { $0.name == name }, "no shipped profile \(name)")
+    }
+}
 
 /// The simulated display: the HUD in device pixels from a real bitmap font, where it sits in the
 /// view, and the checks that it can be read. Snapshots are compared pixel for pixel with the PNGs
@@ -30,7 +43,7 @@ final class DisplayTests: XCTestCase {
     }
 
     func testEveryProfilesHUDMatchesItsSnapshot() throws {
-        for profile in try DeviceProfiles.shipped() {
+        for profile in try ShippedProfiles.all() {
             let renderer = try HUDRenderer(display: profile.display)
             renderer.render(Self.lines)
             XCTAssertFalse(renderer.laidOut.isEmpty, profile.name)
@@ -43,7 +56,7 @@ final class DisplayTests: XCTestCase {
         let jpeg = try XCTUnwrap(FileManager.default.contents(atPath: TestSupport.fixture("scene-320.jpg")))
         var world: [UInt8] = []
         let size = try jpeg.withUnsafeBytes { try JPEGCodec().decode($0, into: &world) }
-        for profile in try DeviceProfiles.shipped() {
+        for profile in try ShippedProfiles.all() {
             let renderer = try HUDRenderer(display: profile.display)
             renderer.render(Self.lines)
             var view = world
@@ -64,7 +77,7 @@ final class DisplayTests: XCTestCase {
     }
 
     func testWrapsByGlyphWidthsIntoTheTextArea() throws {
-        var display = try DeviceProfiles.load("laptop").display
+        var display = try ShippedProfiles.named("laptop").display
         display.textArea = DeviceProfile.Rect(x: 0, y: 0, width: 80, height: 32)
         display.textLines = 2
         let renderer = try HUDRenderer(display: display)
@@ -77,12 +90,12 @@ final class DisplayTests: XCTestCase {
     }
 
     func testInkFollowsTheColourDepth() throws {
-        let ink = try Dictionary(uniqueKeysWithValues: DeviceProfiles.shipped().map { ($0.name, HUDRenderer.inkColour($0.display)) })
+        let ink = try Dictionary(uniqueKeysWithValues: ShippedProfiles.all().map { ($0.name, HUDRenderer.inkColour($0.display)) })
         XCTAssertTrue(ink["even-g1"]! == (0x3C, 0xFF, 0x6E), "1-bit: the display's tint")
         XCTAssertTrue(ink["brilliant-frame"]! == (85, 255, 85), "16 colours: bright green of the palette")
         // Other colours (a code in amber) as each depth shows them.
         let amber: (UInt8, UInt8, UInt8) = (255, 190, 0)
-        let displays = try Dictionary(uniqueKeysWithValues: DeviceProfiles.shipped().map { ($0.name, $0.display) })
+        let displays = try Dictionary(uniqueKeysWithValues: ShippedProfiles.all().map { ($0.name, $0.display) })
         XCTAssertTrue(HUDRenderer.quantise(amber, for: displays["laptop"]!) == amber)
         XCTAssertTrue(HUDRenderer.quantise(amber, for: displays["brilliant-frame"]!) == (255, 255, 85), "nearest of the 16")
         var green = displays["laptop"]!
@@ -90,32 +103,10 @@ final class DisplayTests: XCTestCase {
         XCTAssertTrue(HUDRenderer.quantise(amber, for: green) == (0, 187, 0), "brightness in 16 green levels")
         XCTAssertTrue(HUDRenderer.quantise(amber, for: displays["even-g1"]!) == (0x3C, 0xFF, 0x6E))
         XCTAssertTrue(HUDRenderer.quantise((30, 30, 30), for: displays["even-g1"]!) == (0, 0, 0), "dark is unlit")
-        let renderer = try HUDRenderer(display: try DeviceProfiles.load("even-g1").display)
+        let renderer = try HUDRenderer(display: try ShippedProfiles.named("even-g1").display)
         renderer.render(["hello"])
         let colours = Set(stride(from: 0, to: renderer.pixels.count, by: 3).map { renderer.pixels[$0] << 0 | 0 }.map { Int($0) })
         XCTAssertEqual(colours, [0, 0x3C], "a 1-bit display has two levels")
-    }
-
-    func testLegibilityWarnings() throws {
-        var profile = try DeviceProfiles.load("laptop")
-        profile.display.textArea = DeviceProfile.Rect(x: 0, y: 0, width: 200, height: 32)
-        profile.display.textLines = 2
-        let stage = try DisplayStage(profile: profile)
-        var state = FrameState()
-        state.frame = Frame(widthPixels: 64, heightPixels: 48, pixels: [UInt8](repeating: 250, count: 64 * 48 * 3), captureTimeNanoseconds: 0)
-        func show(_ lines: [String], at seconds: Double) -> [String] {
-            state.events.removeAll()
-            state.sessionTimeNanoseconds = UInt64(seconds * 1e9)
-            state.hud.lineCount = lines.count
-            for (i, line) in lines.enumerated() { state.hud.lines[i] = Array(line.utf8) }
-            stage.process(&state)
-            return state.events.compactMap { event in event.fields.first { $0.0 == "reason" }.flatMap { if case .string(let s) = $0.1 { return s } else { return nil } } }
-        }
-        let first = show(["the car is on level three of the blue garage near the exit"], at: 0)
-        XCTAssertTrue(first.contains("text_does_not_fit"), "\(first)")
-        XCTAssertTrue(first.contains("low_contrast"), "a white scene behind an additive display: \(first)")
-        XCTAssertTrue(show(["ok"], at: 0.5).contains("shown_too_briefly"), "twelve words need 3.6 s at 200 words a minute")
-        XCTAssertEqual(show(["ok"], at: 0.6), [], "each warning once, until it changes")
     }
 }
 
@@ -198,29 +189,10 @@ final class HUDOverlayTests: XCTestCase {
         HUDComposer.compose(into: &hud, sessionTimeNanoseconds: 10_000_000_000, wallClockNanoseconds: nil, scene: scene)
         XCTAssertEqual(hud.lineCount, 1, "nothing up, nothing heard lately")
         // The device lays the overlay out in its text area, wrapped by glyph widths.
-        let g1 = try DeviceProfiles.load("even-g1")
+        let g1 = try ShippedProfiles.named("even-g1")
         let renderer = try HUDRenderer(display: g1.display)
         HUDComposer.compose(into: &hud, sessionTimeNanoseconds: 2_000_000_000, wallClockNanoseconds: nil, scene: scene)
         renderer.render(hud.text)
         XCTAssertTrue(renderer.laidOut.joined(separator: " ").contains("It says: NOTICE"), "\(renderer.laidOut)")
-    }
-}
-
-/// The side panel's lines: figures apart from their names, and a cut line that says so.
-final class PanelTests: XCTestCase {
-    func testStageNamesStayApartFromTheirFiguresAndCutLinesEndInAnEllipsis() {
-        var state = FrameState()
-        state.stats.stageNames = ["text", "assistant"]
-        state.stats.latestNanoseconds = [181_930_000, 2_000_000]
-        state.stats.drops = [0, 0]
-        state.scene.texts = [TextSighting(text: "A VERY LONG SIGN THAT CANNOT FIT IN THE PANEL AT ALL", box: [0, 0, 10, 10], confidence: 0.9, captureTimeNanoseconds: 0)]
-        let history: [[UInt64]] = [[1, 2, 3], [1, 2, 3]]
-        let lines = TerminalStage.panel(state, history: history, profile: "laptop", width: 40).map(\.text)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("text     181.93 ") }, "\(lines)")
-        XCTAssertTrue(lines.contains { $0.hasPrefix("assistan   2.00 ") }, "a long name is cut, not run into its figure: \(lines)")
-        let sign = try? XCTUnwrap(lines.first { $0.hasPrefix(" text A VERY") })
-        XCTAssertEqual(sign?.count, 40)
-        XCTAssertEqual(sign?.last, "…")
-        XCTAssertTrue(lines.allSatisfy { $0.count <= 40 }, "\(lines)")
     }
 }

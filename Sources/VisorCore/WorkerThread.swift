@@ -11,6 +11,8 @@ public final class WorkerThread: Sendable {
     public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let done = self.done
         let thread = Thread {
+            // Named from inside as well: Foundation on Linux names the OS thread only from itself.
+            Thread.current.name = name
             body()
             done.signal()
         }

@@ -43,6 +43,9 @@ final class SlowJob {
 }
 
 /// Runs slow stages on a pool of worker threads, newest frame only, and hands back finished jobs.
+/// With no worker threads it runs inline: each job is analysed on the calling thread as it is
+/// offered, so that a test steps the stages frame by frame (as SwiftNIO's `EmbeddedEventLoop`);
+/// on the virtual clock the results, and so the transcripts, are those of a threaded run.
 /// All state is guarded by one condition lock; the frame thread never waits on it except, in
 /// deterministic mode, for a result that is due. A stage is analysed by one worker at a time (its
 /// slot has one job in flight), so a stage may keep state between frames. `@unchecked Sendable`
@@ -66,19 +69,21 @@ final class SlowStageScheduler: @unchecked Sendable {
     private let trace: TraceRecorder?
     private var traceNames: [Int32] = []
     private var traceTracks: [Int32] = []
+    private let inline: Bool
 
     init(stages: [SlowStage], mode: SchedulingMode, modelledLatency: [UInt64], workerThreads: Int, trace: TraceRecorder?) {
         self.stages = stages
         self.mode = mode
         self.modelledLatency = modelledLatency
         self.trace = trace
+        inline = workerThreads == 0
         slots = stages.indices.map { i in StageSlot(free: (0..<3).map { _ in SlowJob(stage: i) }) }
         queue.reserveCapacity(stages.count * 2)
         if let trace {
             traceNames = stages.map { trace.nameIndex($0.name) }
-            traceTracks = (0..<workerThreads).map { trace.trackIndex("worker \($0 + 1)") }
+            traceTracks = inline ? [trace.trackIndex("slow stages (inline)")] : (0..<workerThreads).map { trace.trackIndex("worker \($0 + 1)") }
         }
-        guard !stages.isEmpty else { return }
+        guard !stages.isEmpty, !inline else { return }
         for index in 0..<max(1, workerThreads) {
             threads.append(WorkerThread(name: "visor-worker-\(index + 1)") { [unowned self] in self.workerLoop(index) })
         }
@@ -91,25 +96,40 @@ final class SlowStageScheduler: @unchecked Sendable {
             if queue.isEmpty && stopping { condition.unlock(); return }
             let job = queue.removeFirst()
             condition.unlock()
+            execute(job, worker: index)
+        }
+    }
 
-            job.worker = index
-            job.startedAt = DispatchTime.now().uptimeNanoseconds
-            job.output = Result { try stages[job.stage].analyze(job.frame) }
-            job.finishedAt = DispatchTime.now().uptimeNanoseconds
-            if let trace { trace.record(name: traceNames[job.stage], track: traceTracks[index], start: job.startedAt, end: job.finishedAt) }
+    /// Analyses the job's frame; called without the lock.
+    private func execute(_ job: SlowJob, worker index: Int) {
+        job.worker = index
+        job.startedAt = DispatchTime.now().uptimeNanoseconds
+        job.output = Result { try stages[job.stage].analyze(job.frame) }
+        job.finishedAt = DispatchTime.now().uptimeNanoseconds
+        if let trace { trace.record(name: traceNames[job.stage], track: traceTracks[index], start: job.startedAt, end: job.finishedAt) }
 
+        condition.lock()
+        var slot = slots[job.stage]
+        slot.inFlight = nil
+        slot.finished.append(job)
+        if mode == .freeRunning, let next = slot.pending {
+            slot.pending = nil
+            slot.inFlight = next
+            queue.append(next)
+        }
+        slots[job.stage] = slot
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Inline: analyses what was queued, on the calling thread, until nothing is.
+    private func runQueued() {
+        while true {
             condition.lock()
-            var slot = slots[job.stage]
-            slot.inFlight = nil
-            slot.finished.append(job)
-            if mode == .freeRunning, let next = slot.pending {
-                slot.pending = nil
-                slot.inFlight = next
-                queue.append(next)
-            }
-            slots[job.stage] = slot
-            condition.broadcast()
+            guard !queue.isEmpty else { condition.unlock(); return }
+            let job = queue.removeFirst()
             condition.unlock()
+            execute(job, worker: 0)
         }
     }
 
@@ -118,6 +138,7 @@ final class SlowStageScheduler: @unchecked Sendable {
     /// replacing (dropping) any older pending one. Deterministic: a stage whose last result is
     /// published takes it; any other drops it.
     func offer(_ frame: Frame, sessionTime: UInt64, now: UInt64, wanted: [Bool], dropped: inout [Bool]) {
+        defer { if inline { runQueued() } }
         condition.lock()
         defer { condition.unlock() }
         for i in stages.indices {

@@ -12,6 +12,8 @@ final class ProbeStage: SlowStage {
     let reads: Set<ContextKey> = [.frame]
     let writes: Set<ContextKey> = [.codes]
     let delayMicroseconds: () -> UInt32
+    /// The threads it analysed on.
+    let threads = Locked<Set<String>>([])
 
     init(name: String = "probe", delayMicroseconds: @escaping () -> UInt32 = { 0 }) {
         self.name = name
@@ -20,6 +22,8 @@ final class ProbeStage: SlowStage {
 
     func analyze(_ frame: Frame) throws -> SlowStageOutput {
         usleep(delayMicroseconds())
+        let thread = Thread.isMainThread ? "main" : (Thread.current.name ?? "?")
+        threads.withLock { _ = $0.insert(thread) }
         let level = Int(frame.pixels[0])
         let sighting = CodeSighting(payload: "frame \(level)", symbology: "probe", box: [0, 0, 1, 1], captureTimeNanoseconds: frame.captureTimeNanoseconds)
         return SlowStageOutput(events: [TranscriptEvent(kind: EventKind(rawValue: "probe"), fields: [("level", .int(Int64(level)))])]) { $0.codes = [sighting] }
@@ -53,13 +57,19 @@ final class SchedulerTests: XCTestCase {
 
     /// Steps the runtime frame by frame on the virtual clock, as SwiftNIO's embedded event loop
     /// lets its tests do, and checks when each result becomes visible.
+    /// With workers, and inline (no worker: each stage runs on the calling thread as its frame is
+    /// offered); the same results at the same frames either way.
     func testResultBecomesVisibleAtTheFirstFrameAfterItsModelledLatency() throws {
+        for workers in [2, 0] { try stepFrameByFrame(workers: workers) }
+    }
+
+    private func stepFrameByFrame(workers: Int) throws {
         let dir = try TestSupport.temporaryDirectory(self)
         let transcriptPath = dir.appendingPathComponent("steps.jsonl").path
         let transcript = try TranscriptWriter(path: transcriptPath)
         // The stage really takes 30 ms, but the model says 250 ms: the model decides.
-        let pipeline = try makePipeline([ProbeStage(delayMicroseconds: { 30_000 })], latencies: ["probe": 250],
-                                        mode: .deterministic, transcript: transcript)
+        let probe = ProbeStage(delayMicroseconds: { 30_000 })
+        let pipeline = try makePipeline([probe], latencies: ["probe": 250], mode: .deterministic, workers: workers, transcript: transcript)
         var visible: [String] = []
         for i in 0..<10 {
             try pipeline.process(greyFrameMessage(level: UInt8(10 * i), milliseconds: UInt64(100 * i)),
@@ -76,12 +86,19 @@ final class SchedulerTests: XCTestCase {
         let probes = try TestSupport.transcriptEvents(transcriptPath).filter { $0["kind"] as? String == "probe" }
         XCTAssertEqual(probes.map { $0["time_ns"] as? Int }, [300, 600, 900, 1150].map { $0 * 1_000_000 }, "the last result is published at its own time")
         XCTAssertEqual(probes.map { $0["source_time_ns"] as? Int }, [0, 300, 600, 900].map { $0 * 1_000_000 }, "each carries its frame's capture time")
+        let ranOn = probe.threads.value
+        if workers == 0 {
+            XCTAssertEqual(ranOn, ["main"], "inline: on the test's own thread")
+        } else {
+            XCTAssertTrue(!ranOn.isEmpty && ranOn.allSatisfy { $0.hasPrefix("visor-worker-") }, "threaded: on the workers, ran on \(ranOn)")
+        }
     }
 
+    /// Inline (0 workers), one worker and two: byte-identical transcripts.
     func testDeterministicTranscriptsMatchWithOneAndTwoWorkersUnderLoad() throws {
         let dir = try TestSupport.temporaryDirectory(self)
         var transcripts: [Data] = []
-        for (run, workers) in [1, 2, 2, 1].enumerated() {
+        for (run, workers) in [1, 2, 0, 2, 1].enumerated() {
             var options = ReplayOptions(profile: try profile(latencies: ["codes": 150, "probe": 230]))
             options.deterministic = true
             options.workerThreads = workers

@@ -267,9 +267,11 @@ public final class Runner: SampleSink, @unchecked Sendable {
         return stages
     }
 
-    /// Runs until the source ends (every round of a session) or `shouldStop` returns true.
+    /// Runs until the source ends (every round of a session) or `shouldStop` returns true. A
+    /// runner runs once: its counts and clocks are the run's.
     /// - Throws: `VisorError` when a message cannot be decoded or an output cannot be written.
     public func run(shouldStop: @escaping () -> Bool = { false }) throws -> RunResult {
+        precondition(pipeline == nil, "a Runner runs once; make another for another run")
         self.shouldStop = shouldStop
         let reading = (source as? SessionSamples)?.session.reader.path
         output = try options.outputPath.map { path -> SessionWriter in

@@ -5,8 +5,6 @@ import VisorMedia
 /// moves, and whether the scene just changed (the light level is `LightMeter`'s). Computed in Swift on a 160x120 grey thumbnail made
 /// once per frame, in buffers kept from frame to frame: nothing is allocated per frame.
 public final class ImageStatistics {
-    public typealias Motion = HeadMotion
-
     public struct Reading: Sendable, Equatable {
         /// Mean absolute Laplacian of the thumbnail, in grey levels: low is blurred.
         public var sharpness: Double
@@ -15,7 +13,7 @@ public final class ImageStatistics {
         public var shiftY: Int
         /// Mean difference left after the shift is undone, 0 to 255.
         public var residual: Double
-        public var motion: Motion
+        public var motion: HeadMotion
         /// The view is not the one of the last frame.
         public var sceneChanged: Bool
     }
@@ -42,7 +40,7 @@ public final class ImageStatistics {
         // Across a cut the best shift is noise: it is not counted as movement.
         let magnitude = sceneChanged ? 0 : abs(shift.0) + abs(shift.1)
         recentShifts = sceneChanged ? (0, 0, 0) : (recentShifts.1, recentShifts.2, magnitude)
-        let motion: Motion
+        let motion: HeadMotion
         if sceneChanged {
             motion = .turning
         } else if residual > 14 || recentShifts.0 + recentShifts.1 + recentShifts.2 > 12 {

@@ -71,7 +71,7 @@ public final class MotionStage: FastStage {
     private let statistics = ImageStatistics()
     /// A movement is reported once it has held for this many frames, so one jolt is not a walk.
     private let settleFrames = 3
-    private var candidate: ImageStatistics.Motion?
+    private var candidate: HeadMotion?
     private var candidateFrames = 0
 
     public init() {}

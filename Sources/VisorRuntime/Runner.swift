@@ -158,7 +158,7 @@ public final class DeviceSamples: SampleSource {
         return capture >= start ? capture - start : 0
     }
 
-    private static func monotonicNow() -> UInt64 {
+    static func monotonicNow() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
@@ -491,9 +491,8 @@ public final class Runner: SampleSink, @unchecked Sendable {
     /// resident memory and open file descriptors, as `stats` events in the transcript.
     private func intervalStats(arrival: UInt64, sessionTime: UInt64, every: UInt64) throws {
         guard let transcript else { return }
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        let now = source.isLive ? UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec) : DispatchTime.now().uptimeNanoseconds
+        // On the clock `arrival` is on: the devices' monotonic clock, or the replay's own.
+        let now = source.isLive ? DeviceSamples.monotonicNow() : DispatchTime.now().uptimeNanoseconds
         intervalLatencies.append(now &- arrival)
         let start = intervalStart ?? sessionTime
         intervalStart = start

@@ -19,28 +19,39 @@ public struct SpeechOutputs {
     public init() {}
 }
 
-/// The assistant in the runtime. What is heard is answered on a thread of the assistant's own
-/// (free-running and live: results appear when they are ready), or, in deterministic mode, on
-/// the frame's thread, each step made visible at the request's time plus the profile's modelled
-/// latency (`assistant` for what code decides, `language_model` for what waits for the model,
-/// plus `speech_synthesis` for speech), so that two runs give the same transcript. Proactive cues
-/// are decided on the frame's thread. Overlays expire by their time to live.
+/// The assistant in the runtime: an every-input stage of the `StageScheduler`, fed what is heard.
+/// Free-running (live and paced), an answer is phrased on the stage's own worker and appears when
+/// it is ready; a wake phrase's answer, fixed and quick (stop speaking, show "listening"), is
+/// decided on the frame's thread so that it never waits behind an answer the model is still
+/// phrasing. Deterministic, every answer is decided on the frame's thread, and each step is made
+/// visible at the request's time plus the profile's modelled latency (`assistant` for what code
+/// decides, `language_model` for what waits for the model, plus `speech_synthesis` for speech),
+/// so that two runs give the same transcript. Proactive cues are decided on the frame's thread.
+/// Overlays expire by their time to live.
 ///
-/// What the queue and the frame's thread share (pending and finished steps, requests, what is
-/// spoken, the latencies) is touched only with `lock` held: hence `@unchecked Sendable`.
+/// Only a job's `respond` runs on the worker; everything else here (steps pending, what is
+/// spoken, the requests and latencies) is the frame thread's: hence `@unchecked Sendable`.
 public final class AssistantStage: @unchecked Sendable {
     public static let name = "assistant"
+
+    /// Something heard, with the scene and frame at the time it was heard, and the reply.
+    final class Job: StageJob {
+        var heard = HeardSpeech(kind: .wake, label: "", words: "", startNanoseconds: 0, endNanoseconds: 0)
+        var scene = SceneContext()
+        var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
+        var wallClock: UInt64?
+        var request = 0
+        var onCaller = false
+        var reply: AssistantReply?
+    }
+
     public let assistant: Assistant
     private let deterministic: Bool
     private let assistantLatency: UInt64
     private let modelLatency: UInt64
     private let synthesisLatency: UInt64
     private let outputs: SpeechOutputs
-    private let queue = DispatchQueue(label: "visor-assistant")
-    private let lock = NSLock()
     private var pending: [(step: AssistantStep, visibleAt: UInt64, request: Int)] = []
-    private var finished: [(steps: AssistantReply, request: Int)] = []
-    private var requests: [Int: HeardSpeech] = [:]
     private var nextRequest = 0
     /// The utterance being spoken: its text, start, end.
     private var speaking: (text: String, start: UInt64, end: UInt64, index: Int)?
@@ -65,36 +76,33 @@ public final class AssistantStage: @unchecked Sendable {
         synthesisLatency = profile.modelledLatencyNanoseconds("speech_synthesis")
     }
 
-    /// Hands something heard to the assistant, with the scene and frame at the time it was heard.
-    func request(_ heard: HeardSpeech, scene: SceneContext, frame: Frame, sessionTime: UInt64, wallClock: UInt64?) {
-        let id = nextRequest
-        nextRequest += 1
-        lock.lock()
-        requests[id] = heard
-        lock.unlock()
-        // A wake phrase's answer is fixed and quick (stop speaking, show "listening"): it never
-        // waits behind an answer the model is still phrasing.
-        if deterministic || heard.kind == .wake {
-            let reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
-            schedule(reply, request: id, at: sessionTime)
-            return
-        }
-        let enqueued = DispatchTime.now().uptimeNanoseconds
-        queue.async { [self] in
-            var reply = assistant.respond(to: heard, scene: scene, frame: frame, sessionTime: sessionTime, wallClock: wallClock)
-            // Time spent waiting for the assistant's thread is part of the wearer's wait.
-            let waited = DispatchTime.now().uptimeNanoseconds &- enqueued
-            for i in reply.steps.indices { reply.steps[i].readyAfterNanoseconds += waited }
-            lock.lock()
-            finished.append((reply, id))
-            lock.unlock()
-        }
+    /// The stage as the scheduler sees it: every request in order. Its modelled latencies are per
+    /// step (see above), so the scheduler's is none.
+    func lane(group: Int) -> StageLane {
+        StageLane(name: Self.name, intake: .everyInput(backlog: 1000), modelledLatencyNanoseconds: 0, budgetNanoseconds: nil,
+                  group: group, makeJob: nil, run: { [unowned self] job in
+                      let job = job as! Job
+                      job.reply = assistant.respond(to: job.heard, scene: job.scene, frame: job.frame,
+                                                    sessionTime: job.inputTimeNanoseconds, wallClock: job.wallClock)
+                  })
     }
 
-    private func schedule(_ reply: AssistantReply, request: Int, at time: UInt64) {
-        lock.lock()
-        defer { lock.unlock() }
-        recordLatencies(reply, request: request)
+    /// A request for what was heard, with the scene and frame at the time it was heard; and
+    /// whether it is answered on the calling thread (deterministic, or a wake phrase).
+    func job(lane: Int, _ heard: HeardSpeech, scene: SceneContext, frame: Frame, wallClock: UInt64?) -> Job {
+        let job = Job(lane: lane)
+        job.heard = heard
+        job.scene = scene
+        job.frame = frame
+        job.wallClock = wallClock
+        job.request = nextRequest
+        job.onCaller = deterministic || heard.kind == .wake
+        nextRequest += 1
+        return job
+    }
+
+    private func schedule(_ reply: AssistantReply, request: Int, heard: HeardSpeech, at time: UInt64) {
+        recordLatencies(reply, heard: heard)
         for timed in reply.steps {
             var visible = time
             if deterministic {
@@ -107,8 +115,7 @@ public final class AssistantStage: @unchecked Sendable {
 
     /// Measured voice latency (the same in every mode): the listener's delay from the end of the
     /// words to its decision, plus the assistant's compute time to the step.
-    private func recordLatencies(_ reply: AssistantReply, request: Int) {
-        guard let heard = requests[request] else { return }
+    private func recordLatencies(_ reply: AssistantReply, heard: HeardSpeech) {
         let recognition = heard.recognitionDelayNanoseconds
         if let g = reply.generation { latencies.generations.append(g) }
         let firstOverlay = reply.steps.first { step in
@@ -130,26 +137,28 @@ public final class AssistantStage: @unchecked Sendable {
         }
     }
 
-    /// Applies the steps visible at `sessionTime` (free-running: every finished one), raises the
-    /// proactive cues, and expires overlays. Returns the transcript events to write.
-    func publish(upTo sessionTime: UInt64, scene: inout SceneContext, waitForAll: Bool = false, into events: inout [(UInt64, TranscriptEvent)]) throws {
-        if waitForAll { queue.sync {} }
-        lock.lock()
-        let done = finished
-        finished.removeAll()
-        lock.unlock()
-        for (reply, id) in done { schedule(reply, request: id, at: sessionTime) }
-
-        lock.lock()
+    /// Takes the replies the scheduler published, applies the steps visible at `sessionTime`
+    /// (every step, with `everything`: the end of a run), raises the proactive cues, and expires
+    /// overlays. Returns the transcript events to write.
+    func publish(_ replies: [StageJob], upTo sessionTime: UInt64, scene: inout SceneContext, everything: Bool = false,
+                 into events: inout [(UInt64, TranscriptEvent)]) throws {
+        for case let job as Job in replies {
+            guard var reply = job.reply else { continue }
+            // Time spent waiting for the assistant's worker is part of the wearer's wait.
+            let waited = job.queueWaitNanoseconds
+            for i in reply.steps.indices { reply.steps[i].readyAfterNanoseconds += waited }
+            // An answer decided on the frame's thread is due from its request's time; one from the
+            // worker, from the frame at which it was published.
+            schedule(reply, request: job.request, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime)
+        }
         var due: [(step: AssistantStep, visibleAt: UInt64, request: Int)] = []
-        if waitForAll {
+        if everything {
             due = pending
             pending.removeAll()
         } else {
             due = pending.filter { $0.visibleAt <= sessionTime }
             pending.removeAll { $0.visibleAt <= sessionTime }
         }
-        lock.unlock()
         // Stable order: steps of one request keep theirs.
         for (step, visible, _) in due.enumerated().sorted(by: { ($0.element.visibleAt, $0.offset) < ($1.element.visibleAt, $1.offset) }).map(\.element) {
             try apply(step, at: visible, scene: &scene, into: &events)
@@ -224,16 +233,13 @@ public final class AssistantStage: @unchecked Sendable {
 
     /// Takes the voice latencies measured since the last call.
     func takeLatencies() -> Latencies {
-        lock.lock()
-        defer { lock.unlock() }
         let l = latencies
         latencies = Latencies()
         return l
     }
 
-    /// Waits for the assistant's thread, and writes the WAV file of everything said.
+    /// Writes the WAV file of everything said (the pipeline has drained the stage).
     func finish() throws {
-        queue.sync {}
         guard let path = outputs.wavPath else { return }
         let rate = SpeechSynthesizer.sampleRateHertz
         let end = spoken.map { Int($0.start * UInt64(rate) / 1_000_000_000) + $0.samples.count }.max() ?? 0

@@ -6,8 +6,10 @@ import VisorCore
 import VisorDisplay
 import VisorSession
 
-/// The runtime's pipeline: fast stages on every frame in order, slow stages on workers, the scene
-/// context updated from their results, and every stage timed by the runtime.
+/// The runtime's pipeline: fast stages on every frame in order on the calling thread; the
+/// asynchronous stages (the slow perception stages, speech, the assistant) on the one
+/// `StageScheduler`; the scene context updated from their results, and every stage timed by the
+/// runtime.
 public final class Pipeline {
     public struct Options {
         public var profile: DeviceProfile
@@ -26,17 +28,27 @@ public final class Pipeline {
 
     public let fastStages: [FastStage]
     public let slowStages: [SlowStage]
-    public private(set) var metrics: RuntimeMetrics
+    /// What the run measured: the fast path's figures, and the asynchronous stages' from the scheduler.
+    public var metrics: RuntimeMetrics {
+        var m = ownMetrics
+        for i in slowStages.indices { m.slowStages[i] = scheduler.metrics(i) }
+        if let speechLane {
+            let speech = scheduler.metrics(speechLane)
+            m.speech = speech.latency
+            m.speechDrops = speech.drops
+        }
+        return m
+    }
+    private var ownMetrics: RuntimeMetrics
     public private(set) var state = FrameState()
     private let options: Options
-    private let scheduler: SlowStageScheduler
-    private var ready: [SlowJob] = []
-    private var dropped: [Bool]
-    private var wanted: [Bool]
-    private var heardReady: [HeardSpeech] = []
+    private let scheduler: StageScheduler
+    /// The scheduler's lanes: the slow stages first (lane i is slow stage i), then speech and the
+    /// assistant when there are.
+    private let speechLane: Int?
+    private let assistantLane: Int?
+    private var ready: [StageJob] = []
     private var assistantEvents: [(UInt64, TranscriptEvent)] = []
-    private var speechTimes: [UInt64] = []
-    private var speechResultTimes: [UInt64] = []
     private var frameIndex = 0
     private var fastTraceNames: [Int32] = []
     private var fastTraceTracks: [Int32] = []
@@ -63,18 +75,25 @@ public final class Pipeline {
         self.slowStages = slowStages
         self.options = options
         let latencies = slowStages.map { options.profile.modelledLatencyNanoseconds($0.name) }
-        metrics = RuntimeMetrics(fastStageNames: fastStages.map(\.name), slowStageNames: slowStages.map(\.name),
-                                 slowStageBudgets: latencies, frameBudgetNanoseconds: options.profile.frameBudgetNanoseconds)
-        metrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
-        metrics.modelLoadNanoseconds = (options.assistant?.assistant.model as? LanguageModel)?.loadNanoseconds
-        scheduler = SlowStageScheduler(stages: slowStages, mode: options.mode, modelledLatency: latencies,
-                                       workerThreads: options.workerThreads, trace: options.trace)
+        ownMetrics = RuntimeMetrics(fastStageNames: fastStages.map(\.name), slowStageNames: slowStages.map(\.name),
+                                    slowStageBudgets: latencies, frameBudgetNanoseconds: options.profile.frameBudgetNanoseconds)
+        ownMetrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
+        ownMetrics.modelLoadNanoseconds = (options.assistant?.assistant.model as? LanguageModel)?.loadNanoseconds
+        // Three worker groups, so that none waits behind another: the slow stages' pool, the
+        // listener's thread, the assistant's thread.
+        var lanes = zip(slowStages, latencies).map { $0.lane(modelledLatencyNanoseconds: $1, group: 0) }
+        speechLane = options.speech.map { speech in lanes.append(speech.lane(group: 1)); return lanes.count - 1 }
+        assistantLane = options.assistant.map { assistant in lanes.append(assistant.lane(group: 2)); return lanes.count - 1 }
+        let groups = [
+            WorkerGroup(threads: max(1, options.workerThreads), threadName: { "visor-worker-\($0 + 1)" }, traceTrack: { "worker \($0 + 1)" }),
+            WorkerGroup(threads: 1, threadName: { _ in "visor-speech" }, traceTrack: { _ in "speech" }),
+            WorkerGroup(threads: 1, threadName: { _ in "visor-assistant" }, traceTrack: { _ in "assistant" }),
+        ]
+        scheduler = StageScheduler(lanes: lanes, groups: groups, mode: options.mode, inline: options.workerThreads == 0, trace: options.trace)
         state.stats.stageNames = fastStages.map(\.name) + slowStages.map(\.name) + [SpeechStage.name]
         state.stats.latestNanoseconds = Array(repeating: 0, count: state.stats.stageNames.count)
         state.stats.drops = Array(repeating: 0, count: state.stats.stageNames.count)
-        dropped = Array(repeating: false, count: slowStages.count)
-        wanted = Array(repeating: true, count: slowStages.count)
-        ready.reserveCapacity(slowStages.count * 3)
+        ready.reserveCapacity(8)
         if let trace = options.trace {
             fastTraceNames = fastStages.map { trace.nameIndex($0.name) }
             fastTraceTracks = fastStages.map { trace.trackIndex("fast: \($0.name)") }
@@ -99,36 +118,42 @@ public final class Pipeline {
     /// Hands one block of microphone audio, its capture time on the session's clock, to the
     /// speech stage (if any).
     public func process(audio block: AudioBlock) {
-        options.speech?.submit(block, wait: options.audioFromFile)
+        guard let speech = options.speech, let speechLane else { return }
+        scheduler.submit(speech.job(lane: speechLane, block), inputTime: block.captureTimeNanoseconds + block.durationNanoseconds,
+                         now: DispatchTime.now().uptimeNanoseconds, waitWhenFull: options.audioFromFile)
     }
 
     /// Publishes what the speech stage has heard, without a camera frame (a microphone alone:
     /// there are no frames to publish at).
     public func publishHeard(sessionTime: UInt64) throws {
-        guard let speech = options.speech else { return }
-        heardReady.removeAll(keepingCapacity: true)
-        speech.collect(upTo: sessionTime, deterministic: false, into: &heardReady, times: &speechTimes, results: &speechResultTimes)
-        try publishSpeech(heardReady, at: sessionTime)
+        guard let speechLane else { return }
+        scheduler.collect(speechLane, upTo: sessionTime, freeRunning: true, into: &ready)
+        try publishSpeech(ready, at: sessionTime)
         try publishAssistant(at: sessionTime)
     }
 
     /// Applies what the assistant has ready (overlays, speech, memory and model events), raises
     /// its cues and expires overlays.
     private func publishAssistant(at sessionTime: UInt64, waitForAll: Bool = false) throws {
-        guard let assistant = options.assistant else { return }
+        guard let assistant = options.assistant, let assistantLane else { return }
         assistantEvents.removeAll(keepingCapacity: true)
-        try assistant.publish(upTo: sessionTime, scene: &state.scene, waitForAll: waitForAll, into: &assistantEvents)
+        if waitForAll {
+            scheduler.drain(assistantLane, into: &ready)
+        } else {
+            scheduler.collect(assistantLane, upTo: sessionTime, into: &ready)
+        }
+        try assistant.publish(ready, upTo: sessionTime, scene: &state.scene, everything: waitForAll, into: &assistantEvents)
         if let transcript = options.transcript {
             for (time, event) in assistantEvents { try transcript.event(timeNanoseconds: time, event) }
         }
         let measured = assistant.takeLatencies()
-        for t in measured.wakeToOverlay { metrics.wakeToOverlay.record(t) }
-        for t in measured.commandToOverlay { metrics.commandToOverlay.record(t) }
-        for t in measured.commandToSpeech { metrics.commandToSpeech.record(t) }
+        for t in measured.wakeToOverlay { ownMetrics.wakeToOverlay.record(t) }
+        for t in measured.commandToOverlay { ownMetrics.commandToOverlay.record(t) }
+        for t in measured.commandToSpeech { ownMetrics.commandToSpeech.record(t) }
         for g in measured.generations {
-            metrics.modelAnswers += 1
-            if g.promptTokens > 0 { metrics.promptTokensPerSecond.append(g.promptTokensPerSecond) }
-            if g.generatedTokens > 0 { metrics.generatedTokensPerSecond.append(g.generatedTokensPerSecond) }
+            ownMetrics.modelAnswers += 1
+            if g.promptTokens > 0 { ownMetrics.promptTokensPerSecond.append(g.promptTokensPerSecond) }
+            if g.generatedTokens > 0 { ownMetrics.generatedTokensPerSecond.append(g.generatedTokensPerSecond) }
         }
     }
 
@@ -166,24 +191,24 @@ public final class Pipeline {
                 return false
             }
             let now = DispatchTime.now().uptimeNanoseconds
-            metrics.fastStages[i].record(now &- previous)
+            ownMetrics.fastStages[i].record(now &- previous)
             state.stats.latestNanoseconds[i] = now &- previous
             if let trace = options.trace { trace.record(name: fastTraceNames[i], track: fastTraceTracks[i], start: previous, end: now) }
-            if stage.writes.contains(.hud) { metrics.captureToHUD.record(now &- arrival) }
+            if stage.writes.contains(.hud) { ownMetrics.captureToHUD.record(now &- arrival) }
             previous = now
         }
         if let terminal, !state.terminalBytes.isEmpty {
             state.terminalBytes.withUnsafeBytes { terminal.write($0) }
-            metrics.captureToTerminal.record(DispatchTime.now().uptimeNanoseconds &- arrival)
+            ownMetrics.captureToTerminal.record(DispatchTime.now().uptimeNanoseconds &- arrival)
         }
         // Downstream, a frame's capture time is the session's clock.
         state.frame.captureTimeNanoseconds = sessionTime
         if !slowStages.isEmpty {
-            for i in slowStages.indices { wanted[i] = slowStages[i].wants(state.scene) }
-            scheduler.offer(state.frame, sessionTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, wanted: wanted, dropped: &dropped)
-            for i in dropped.indices where dropped[i] {
-                metrics.slowStages[i].drops += 1
-                state.stats.drops[fastStages.count + i] += 1
+            let now = DispatchTime.now().uptimeNanoseconds
+            for (i, stage) in slowStages.enumerated() where stage.wants(state.scene) {
+                let frame = state.frame
+                let dropped = scheduler.offer(i, inputTime: sessionTime, now: now) { job in (job as! SlowStageJob).load(frame) }
+                if dropped { state.stats.drops[fastStages.count + i] += 1 }
             }
         }
         if let transcript = options.transcript {
@@ -195,7 +220,7 @@ public final class Pipeline {
         }
         state.events.removeAll(keepingCapacity: true)
         frameIndex += 1
-        metrics.frames += 1
+        ownMetrics.frames += 1
         return true
     }
 
@@ -214,8 +239,8 @@ public final class Pipeline {
 
     private func skipUndecodable(stage: String, error: Error, sessionTime: UInt64) throws {
         let reason = (error as? VisorError)?.message ?? "\(error)"
-        metrics.undecodableFrames += 1
-        if metrics.firstUndecodable == nil { metrics.firstUndecodable = (sessionTime, reason) }
+        ownMetrics.undecodableFrames += 1
+        if ownMetrics.firstUndecodable == nil { ownMetrics.firstUndecodable = (sessionTime, reason) }
         try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .stageError, fields: [
             ("stage", .string(stage)), ("index", .int(Int64(frameIndex))), ("error", .string(reason)),
         ]))
@@ -223,78 +248,79 @@ public final class Pipeline {
         frameIndex += 1
     }
 
-    /// Publishes the slow stages' results still outstanding (at their visibility times in
+    /// Publishes the asynchronous stages' results still outstanding (at their visibility times in
     /// deterministic mode) and stops the workers.
     public func finish() throws {
-        if let speech = options.speech {
-            var rest: [(HeardSpeech, UInt64)] = []
-            speech.drain(into: &rest, times: &speechTimes, results: &speechResultTimes)
-            for (heard, visible) in rest {
-                try publishSpeech([heard], at: options.mode == .deterministic ? max(visible, state.sessionTimeNanoseconds) : state.sessionTimeNanoseconds)
+        if let speechLane {
+            scheduler.drain(speechLane, into: &ready)
+            for job in ready {
+                try publishSpeech([job], at: options.mode == .deterministic ? max(job.visibleAtNanoseconds, state.sessionTimeNanoseconds) : state.sessionTimeNanoseconds)
             }
-            try publishSpeech([], at: state.sessionTimeNanoseconds)
-            metrics.speechDrops = speech.droppedBlocks
-            speech.stop()
         }
         if let assistant = options.assistant {
             try publishAssistant(at: state.sessionTimeNanoseconds, waitForAll: true)
             try assistant.finish()
         }
-        scheduler.drain(into: &ready)
-        ready.sort { ($0.visibleAtNanoseconds, $0.stage) < ($1.visibleAtNanoseconds, $1.stage) }
-        for job in ready {
-            try publish(job, at: options.mode == .deterministic ? job.visibleAtNanoseconds : state.sessionTimeNanoseconds)
+        var rest: [StageJob] = []
+        for i in slowStages.indices {
+            scheduler.drain(i, into: &ready)
+            rest += ready
+        }
+        rest.sort { ($0.visibleAtNanoseconds, $0.lane) < ($1.visibleAtNanoseconds, $1.lane) }
+        for job in rest {
+            try publish(job as! SlowStageJob, at: options.mode == .deterministic ? job.visibleAtNanoseconds : state.sessionTimeNanoseconds)
         }
         scheduler.shutdown()
     }
 
     private func publishResults(upTo sessionTime: UInt64) throws {
-        if let speech = options.speech {
-            heardReady.removeAll(keepingCapacity: true)
-            speech.collect(upTo: sessionTime, deterministic: options.mode == .deterministic, into: &heardReady, times: &speechTimes, results: &speechResultTimes)
-            try publishSpeech(heardReady, at: sessionTime)
-            let audio = speech.audioState
-            state.scene.audioLevel = audio.level
-            state.scene.voiceActive = audio.voice
+        if let speechLane {
+            scheduler.collect(speechLane, upTo: sessionTime, into: &ready)
+            try publishSpeech(ready, at: sessionTime)
+            // The level and voice activity are the listener's now, not delayed as what it heard is.
+            if let latest = scheduler.latest(speechLane) as? SpeechStage.Job {
+                state.scene.audioLevel = latest.level
+                state.scene.voiceActive = latest.voiceActive
+                state.stats.latestNanoseconds[state.stats.latestNanoseconds.count - 1] = latest.processingNanoseconds
+            }
         }
-        guard !slowStages.isEmpty else { return }
-        scheduler.collect(upTo: sessionTime, into: &ready)
-        for job in ready { try publish(job, at: sessionTime) }
-    }
-
-    private func publishSpeech(_ heard: [HeardSpeech], at sessionTime: UInt64) throws {
-        for t in speechTimes { metrics.speech.record(t) }
-        if let last = speechTimes.last { state.stats.latestNanoseconds[state.stats.latestNanoseconds.count - 1] = last }
-        speechTimes.removeAll(keepingCapacity: true)
-        for t in speechResultTimes { metrics.speechResults.record(t) }
-        speechResultTimes.removeAll(keepingCapacity: true)
-        for h in heard {
-            state.scene.heard.append(h)
-            if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }
-            try options.transcript?.event(timeNanoseconds: sessionTime, h.transcriptEvent)
-            options.assistant?.request(h, scene: state.scene, frame: state.frame, sessionTime: sessionTime, wallClock: state.wallClockNanoseconds)
+        for i in slowStages.indices {
+            scheduler.collect(i, upTo: sessionTime, into: &ready)
+            for job in ready { try publish(job as! SlowStageJob, at: sessionTime) }
         }
     }
 
-    private func publish(_ job: SlowJob, at sessionTime: UInt64) throws {
+    /// Publishes what listening to each block heard, in order, and hands it to the assistant.
+    private func publishSpeech(_ jobs: [StageJob], at sessionTime: UInt64) throws {
+        for case let job as SpeechStage.Job in jobs {
+            if !job.heard.isEmpty { ownMetrics.speechResults.record(job.processingNanoseconds) }
+            for h in job.heard {
+                state.scene.heard.append(h)
+                if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }
+                try options.transcript?.event(timeNanoseconds: sessionTime, h.transcriptEvent)
+                guard let assistant = options.assistant, let assistantLane else { continue }
+                let request = assistant.job(lane: assistantLane, h, scene: state.scene, frame: state.frame, wallClock: state.wallClockNanoseconds)
+                scheduler.submit(request, inputTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, onCaller: request.onCaller)
+            }
+        }
+    }
+
+    private func publish(_ job: SlowStageJob, at sessionTime: UInt64) throws {
         defer { scheduler.recycle(job) }
-        metrics.slowStages[job.stage].latency.record(job.finishedAt &- job.startedAt)
-        metrics.slowStages[job.stage].queueWait.record(job.startedAt &- job.submittedAt)
-        metrics.slowStages[job.stage].results += 1
-        state.stats.latestNanoseconds[fastStages.count + job.stage] = job.finishedAt &- job.startedAt
+        state.stats.latestNanoseconds[fastStages.count + job.lane] = job.processingNanoseconds
         switch job.output {
         case .success(let output):
             output.update(&state.scene)
             guard let transcript = options.transcript else { return }
             for var event in output.events {
-                event.fields.append(("source_time_ns", .int(Int64(job.sessionTimeNanoseconds))))
+                event.fields.append(("source_time_ns", .int(Int64(job.inputTimeNanoseconds))))
                 try transcript.event(timeNanoseconds: sessionTime, event)
             }
         case .failure(let error):
-            logger.error("stage \(slowStages[job.stage].name) failed on the frame at \(formatSessionTime(job.sessionTimeNanoseconds)): \(error)")
+            logger.error("stage \(slowStages[job.lane].name) failed on the frame at \(formatSessionTime(job.inputTimeNanoseconds)): \(error)")
             try options.transcript?.event(timeNanoseconds: sessionTime, TranscriptEvent(kind: .stageError, fields: [
-                ("stage", .string(slowStages[job.stage].name)), ("error", .string("\(error)")),
-                ("source_time_ns", .int(Int64(job.sessionTimeNanoseconds))),
+                ("stage", .string(slowStages[job.lane].name)), ("error", .string("\(error)")),
+                ("source_time_ns", .int(Int64(job.inputTimeNanoseconds))),
             ]))
         case .none:
             break

@@ -206,8 +206,8 @@ public final class DeviceSamples: SampleSource {
 ///
 /// Threads: everything is the run's thread's but the stop flag, the audio count, the sensors lost
 /// and the first failure (atomic or behind a `Mutex`), which a live source's microphone thread
-/// also reaches, with `audio`, whose only other work is the speech stage's own thread-safe
-/// `submit` (a live run writes no output session). Hence `@unchecked Sendable`.
+/// also reaches, with `audio`, whose only other work is the scheduler's thread-safe `submit` to
+/// the speech stage (a live run writes no output session). Hence `@unchecked Sendable`.
 public final class Runner: SampleSink, @unchecked Sendable {
     private let source: SampleSource
     private let options: RunOptions

@@ -34,16 +34,8 @@ public struct LatencySeries {
 
 /// Everything the runtime measures in a run. Stages never record here themselves.
 public struct RuntimeMetrics {
-    public struct SlowStageMetrics {
-        public var name: String
-        public var latency: LatencySeries
-        /// From handing the frame to the stage to a worker starting on it.
-        public var queueWait = LatencySeries()
-        /// Frames the stage did not take because it was busy.
-        public var drops: UInt64 = 0
-        /// Results published.
-        public var results: UInt64 = 0
-    }
+    /// A slow stage's figures, as the scheduler keeps them.
+    public typealias SlowStageMetrics = StageMetrics
 
     public var fastStageNames: [String]
     public var fastStages: [LatencySeries]
@@ -82,7 +74,7 @@ public struct RuntimeMetrics {
     public init(fastStageNames: [String], slowStageNames: [String], slowStageBudgets: [UInt64], frameBudgetNanoseconds: UInt64) {
         self.fastStageNames = fastStageNames
         fastStages = fastStageNames.map { _ in LatencySeries(budgetNanoseconds: frameBudgetNanoseconds) }
-        slowStages = zip(slowStageNames, slowStageBudgets).map { SlowStageMetrics(name: $0, latency: LatencySeries(budgetNanoseconds: $1)) }
+        slowStages = zip(slowStageNames, slowStageBudgets).map { StageMetrics(name: $0, latency: LatencySeries(budgetNanoseconds: $1)) }
         captureToHUD = LatencySeries(budgetNanoseconds: frameBudgetNanoseconds)
         captureToTerminal = LatencySeries(budgetNanoseconds: frameBudgetNanoseconds)
         self.frameBudgetNanoseconds = frameBudgetNanoseconds

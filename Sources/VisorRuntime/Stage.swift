@@ -101,3 +101,33 @@ public protocol SlowStage: AnyObject {
 extension SlowStage {
     public func wants(_ scene: SceneContext) -> Bool { true }
 }
+
+/// A slow stage's job: the frame it analyses, kept with its buffer from one use to the next, and
+/// what the stage found.
+final class SlowStageJob: StageJob {
+    var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
+    var output: Result<SlowStageOutput, Error>?
+
+    /// Copies the frame into the job's buffer (which grows once, then is reused).
+    func load(_ source: Frame) {
+        if frame.pixels.count != source.pixels.count { frame.pixels = [UInt8](repeating: 0, count: source.pixels.count) }
+        frame.pixels.withUnsafeMutableBufferPointer { dst in
+            source.pixels.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
+        }
+        frame.widthPixels = source.widthPixels
+        frame.heightPixels = source.heightPixels
+        frame.captureTimeNanoseconds = source.captureTimeNanoseconds
+        output = nil
+    }
+}
+
+extension SlowStage {
+    /// The stage as the scheduler sees it: the newest frame only, held to its modelled latency.
+    func lane(modelledLatencyNanoseconds latency: UInt64, group: Int) -> StageLane {
+        StageLane(name: name, intake: .newestOnly, modelledLatencyNanoseconds: latency, budgetNanoseconds: latency, group: group,
+                  makeJob: { SlowStageJob(lane: $0) }, run: { [unowned self] job in
+                      let job = job as! SlowStageJob
+                      job.output = Result { try self.analyze(job.frame) }
+                  })
+    }
+}

@@ -194,3 +194,49 @@ final class AssistantTests: XCTestCase {
         XCTAssertEqual(qr.first?["text"] as? String, "QR: \(payload)")
     }
 }
+
+extension AssistantTests {
+    /// Speech and the assistant are stages of the one scheduler: stepped inline on the test's
+    /// thread they give the transcript their own threads give, and the trace shows where each ran.
+    func testSpeechAndTheAssistantStepInlineAsOnTheirThreads() throws {
+        var transcripts: [String] = []
+        for workers in [2, 0] {
+            let dir = try TestSupport.temporaryDirectory(self)
+            let profile = try DeviceProfiles.load("laptop")
+            var options = ReplayOptions(profile: profile)
+            options.transcriptPath = dir.appendingPathComponent("t.jsonl").path
+            options.tracePath = dir.appendingPathComponent("trace.json").path
+            options.deterministic = true
+            options.workerThreads = workers
+            options.slowStages = [try TextStage()]
+            options.wakePhrases = SpeechListener.defaultWakePhrases
+            options.assistant = try Assistant.make(profile: profile, wearer: WearerProfile(), memoryPath: dir.appendingPathComponent("m.sqlite").path,
+                                                   useModel: false, galleryDirectory: dir.appendingPathComponent("gallery").path)
+            _ = try ReplayRunner(source: SessionSource(path: TestSupport.fixture("commands.mcap")), options: options).run()
+            // Photos are saved under each run's own directory.
+            let text = try String(contentsOfFile: options.transcriptPath!, encoding: .utf8)
+            transcripts.append(text.replacingOccurrences(of: dir.path, with: "DIR"))
+
+            let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: options.tracePath!))) as! [String: Any]
+            let events = trace["traceEvents"] as! [[String: Any]]
+            var tracks: [Int: String] = [:]
+            for e in events where e["name"] as? String == "thread_name" { tracks[e["tid"] as! Int] = (e["args"] as! [String: Any])["name"] as? String }
+            func ranOn(_ stage: String) -> Set<String> {
+                Set(events.filter { $0["ph"] as? String == "X" && $0["name"] as? String == stage }.compactMap { tracks[$0["tid"] as! Int] })
+            }
+            if workers == 0 {
+                XCTAssertEqual(ranOn("speech"), ["async stages (inline)"])
+                XCTAssertEqual(ranOn("assistant"), ["async stages (inline)"])
+                XCTAssertEqual(ranOn("text"), ["async stages (inline)"])
+            } else {
+                XCTAssertEqual(ranOn("speech"), ["speech"], "the listener's own thread")
+                XCTAssertEqual(ranOn("assistant"), ["async stages (on the frame thread)"], "deterministic answers are decided on the frame's thread")
+                XCTAssertTrue(ranOn("text").isSubset(of: ["worker 1", "worker 2"]) && !ranOn("text").isEmpty)
+            }
+        }
+        for kind in ["wake", "command", "overlay", "speech"] {
+            XCTAssertTrue(transcripts[0].contains("\"kind\":\"\(kind)\""), "the run heard and answered: \(kind)")
+        }
+        XCTAssertEqual(transcripts[1], transcripts[0], "inline and threaded give the same transcript")
+    }
+}

@@ -161,3 +161,90 @@ final class SchedulerTests: XCTestCase {
         }
     }
 }
+
+/// The scheduler's every-input stages (speech and the assistant are such), on its own logic: a
+/// stage that records the numbers it is given.
+final class EveryInputStageTests: XCTestCase {
+    final class NumberJob: StageJob {
+        var value = 0
+    }
+
+    private func scheduler(backlog: Int, mode: SchedulingMode, inline: Bool = false, latency: UInt64 = 50,
+                           run: @escaping (NumberJob) -> Void) -> StageScheduler {
+        let lane = StageLane(name: "numbers", intake: .everyInput(backlog: backlog), modelledLatencyNanoseconds: latency,
+                             budgetNanoseconds: nil, group: 0, makeJob: nil, run: { run($0 as! NumberJob) })
+        return StageScheduler(lanes: [lane], groups: [WorkerGroup(threads: 1, threadName: { _ in "test-numbers" }, traceTrack: { _ in "numbers" })],
+                              mode: mode, inline: inline, trace: nil)
+    }
+
+    private func job(_ value: Int) -> NumberJob {
+        let job = NumberJob(lane: 0)
+        job.value = value
+        return job
+    }
+
+    /// Every input, in order, on the stage's thread (or the caller's, inline); deterministic, nothing
+    /// is published before every input so far is done, then only what is visible by the frame.
+    func testEveryInputInOrderAndPublishedAtItsModelledTime() throws {
+        for inline in [false, true] {
+            let seen = Locked<[Int]>([]), threads = Locked<Set<String>>([])
+            let scheduler = scheduler(backlog: 100, mode: .deterministic, inline: inline) { job in
+                usleep(UInt32.random(in: 0...2_000))
+                seen.withLock { $0.append(job.value) }
+                threads.withLock { _ = $0.insert(Thread.isMainThread ? "main" : (Thread.current.name ?? "?")) }
+            }
+            for i in 0..<20 { scheduler.submit(job(i), inputTime: UInt64(i * 10), now: 0) }
+            var ready: [StageJob] = []
+            scheduler.collect(0, upTo: 100, into: &ready)
+            XCTAssertEqual(seen.value, Array(0..<20), "inline \(inline): every input done, in order, before anything is published")
+            XCTAssertEqual(ready.map { ($0 as! NumberJob).value }, Array(0...5), "visible at input time + 50 ns, by 100 ns")
+            scheduler.collect(0, upTo: 100, into: &ready)
+            XCTAssertTrue(ready.isEmpty, "published once")
+            scheduler.drain(0, into: &ready)
+            XCTAssertEqual(ready.map { ($0 as! NumberJob).value }, Array(6..<20))
+            XCTAssertEqual(scheduler.metrics(0).results, 20)
+            XCTAssertEqual(threads.value, inline ? ["main"] : ["test-numbers"])
+            scheduler.shutdown()
+        }
+    }
+
+    /// A full backlog drops its oldest input (a live microphone cannot wait), or holds the caller
+    /// until there is room (audio read from a file is all heard).
+    func testAFullBacklogDropsTheOldestOrWaitsForRoom() throws {
+        for waits in [false, true] {
+            let seen = Locked<[Int]>([])
+            let started = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+            let scheduler = scheduler(backlog: 3, mode: .freeRunning) { job in
+                if job.value == 0 { started.signal(); gate.wait() }
+                seen.withLock { $0.append(job.value) }
+            }
+            scheduler.submit(job(0), inputTime: 0, now: 0)
+            started.wait()  // the stage is busy with 0 until the gate opens
+            for i in 1...3 { XCTAssertFalse(scheduler.submit(job(i), inputTime: UInt64(i), now: 0)) }
+            let returned = Locked<Bool>(false)
+            if waits {
+                let fourth = job(4)
+                let done = DispatchSemaphore(value: 0)
+                nonisolated(unsafe) let unsafeJob = fourth
+                Thread.detachNewThread {
+                    let dropped = scheduler.submit(unsafeJob, inputTime: 4, now: 0, waitWhenFull: true)
+                    returned.withLock { $0 = !dropped }
+                    done.signal()
+                }
+                usleep(200_000)
+                XCTAssertFalse(returned.value, "the caller waits while the backlog is full")
+                gate.signal()
+                done.wait()
+                XCTAssertTrue(returned.value, "and then submits without a drop")
+            } else {
+                XCTAssertTrue(scheduler.submit(job(4), inputTime: 4, now: 0), "a full backlog drops")
+                gate.signal()
+            }
+            var ready: [StageJob] = []
+            scheduler.drain(0, into: &ready)
+            XCTAssertEqual(seen.value, waits ? [0, 1, 2, 3, 4] : [0, 2, 3, 4], "the oldest waiting input is the one dropped")
+            XCTAssertEqual(scheduler.metrics(0).drops, waits ? 0 : 1)
+            scheduler.shutdown()
+        }
+    }
+}

@@ -43,6 +43,12 @@ public struct CameraGrant: Equatable, Sendable {
         self.format = format; self.widthPixels = widthPixels; self.heightPixels = heightPixels
         self.framesPerSecond = framesPerSecond; self.bytesPerLine = bytesPerLine
     }
+
+    /// How the camera's buffers hold a frame in this format.
+    public var bufferLayout: CameraBufferLayout {
+        if format == .mjpeg { return .jpeg }
+        return .packed(format == .yuyv ? .yuyv : .uyvy, widthPixels: widthPixels, heightPixels: heightPixels, stepBytes: bytesPerLine)
+    }
 }
 
 /// A frame as it came off the camera.
@@ -69,7 +75,7 @@ public final class V4L2Camera {
     private var buffers: [(pointer: UnsafeMutableRawPointer, length: Int)] = []
     private var streaming = false
     private var lastSequence: UInt32?
-    private let jpeg = JPEGCodec()
+    private let decoder = CameraBufferDecoder()
     private let logger = Logger(label: "visor.camera")
 
     /// Opens the device and checks that it captures video and streams.
@@ -252,16 +258,7 @@ public final class V4L2Camera {
         guard let grant else { throw VisorError("camera \(path) is not streaming") }
         var captured: CapturedFrame?
         _ = try nextRawFrame(timeoutMilliseconds: timeoutMilliseconds) { data, info in
-            if grant.format == .mjpeg {
-                let size = try jpeg.decode(data, into: &frame.pixels)
-                frame.widthPixels = size.width
-                frame.heightPixels = size.height
-            } else {
-                try PixelConverter.convertToRGB(data, encoding: grant.format == .yuyv ? .yuyv : .uyvy, widthPixels: grant.widthPixels,
-                                                heightPixels: grant.heightPixels, stepBytes: grant.bytesPerLine, into: &frame.pixels)
-                frame.widthPixels = grant.widthPixels
-                frame.heightPixels = grant.heightPixels
-            }
+            try decoder.decode(data, layout: grant.bufferLayout, into: &frame)
             frame.captureTimeNanoseconds = info.captureTimeNanoseconds
             captured = info
         }

@@ -11,7 +11,7 @@ public final class ConvertStage: FastStage {
     public let reads: Set<ContextKey> = [.encodedFrame]
     public let writes: Set<ContextKey> = [.frame]
     private let decoder = FrameDecoder()
-    private let jpeg = JPEGCodec()
+    private let buffers = CameraBufferDecoder()
     private let schema: String
     private let topic: String
 
@@ -24,14 +24,8 @@ public final class ConvertStage: FastStage {
         switch state.input {
         case .message(let message):
             try decoder.decode(message, schema: schema, topic: topic, into: &state.frame)
-        case .pixels(let bytes, let encoding, let width, let height, let step):
-            try PixelConverter.convertToRGB(bytes, encoding: encoding, widthPixels: width, heightPixels: height, stepBytes: step, into: &state.frame.pixels)
-            state.frame.widthPixels = width
-            state.frame.heightPixels = height
-        case .jpeg(let bytes):
-            let size = try jpeg.decode(bytes, into: &state.frame.pixels)
-            state.frame.widthPixels = size.width
-            state.frame.heightPixels = size.height
+        case .buffer(let bytes, let layout):
+            try buffers.decode(bytes, layout: layout, into: &state.frame)
         case nil:
             break
         }

@@ -88,11 +88,7 @@ public final class SensorCapture {
                     poll()
                     if shouldStop() { break }
                     _ = try camera.nextRawFrame(timeoutMilliseconds: 500) { bytes, info in
-                        let input: FrameInput = grant.format == .mjpeg
-                            ? .jpeg(bytes)
-                            : .pixels(bytes, encoding: grant.format == .yuyv ? .yuyv : .uyvy, widthPixels: grant.widthPixels,
-                                      heightPixels: grant.heightPixels, stepBytes: grant.bytesPerLine)
-                        try onFrame(input, info)
+                        try onFrame(.buffer(bytes, layout: grant.bufferLayout), info)
                     }
                 }
             } catch {

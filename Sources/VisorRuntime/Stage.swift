@@ -24,10 +24,9 @@ public enum ContextKey: String, Hashable, Sendable, CaseIterable {
 /// A frame as it arrives, before conversion: a session's camera message, or a camera's buffer.
 public enum FrameInput {
     case message(MCAPMessage)
-    /// Raw pixels straight from a device buffer, valid only while the frame is processed.
-    case pixels(UnsafeRawBufferPointer, encoding: RawPixelEncoding, widthPixels: Int, heightPixels: Int, stepBytes: Int)
-    /// A JPEG straight from a device buffer (an MJPEG webcam), valid only while the frame is processed.
-    case jpeg(UnsafeRawBufferPointer)
+    /// A device's buffer as the camera filled it (packed pixels, or a JPEG from an MJPEG webcam),
+    /// valid only while the frame is processed.
+    case buffer(UnsafeRawBufferPointer, layout: CameraBufferLayout)
 }
 
 /// What the runtime knows of its own running, for the side panel: the latest time of each stage,

@@ -71,7 +71,8 @@ struct Record: ParsableCommand {
             let recording = Locked(Recording(writer: writer))
             var frames = 0
             let jpeg = JPEGCodec()
-            var rgb: [UInt8] = []
+            let decoder = CameraBufferDecoder()
+            var decoded = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
             let stop = stopCondition(duration: sensors.duration)
             let shouldStop = { @Sendable () -> Bool in recording.withLock { $0.error != nil } || stop() }
             func store(_ body: (SessionWriter) throws -> Void) {
@@ -81,45 +82,33 @@ struct Record: ParsableCommand {
                 }
             }
             print("recording to \(output); Ctrl-C stops")
-            var redacted = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
             let (faults, ended) = capture.run(shouldStop: shouldStop, onFrame: { input, info in
                 store { writer in
+                    guard case .buffer(let bytes, let layout) = input else { return }
                     if let redactor {
                         // Faces are blurred before anything is written: decode, blur, store.
-                        switch input {
-                        case .jpeg(let bytes):
-                            let size = try jpeg.decode(bytes, into: &redacted.pixels)
-                            (redacted.widthPixels, redacted.heightPixels) = (size.width, size.height)
-                        case .pixels(let bytes, let encoding, let width, let height, let step):
-                            try PixelConverter.convertToRGB(bytes, encoding: encoding, widthPixels: width, heightPixels: height, stepBytes: step, into: &redacted.pixels)
-                            (redacted.widthPixels, redacted.heightPixels) = (width, height)
-                        case .message:
-                            return
-                        }
-                        redacted.captureTimeNanoseconds = info.captureTimeNanoseconds
-                        redactor.redact(&redacted)
-                        try writer.writeFrame(redacted)
+                        try decoder.decode(bytes, layout: layout, into: &decoded)
+                        decoded.captureTimeNanoseconds = info.captureTimeNanoseconds
+                        redactor.redact(&decoded)
+                        try writer.writeFrame(decoded)
                         frames += 1
                         return
                     }
-                    switch input {
-                    case .jpeg(let bytes):
+                    switch layout {
+                    case .jpeg:
+                        // An MJPEG webcam's frame is stored as it came.
                         try writer.writeCameraBuffer(bytes, jpeg: true, encoding: "", widthPixels: 0, heightPixels: 0, stepBytes: 0,
                                                      captureTimeNanoseconds: info.captureTimeNanoseconds)
-                    case .pixels(let bytes, let encoding, let width, let height, let step):
-                        if raw {
-                            try writer.writeCameraBuffer(bytes, jpeg: false, encoding: encoding.rawValue, widthPixels: width, heightPixels: height,
-                                                         stepBytes: step, captureTimeNanoseconds: info.captureTimeNanoseconds)
-                        } else {
-                            try PixelConverter.convertToRGB(bytes, encoding: encoding, widthPixels: width, heightPixels: height, stepBytes: step, into: &rgb)
-                            let data = try jpeg.encode(rgb: rgb, widthPixels: width, heightPixels: height, quality: quality)
-                            try data.withUnsafeBytes {
-                                try writer.writeCameraBuffer($0, jpeg: true, encoding: "", widthPixels: 0, heightPixels: 0, stepBytes: 0,
-                                                             captureTimeNanoseconds: info.captureTimeNanoseconds)
-                            }
+                    case .packed(let encoding, let width, let height, let step) where raw:
+                        try writer.writeCameraBuffer(bytes, jpeg: false, encoding: encoding.rawValue, widthPixels: width, heightPixels: height,
+                                                     stepBytes: step, captureTimeNanoseconds: info.captureTimeNanoseconds)
+                    case .packed:
+                        try decoder.decode(bytes, layout: layout, into: &decoded)
+                        let data = try jpeg.encode(rgb: decoded.pixels, widthPixels: decoded.widthPixels, heightPixels: decoded.heightPixels, quality: quality)
+                        try data.withUnsafeBytes {
+                            try writer.writeCameraBuffer($0, jpeg: true, encoding: "", widthPixels: 0, heightPixels: 0, stepBytes: 0,
+                                                         captureTimeNanoseconds: info.captureTimeNanoseconds)
                         }
-                    case .message:
-                        break
                     }
                     frames += 1
                 }

@@ -84,6 +84,34 @@ final class SensorCommandTests: XCTestCase {
         XCTAssertEqual(official.status, 0, official.stderr)
     }
 
+    /// Each way `record` stores a frame: an MJPEG camera's JPEG as it came, YUYV encoded to JPEG,
+    /// and with redaction decoded, blurred and stored (JPEG, or rgb8 with --raw). Every file is
+    /// read back by replay with every frame decoded.
+    func testRecordStoresEachCameraFormatAndRedactsBeforeWriting() throws {
+        let device = try startDevices("street.mcap")
+        for (name, extra, schema, format) in [("mjpeg", ["--format", "mjpeg"], "foxglove.CompressedImage", "MJPG"),
+                                              ("yuyv", [], "foxglove.CompressedImage", "YUYV"),
+                                              ("redacted", ["--redact", "faces"], "foxglove.CompressedImage", "YUYV"),
+                                              ("redacted-raw", ["--redact", "faces", "--raw", "--format", "mjpeg"], "foxglove.RawImage", "MJPG")] {
+            let out = directory.appendingPathComponent("\(name).mcap").path
+            let run = try visor(["record", "-o", out, "--camera", device, "--mic", "none", "--duration", "2"] + extra)
+            XCTAssertEqual(run.status, 0, "\(name): \(run.stderr)")
+            let inspect = try visor(["inspect", out, "--json"])
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+            let channels = try XCTUnwrap(json["channels"] as? [[String: Any]])
+            let frames = try XCTUnwrap(channels.first { $0["schema"] as? String == schema }?["message_count"] as? Int, "\(name): \(channels)")
+            XCTAssertGreaterThanOrEqual(frames, 8, "\(name): 2 s at 10 fps")
+            let metadata = (json["metadata"] as? [[String: Any]])?.first { $0["name"] as? String == "visor.record" }?["metadata"] as? [String: String]
+            XCTAssertTrue(metadata?["camera_format"]?.hasPrefix(format) ?? false, "\(name): \(String(describing: metadata))")
+            let transcript = directory.appendingPathComponent("\(name).jsonl").path
+            let replay = try visor(["replay", out, "--headless", "--stages", "none", "--transcript", transcript])
+            XCTAssertEqual(replay.status, 0, "\(name): \(replay.stderr)")
+            let decoded = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "frame" }
+            XCTAssertEqual(decoded.count, frames, "\(name): every frame decodes")
+            XCTAssertTrue(decoded.allSatisfy { $0["width"] as? Int == 640 && $0["height"] as? Int == 480 }, name)
+        }
+    }
+
     func testRecordKeepsGoingWhenTheCameraDiesAndKeepsWhatItHad() throws {
         let device = try startDevices("street.mcap")
         let out = directory.appendingPathComponent("cut.mcap").path

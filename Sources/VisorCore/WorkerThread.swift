@@ -10,14 +10,19 @@ public final class WorkerThread: Sendable {
     /// Starts `body` on a new thread named `name`.
     public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let done = self.done
+        let handleStored = DispatchSemaphore(value: 0)
         let thread = Thread {
-            // Named from inside as well: Foundation on Linux names the OS thread only from itself.
+            // Named from inside, once `start()` has returned: Foundation on Linux names the OS
+            // thread only through the handle the parent stores as it starts it, and a new thread
+            // that outran the parent kept the process's name (a test saw it in 3 runs of 5).
+            handleStored.wait()
             Thread.current.name = name
             body()
             done.signal()
         }
         thread.name = name
         thread.start()
+        handleStored.signal()
     }
 
     /// Waits until the body has returned; returns at once after that, however often called.

@@ -46,15 +46,8 @@ public enum PNGCodec {
         guard memory.withUnsafeMutableBytes({ out in
             pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, Int32(width * 3), nil) }
         }) != 0 else { throw VisorError("PNG encoding failed: \(message(of: image))") }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw VisorError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var written = 0
-        while written < size {
-            let n = memory.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, size - written) }
-            guard n > 0 else { throw VisorError("cannot write \(path): \(String(cString: strerror(errno)))") }
-            written += n
-        }
+        // Written as every output is (OutputFile): locked, never renamed over, 0600 when created.
+        try OutputFile.write(Array(memory.prefix(size)), to: path, role: "snapshot")
     }
 
     private static func message(of image: png_image) -> String {

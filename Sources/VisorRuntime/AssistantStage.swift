@@ -40,7 +40,6 @@ public final class AssistantStage: @unchecked Sendable {
         var scene = SceneContext()
         var frame = Frame(widthPixels: 0, heightPixels: 0, pixels: [], captureTimeNanoseconds: 0)
         var wallClock: UInt64?
-        var request = 0
         var onCaller = false
         var reply: AssistantReply?
     }
@@ -51,8 +50,7 @@ public final class AssistantStage: @unchecked Sendable {
     private let modelLatency: UInt64
     private let synthesisLatency: UInt64
     private let outputs: SpeechOutputs
-    private var pending: [(step: AssistantStep, visibleAt: UInt64, request: Int)] = []
-    private var nextRequest = 0
+    private var pending: [(step: AssistantStep, visibleAt: UInt64)] = []
     /// The utterance being spoken: its text, start, end.
     private var speaking: (text: String, start: UInt64, end: UInt64, index: Int)?
     private var spoken: [(start: UInt64, samples: [Int16])] = []
@@ -95,13 +93,11 @@ public final class AssistantStage: @unchecked Sendable {
         job.scene = scene
         job.frame = frame
         job.wallClock = wallClock
-        job.request = nextRequest
         job.onCaller = deterministic || heard.kind == .wake
-        nextRequest += 1
         return job
     }
 
-    private func schedule(_ reply: AssistantReply, request: Int, heard: HeardSpeech, at time: UInt64) {
+    private func schedule(_ reply: AssistantReply, heard: HeardSpeech, at time: UInt64) {
         recordLatencies(reply, heard: heard)
         for timed in reply.steps {
             var visible = time
@@ -109,7 +105,7 @@ public final class AssistantStage: @unchecked Sendable {
                 visible += assistantLatency + (timed.phrased ? modelLatency : 0)
                 if case .speak = timed.step { visible += synthesisLatency }
             }
-            pending.append((timed.step, visible, request))
+            pending.append((timed.step, visible))
         }
     }
 
@@ -149,9 +145,9 @@ public final class AssistantStage: @unchecked Sendable {
             for i in reply.steps.indices { reply.steps[i].readyAfterNanoseconds += waited }
             // An answer decided on the frame's thread is due from its request's time; one from the
             // worker, from the frame at which it was published.
-            schedule(reply, request: job.request, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime)
+            schedule(reply, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime)
         }
-        var due: [(step: AssistantStep, visibleAt: UInt64, request: Int)] = []
+        var due: [(step: AssistantStep, visibleAt: UInt64)] = []
         if everything {
             due = pending
             pending.removeAll()
@@ -160,7 +156,7 @@ public final class AssistantStage: @unchecked Sendable {
             pending.removeAll { $0.visibleAt <= sessionTime }
         }
         // Stable order: steps of one request keep theirs.
-        for (step, visible, _) in due.enumerated().sorted(by: { ($0.element.visibleAt, $0.offset) < ($1.element.visibleAt, $1.offset) }).map(\.element) {
+        for (step, visible) in due.enumerated().sorted(by: { ($0.element.visibleAt, $0.offset) < ($1.element.visibleAt, $1.offset) }).map(\.element) {
             try apply(step, at: visible, scene: &scene, into: &events)
         }
         // Proactive cues: decided here, on the frame's thread, from the scene as it is now.

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Logging
 import VisorCore
 import VisorMedia
 import VisorPerception
@@ -38,7 +37,6 @@ public final class SpeechStage: @unchecked Sendable {
     private var mono: [Int16] = []
     private var resampled: [Int16] = []
     public var maximumBacklog = 500
-    private let logger = Logger(label: "visor.speech")
 
     /// - Parameters:
     ///   - wakePhrases: the phrases that wake the assistant.

@@ -27,7 +27,6 @@ class StageJob {
     var submittedAt: UInt64 = 0
     var startedAt: UInt64 = 0
     var finishedAt: UInt64 = 0
-    var worker = 0
 
     init(lane: Int) { self.lane = lane }
 
@@ -174,7 +173,6 @@ final class StageScheduler: @unchecked Sendable {
 
     /// Runs the job's work; called without the lock.
     private func execute(_ job: StageJob, worker index: Int, onCaller: Bool = false) {
-        job.worker = index
         job.startedAt = DispatchTime.now().uptimeNanoseconds
         lanes[job.lane].run(job)
         job.finishedAt = DispatchTime.now().uptimeNanoseconds

@@ -50,9 +50,13 @@ let package = Package(
         .target(name: "VisorVirtualDevices", dependencies: [
             "VisorCore", "VisorMedia", "VisorSession", "CFUSE", "CV4L2", .product(name: "Logging", package: "swift-log"),
         ]),
-        // Optimised in every build (a debug build of its kernels is 300 times slower), for the CPU it
-        // is built on.
-        .target(name: "VisorNeural", dependencies: ["VisorCore"], swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "native"])]),
+        // The convolution kernels, in C with clang's vector extensions: one copy per family of
+        // vector instructions (portable, AVX2 with FMA, AVX-512), each with its own target
+        // attribute, chosen at run time by the CPU's features; nothing is built for the building
+        // CPU. Optimised in every build, as VisorNeural is (a debug build of the kernels is
+        // hundreds of times slower).
+        .target(name: "CVisorKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "VisorNeural", dependencies: ["VisorCore", "CVisorKernels"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VisorPerception", dependencies: [
             "VisorNeural",
             "VisorCore", "VisorMedia", "CZBar", "CTesseract", "CPocketSphinx", .product(name: "Logging", package: "swift-log"),

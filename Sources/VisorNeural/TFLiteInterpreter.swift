@@ -1,3 +1,4 @@
+import CVisorKernels
 import Dispatch
 import Foundation
 import VisorCore
@@ -9,6 +10,9 @@ import VisorCore
 /// `invoke` then allocates nothing.
 public final class TFLiteInterpreter {
     public let model: TFLiteModel
+    /// The family of convolution kernels this interpreter runs.
+    public let kernels: KernelFamily
+    private let family: vk_family
     private let arena: UnsafeMutablePointer<Float>
     /// Arena offset of each float tensor (nil: not a float tensor Visor keeps).
     private var offsets: [Int?]
@@ -33,9 +37,16 @@ public final class TFLiteInterpreter {
         case resize(input: Int, output: Int, inShape: [Int], outShape: [Int], alignCorners: Bool, halfPixel: Bool)
     }
 
-    /// - Throws: `VisorError` naming the operator or tensor Visor cannot run.
-    public init(model: TFLiteModel) throws {
+    /// - Parameter kernels: the family of convolution kernels; by default the fastest this CPU
+    ///   runs, or the one `VISOR_KERNELS` names.
+    /// - Throws: `VisorError` naming the operator or tensor Visor cannot run, or a family of
+    ///   kernels this CPU cannot run.
+    public init(model: TFLiteModel, kernels: KernelFamily? = nil) throws {
         self.model = model
+        let kernels = try kernels ?? KernelFamily.chosen()
+        guard kernels.isSupported else { throw VisorError("the \(kernels.rawValue) kernels need a CPU with \(kernels.needs); this one has not") }
+        self.kernels = kernels
+        family = kernels.family
         let tensors = model.tensors
         func shape4(_ s: [Int]) -> [Int] { Array(repeating: 1, count: max(0, 4 - s.count)) + s }
 
@@ -423,16 +434,19 @@ public final class TFLiteInterpreter {
         switch step {
         case let .conv(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation, residual):
             if Self.narrow(kernel: kernel, co: outShape[3]) {
-                narrow(a + input, a + output, a + weights, a + bias, inShape, outShape, stride, pad, activation,
-                       residual: residual.map { a + $0.offset }, residualChannels: residual?.channels ?? 0)
-            } else if kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && inShape[1] == outShape[1] && inShape[2] == outShape[2] {
-                pointwise(a + input, a + output, a + weights, a + bias, pixels: outShape[1] * outShape[2], ci: inShape[3], co: outShape[3], activation,
-                          residual: residual.map { a + $0.offset }, residualChannels: residual?.channels ?? 0)
+                vk_narrow(family, a + input, a + output, a + weights, a + bias, Int32(inShape[1]), Int32(inShape[2]), Int32(inShape[3]),
+                          Int32(outShape[1]), Int32(outShape[2]), Int32(outShape[3]), Int32(stride.0), Int32(stride.1), Int32(pad.0),
+                          Int32(pad.1), Int32(activation.rawValue), residual.map { UnsafePointer(a + $0.offset) }, Int32(residual?.channels ?? 0))
             } else {
-                convolve(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
+                vk_conv(family, a + input, a + output, a + weights, a + bias, Int32(inShape[1]), Int32(inShape[2]), Int32(inShape[3]),
+                        Int32(outShape[1]), Int32(outShape[2]), Int32(outShape[3]), Int32(Self.weightStride(outShape[3])),
+                        Int32(kernel.0), Int32(kernel.1), Int32(stride.0), Int32(stride.1), Int32(pad.0), Int32(pad.1),
+                        Int32(activation.rawValue), residual.map { UnsafePointer(a + $0.offset) }, Int32(residual?.channels ?? 0))
             }
         case let .depthwise(input, output, weights, bias, inShape, outShape, kernel, stride, pad, activation):
-            depthwise(a + input, a + output, a + weights, a + bias, inShape, outShape, kernel, stride, pad, activation)
+            vk_depthwise(family, a + input, a + output, a + weights, a + bias, Int32(inShape[1]), Int32(inShape[2]), Int32(inShape[3]),
+                         Int32(outShape[1]), Int32(outShape[2]), Int32(kernel.0), Int32(kernel.1), Int32(stride.0), Int32(stride.1),
+                         Int32(pad.0), Int32(pad.1), Int32(activation.rawValue))
         case let .maxPool(input, output, inShape, outShape, filter, stride, pad, activation):
             maxPool(a + input, a + output, inShape, outShape, filter, stride, pad, activation)
         case let .add(x, y, output, count, activation):
@@ -550,389 +564,10 @@ public final class TFLiteInterpreter {
     /// product per output, over the input channels.
     static func narrow(kernel: (Int, Int), co: Int) -> Bool { kernel == (1, 1) && co < 8 }
 
-    /// A 1x1 convolution with fewer than eight outputs, weights [O, I]: each output is a dot
-    /// product of the pixel's input channels (sixteen, then eight at a time) with its weights.
-    private func narrow(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
-                        _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ stride: (Int, Int), _ pad: (Int, Int),
-                        _ activation: Activation, residual: UnsafeMutablePointer<Float>?, residualChannels rc: Int) {
-        let (h, w, ci) = (inShape[1], inShape[2], inShape[3])
-        let (oh, ow, co) = (outShape[1], outShape[2], outShape[3])
-        for oy in 0..<oh {
-            for ox in 0..<ow {
-                let y = oy * stride.0 - pad.0, x = ox * stride.1 - pad.1
-                let pixel = oy * ow + ox, out = output + pixel * co
-                guard y >= 0, y < h, x >= 0, x < w else {
-                    for o in 0..<co { out[o] = Self.activate(bias[o] + (o < rc ? residual![pixel * rc + o] : 0), activation) }
-                    continue
-                }
-                let src = input + (y * w + x) * ci
-                for o in 0..<co {
-                    let wo = weights + o * ci
-                    var acc16 = SIMD16<Float>(), i = 0
-                    while i + 16 <= ci { acc16.addProduct(load16(src + i), load16(wo + i)); i += 16 }
-                    var acc8 = acc16.lowHalf + acc16.highHalf
-                    while i + 8 <= ci { acc8.addProduct(load8(src + i), load8(wo + i)); i += 8 }
-                    let acc4 = acc8.lowHalf + acc8.highHalf, acc2 = acc4.lowHalf + acc4.highHalf
-                    var sum = bias[o] + acc2[0] + acc2[1]
-                    while i < ci { sum += src[i] * wo[i]; i += 1 }
-                    if let r = residual, o < rc { sum += r[pixel * rc + o] }
-                    out[o] = Self.activate(sum, activation)
-                }
-            }
-        }
-    }
+    /// Output channels' stride in repacked convolution weights: at least one vector of the
+    /// widest family, so that a vector load of a weight row stays inside it.
+    static func weightStride(_ co: Int) -> Int { max(co, 16) }
 
-    /// Output channels' stride in repacked convolution weights.
-    static func weightStride(_ co: Int) -> Int { max(co, 8) }
-
-    /// A sweep of multiply-adds for one or more output pixels: `rows` runs of `count` inputs
-    /// (a kernel row's taps are adjacent in the input and in the repacked weights, so a kernel
-    /// row is one run; a 1x1 convolution is one run of all its input channels).
-    struct Run {
-        var x: UnsafeMutablePointer<Float>
-        /// From one output pixel's inputs to the next's.
-        var pixelStep: Int
-        var rowStep: Int
-        var weights: UnsafeMutablePointer<Float>
-        var weightRowStep: Int
-        var rows: Int
-        var count: Int
-        /// From one input's weights to the next's.
-        var weightStride: Int
-    }
-
-    /// NHWC convolution with weights repacked as [KH, KW, I, O]. The output pixels whose
-    /// kernel lies inside the input along x go eight at a time through the same tiles as a 1x1
-    /// convolution; the border pixels one at a time.
-    private func convolve(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
-                          _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
-                          _ pad: (Int, Int), _ activation: Activation) {
-        let (h, w, ci) = (inShape[1], inShape[2], inShape[3])
-        let (oh, ow, co) = (outShape[1], outShape[2], outShape[3])
-        let cop = Self.weightStride(co)
-        let end = Epilogue(output: output, co: co, activation: activation, residual: nil, rc: 0)
-        // Columns [first, last) whose window is inside the input along x.
-        let first = min(ow, (pad.1 + stride.1 - 1) / stride.1)
-        let last = w - kernel.1 + pad.1 < 0 ? first : max(first, min(ow, (w - kernel.1 + pad.1) / stride.1 + 1))
-        for oy in 0..<oh {
-            let y0 = oy * stride.0 - pad.0
-            let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
-            func run(_ ox: Int) -> Run {
-                let x0 = ox * stride.1 - pad.1
-                let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
-                return Run(x: input + ((y0 + kyStart) * w + x0 + kxStart) * ci, pixelStep: stride.1 * ci, rowStep: w * ci,
-                           weights: weights + (kyStart * kernel.1 + kxStart) * ci * cop, weightRowStep: kernel.1 * ci * cop,
-                           rows: kyEnd - kyStart, count: (kxEnd - kxStart) * ci, weightStride: cop)
-            }
-            var tiled = first..<first
-            if last - first >= 8 {
-                var ox = first
-                while ox < last {
-                    // The last tile is moved back to end at `last` (it redoes a few pixels).
-                    let at = min(ox, last - 8)
-                    tiles(run(at), co: co, bias: bias, end, pixel: oy * ow + at)
-                    ox = at + 8
-                }
-                tiled = first..<last
-            }
-            for ox in 0..<ow where !tiled.contains(ox) { one(run(ox), co: co, bias: bias, end, pixel: oy * ow + ox) }
-        }
-    }
-
-    /// A 1x1 convolution: the pixels [P, ci] times the weights [ci, co], eight pixels at a time.
-    private func pointwise(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
-                           _ bias: UnsafeMutablePointer<Float>, pixels: Int, ci: Int, co: Int, _ activation: Activation,
-                           residual: UnsafeMutablePointer<Float>?, residualChannels rc: Int) {
-        let end = Epilogue(output: output, co: co, activation: activation, residual: residual, rc: rc)
-        func run(_ p: Int) -> Run {
-            Run(x: input + p * ci, pixelStep: ci, rowStep: 0, weights: weights, weightRowStep: 0, rows: 1, count: ci, weightStride: Self.weightStride(co))
-        }
-        guard pixels >= 8 else {
-            for p in 0..<pixels { one(run(p), co: co, bias: bias, end, pixel: p) }
-            return
-        }
-        var p = 0
-        while p < pixels {
-            let at = min(p, pixels - 8)
-            tiles(run(at), co: co, bias: bias, end, pixel: at)
-            p = at + 8
-        }
-    }
-
-    /// Eight output pixels, every output channel: in blocks of 32, 16 or 8 channels, so that
-    /// each weight vector loaded feeds eight fused multiply-adds. A last block that would run
-    /// past the channels is moved back to end with them (it redoes a few channels rather than
-    /// going one at a time); fewer than eight channels take one SIMD8 block over zero-padded weights.
-    @inline(__always) private func tiles(_ run: Run, co: Int, bias: UnsafeMutablePointer<Float>, _ end: Epilogue, pixel p: Int) {
-        var o = 0
-        while o < co {
-            let left = co - o
-            if left >= 32 {
-                tile8x32(run, bias, end, p, o, 16)
-                o += 32
-            } else if left > 16 {
-                // 17 to 31 channels: two blocks of sixteen that overlap, in one pass.
-                tile8x32(run, bias, end, p, o, left - 16)
-                o = co
-            } else if left == 16 || (left > 8 && co >= 16) {
-                let at = left >= 16 ? o : co - 16
-                tile8(SIMD16<Float>.self, run, bias, end, p, at)
-                o = at + 16
-            } else {
-                let at = left >= 8 || co < 8 ? o : co - 8
-                tile8(SIMD8<Float>.self, run, bias, end, p, at)
-                o = at + 8
-            }
-        }
-    }
-
-    /// One output pixel, every output channel, eight at a time.
-    private func one(_ run: Run, co: Int, bias: UnsafeMutablePointer<Float>, _ end: Epilogue, pixel: Int) {
-        var o = 0
-        while o < co {
-            let at = co - o >= 8 || co < 8 ? o : co - 8
-            var a = load8(bias + at)
-            var xr = run.x, wr = run.weights + at
-            for _ in 0..<run.rows {
-                var wp = wr
-                for i in 0..<run.count {
-                    a.addProduct(SIMD8(repeating: xr[i]), load8(wp))
-                    wp += run.weightStride
-                }
-                xr += run.rowStep
-                wr += run.weightRowStep
-            }
-            end.finish(a, pixel, at)
-            o = at + 8
-        }
-    }
-
-    /// What a convolution does to an accumulated block before storing it: the residual, if any,
-    /// then the activation.
-    struct Epilogue {
-        let output: UnsafeMutablePointer<Float>, co: Int, activation: Activation
-        let residual: UnsafeMutablePointer<Float>?, rc: Int
-
-        // One per width, not one generic over `Lanes`: written generically, the comparisons and
-        // the blend compiled to loops over the lanes and inference ran six times slower.
-        @inline(__always) func finish(_ v: SIMD16<Float>, _ pixel: Int, _ o: Int) {
-            var v = v
-            if let r = residual, o < rc {
-                if o + 16 <= rc { v += load16(r + pixel * rc + o) } else {
-                    // Channels past the skip's are the zeros a PAD would have added: those
-                    // lanes (the next pixel's skip, or the arena's slack) are dropped.
-                    v += SIMD16<Float>().replacing(with: load16(r + pixel * rc + o), where: lanes16 .< Float(rc - o))
-                }
-            }
-            switch activation {
-            case .none: break
-            case .relu: v = v.replacing(with: 0, where: v .< 0)
-            case .relu6: v = v.replacing(with: 0, where: v .< 0).replacing(with: 6, where: v .> 6)
-            case .reluN1To1: v = v.replacing(with: -1, where: v .< -1).replacing(with: 1, where: v .> 1)
-            }
-            UnsafeMutableRawPointer(output + pixel * co + o).storeBytes(of: v, as: SIMD16<Float>.self)
-        }
-
-        @inline(__always) func finish(_ v: SIMD8<Float>, _ pixel: Int, _ o: Int) {
-            var v = v
-            if let r = residual, o < rc {
-                if o + 8 <= rc { v += load8(r + pixel * rc + o) } else {
-                    v += SIMD8<Float>().replacing(with: load8(r + pixel * rc + o), where: lanes8 .< Float(rc - o))
-                }
-            }
-            switch activation {
-            case .none: break
-            case .relu: v = v.replacing(with: 0, where: v .< 0)
-            case .relu6: v = v.replacing(with: 0, where: v .< 0).replacing(with: 6, where: v .> 6)
-            case .reluN1To1: v = v.replacing(with: -1, where: v .< -1).replacing(with: 1, where: v .> 1)
-            }
-            if co >= 8 {
-                UnsafeMutableRawPointer(output + pixel * co + o).storeBytes(of: v, as: SIMD8<Float>.self)
-            } else {
-                // Fewer than eight channels: the lanes past them were computed from zero weights.
-                for j in 0..<co { output[pixel * co + j] = v[j] }
-            }
-        }
-    }
-
-    /// Eight pixels by two blocks of sixteen channels, at `o` and `o + d` (`d` below sixteen:
-    /// they overlap).
-    @inline(__always) private func tile8x32(_ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int, _ d: Int) {
-        let b0 = load16(bias + o), b1 = load16(bias + o + d)
-        var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
-        var a40 = b0, a41 = b1, a50 = b0, a51 = b1, a60 = b0, a61 = b1, a70 = b0, a71 = b1
-        let ps = run.pixelStep, ws = run.weightStride
-        var xr = run.x, wr = run.weights + o
-        for _ in 0..<run.rows {
-            var wp = wr, xp = xr
-            for _ in 0..<run.count {
-                let w0 = load16(wp), w1 = load16(wp + d)
-                var v = SIMD16<Float>(repeating: xp[0]); a00.addProduct(v, w0); a01.addProduct(v, w1)
-                v = SIMD16(repeating: xp[ps]); a10.addProduct(v, w0); a11.addProduct(v, w1)
-                v = SIMD16(repeating: xp[2 * ps]); a20.addProduct(v, w0); a21.addProduct(v, w1)
-                v = SIMD16(repeating: xp[3 * ps]); a30.addProduct(v, w0); a31.addProduct(v, w1)
-                v = SIMD16(repeating: xp[4 * ps]); a40.addProduct(v, w0); a41.addProduct(v, w1)
-                v = SIMD16(repeating: xp[5 * ps]); a50.addProduct(v, w0); a51.addProduct(v, w1)
-                v = SIMD16(repeating: xp[6 * ps]); a60.addProduct(v, w0); a61.addProduct(v, w1)
-                v = SIMD16(repeating: xp[7 * ps]); a70.addProduct(v, w0); a71.addProduct(v, w1)
-                wp += ws
-                xp += 1
-            }
-            xr += run.rowStep
-            wr += run.weightRowStep
-        }
-        let o1 = o + d
-        end.finish(a00, p, o); end.finish(a01, p, o1); end.finish(a10, p + 1, o); end.finish(a11, p + 1, o1)
-        end.finish(a20, p + 2, o); end.finish(a21, p + 2, o1); end.finish(a30, p + 3, o); end.finish(a31, p + 3, o1)
-        end.finish(a40, p + 4, o); end.finish(a41, p + 4, o1); end.finish(a50, p + 5, o); end.finish(a51, p + 5, o1)
-        end.finish(a60, p + 6, o); end.finish(a61, p + 6, o1); end.finish(a70, p + 7, o); end.finish(a71, p + 7, o1)
-    }
-
-    /// Eight pixels by one block of `V.scalarCount` channels at `o`.
-    @inline(__always) private func tile8<V: Lanes>(_: V.Type, _ run: Run, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ p: Int, _ o: Int) {
-        let b = V.load(bias + o)
-        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
-        let ps = run.pixelStep, ws = run.weightStride
-        var xr = run.x, wr = run.weights + o
-        for _ in 0..<run.rows {
-            var wp = wr, xp = xr
-            for _ in 0..<run.count {
-                let w0 = V.load(wp)
-                a0.addProduct(V(repeating: xp[0]), w0); a1.addProduct(V(repeating: xp[ps]), w0)
-                a2.addProduct(V(repeating: xp[2 * ps]), w0); a3.addProduct(V(repeating: xp[3 * ps]), w0)
-                a4.addProduct(V(repeating: xp[4 * ps]), w0); a5.addProduct(V(repeating: xp[5 * ps]), w0)
-                a6.addProduct(V(repeating: xp[6 * ps]), w0); a7.addProduct(V(repeating: xp[7 * ps]), w0)
-                wp += ws
-                xp += 1
-            }
-            xr += run.rowStep
-            wr += run.weightRowStep
-        }
-        a0.finish(end, p, o); a1.finish(end, p + 1, o); a2.finish(end, p + 2, o); a3.finish(end, p + 3, o)
-        a4.finish(end, p + 4, o); a5.finish(end, p + 5, o); a6.finish(end, p + 6, o); a7.finish(end, p + 7, o)
-    }
-
-    /// Depthwise convolution (multiplier 1). For 3x3 kernels, the output row's pixels whose
-    /// window is inside the input are swept once per block of 16 or 8 channels, with the block's
-    /// nine weights in registers (a last block that would run past the channels is moved back to
-    /// end with them); border pixels go through the general path.
-    private func depthwise(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ weights: UnsafeMutablePointer<Float>,
-                           _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int], _ kernel: (Int, Int), _ stride: (Int, Int),
-                           _ pad: (Int, Int), _ activation: Activation) {
-        let (h, w, c) = (inShape[1], inShape[2], inShape[3])
-        let (oh, ow) = (outShape[1], outShape[2])
-        let end = Epilogue(output: output, co: c, activation: activation, residual: nil, rc: 0)
-        guard kernel == (3, 3), c >= 8 else {
-            for oy in 0..<oh { for ox in 0..<ow { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) } }
-            return
-        }
-        // Columns [first, last) whose 3x3 window is inside the input.
-        let first = min(ow, (pad.1 + stride.1 - 1) / stride.1)
-        let last = w - 3 + pad.1 < 0 ? first : max(first, min(ow, (w - 3 + pad.1) / stride.1 + 1))
-        for oy in 0..<oh {
-            let y0 = oy * stride.0 - pad.0
-            guard y0 >= 0, y0 + 3 <= h else {
-                for ox in 0..<ow { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) }
-                continue
-            }
-            let row = input + y0 * w * c, step = stride.1 * c, start = (first * stride.1 - pad.1) * c
-            var k = 0
-            while k + 32 <= c {
-                sweep32(row + start + k, w * c, step, c, weights + k, bias + k, end, oy * ow + first, last - first, k)
-                k += 32
-            }
-            while k + 16 <= c {
-                sweep(SIMD16<Float>.self, row + start + k, w * c, step, c, weights + k, bias + k, end, oy * ow + first, last - first, k)
-                k += 16
-            }
-            while k < c {
-                let at = min(k, c - 8)
-                sweep(SIMD8<Float>.self, row + start + at, w * c, step, c, weights + at, bias + at, end, oy * ow + first, last - first, at)
-                k = at + 8
-            }
-            for ox in 0..<first { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) }
-            for ox in last..<ow { depthwisePixel(oy, ox, input, end, weights, bias, inShape, outShape, kernel, stride, pad) }
-        }
-    }
-
-    /// `count` output pixels of a 3x3 depthwise row, one block of `V.scalarCount` channels: `x`
-    /// is the first pixel's window's top-left input, `rowStep` one input row, `step` one output pixel.
-    @inline(__always) private func sweep<V: Lanes>(_: V.Type, _ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int,
-                                                   _ weights: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue,
-                                                   _ pixel: Int, _ count: Int, _ k: Int) {
-        let b = V.load(bias)
-        let w00 = V.load(weights), w01 = V.load(weights + c), w02 = V.load(weights + 2 * c)
-        let w10 = V.load(weights + 3 * c), w11 = V.load(weights + 4 * c), w12 = V.load(weights + 5 * c)
-        let w20 = V.load(weights + 6 * c), w21 = V.load(weights + 7 * c), w22 = V.load(weights + 8 * c)
-        var r0 = x
-        for n in 0..<count {
-            let r1 = r0 + rowStep, r2 = r1 + rowStep
-            var a = b
-            a.addProduct(V.load(r0), w00); a.addProduct(V.load(r0 + c), w01); a.addProduct(V.load(r0 + 2 * c), w02)
-            a.addProduct(V.load(r1), w10); a.addProduct(V.load(r1 + c), w11); a.addProduct(V.load(r1 + 2 * c), w12)
-            a.addProduct(V.load(r2), w20); a.addProduct(V.load(r2 + c), w21); a.addProduct(V.load(r2 + 2 * c), w22)
-            a.finish(end, pixel + n, k)
-            r0 += step
-        }
-    }
-
-    /// Thirty-two channels in one sweep: each input pixel's cache lines are read once.
-    @inline(__always) private func sweep32(_ x: UnsafeMutablePointer<Float>, _ rowStep: Int, _ step: Int, _ c: Int, _ weights: UnsafeMutablePointer<Float>,
-                                           _ bias: UnsafeMutablePointer<Float>, _ end: Epilogue, _ pixel: Int, _ count: Int, _ k: Int) {
-        let b = load16(bias), bb = load16(bias + 16)
-        let w00 = load16(weights), w01 = load16(weights + c), w02 = load16(weights + 2 * c)
-        let w10 = load16(weights + 3 * c), w11 = load16(weights + 4 * c), w12 = load16(weights + 5 * c)
-        let w20 = load16(weights + 6 * c), w21 = load16(weights + 7 * c), w22 = load16(weights + 8 * c)
-        let v = weights + 16
-        let v00 = load16(v), v01 = load16(v + c), v02 = load16(v + 2 * c)
-        let v10 = load16(v + 3 * c), v11 = load16(v + 4 * c), v12 = load16(v + 5 * c)
-        let v20 = load16(v + 6 * c), v21 = load16(v + 7 * c), v22 = load16(v + 8 * c)
-        var r0 = x
-        for n in 0..<count {
-            let r1 = r0 + rowStep, r2 = r1 + rowStep
-            var a = b, e = bb
-            a.addProduct(load16(r0), w00); a.addProduct(load16(r0 + c), w01); a.addProduct(load16(r0 + 2 * c), w02)
-            e.addProduct(load16(r0 + 16), v00); e.addProduct(load16(r0 + c + 16), v01); e.addProduct(load16(r0 + 2 * c + 16), v02)
-            a.addProduct(load16(r1), w10); a.addProduct(load16(r1 + c), w11); a.addProduct(load16(r1 + 2 * c), w12)
-            e.addProduct(load16(r1 + 16), v10); e.addProduct(load16(r1 + c + 16), v11); e.addProduct(load16(r1 + 2 * c + 16), v12)
-            a.addProduct(load16(r2), w20); a.addProduct(load16(r2 + c), w21); a.addProduct(load16(r2 + 2 * c), w22)
-            e.addProduct(load16(r2 + 16), v20); e.addProduct(load16(r2 + c + 16), v21); e.addProduct(load16(r2 + 2 * c + 16), v22)
-            end.finish(a, pixel + n, k)
-            end.finish(e, pixel + n, k + 16)
-            r0 += step
-        }
-    }
-
-    /// One output pixel of a depthwise convolution, any kernel, borders included.
-    private func depthwisePixel(_ oy: Int, _ ox: Int, _ input: UnsafeMutablePointer<Float>, _ end: Epilogue,
-                                _ weights: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
-                                _ kernel: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int)) {
-        let (h, w, c) = (inShape[1], inShape[2], inShape[3])
-        let ow = outShape[2]
-        let y0 = oy * stride.0 - pad.0
-        let kyStart = max(0, -y0), kyEnd = max(kyStart, min(kernel.0, h - y0))
-        let x0 = ox * stride.1 - pad.1
-        let kxStart = max(0, -x0), kxEnd = max(kxStart, min(kernel.1, w - x0))
-        let pixel = oy * ow + ox, out = end.output + pixel * c
-        var k = 0
-        // Blocks of eight channels, the last moved back to end with the channels.
-        while c >= 8 && k < c {
-            let at = min(k, c - 8)
-            var a = load8(bias + at)
-            for ky in kyStart..<kyEnd {
-                let row = input + ((y0 + ky) * w + x0) * c + at, wrow = weights + ky * kernel.1 * c + at
-                for kx in kxStart..<kxEnd { a.addProduct(load8(row + kx * c), load8(wrow + kx * c)) }
-            }
-            end.finish(a, pixel, at)
-            k = at + 8
-        }
-        while k < c {
-            var a = bias[k]
-            for ky in kyStart..<kyEnd { for kx in kxStart..<kxEnd { a += input[((y0 + ky) * w + x0 + kx) * c + k] * weights[(ky * kernel.1 + kx) * c + k] } }
-            out[k] = Self.activate(a, end.activation)
-            k += 1
-        }
-    }
 
     /// IEEE 754 half to float.
     static func half(_ h: UInt16) -> Float {
@@ -947,24 +582,56 @@ public final class TFLiteInterpreter {
 
 @inline(__always) private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
 @inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-// Lane numbers, as float literals where they are used: a global constant would be initialised
-// lazily, through a call that spills every vector register. (Only `.<` is compiled to one
-// comparison here; `.>=` became a loop over the lanes.)
-@inline(__always) private var lanes16: SIMD16<Float> { SIMD16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
-@inline(__always) private var lanes8: SIMD8<Float> { SIMD8(0, 1, 2, 3, 4, 5, 6, 7) }
 
-/// The two vector widths the kernels use, for code written once for both.
-protocol Lanes: SIMD where Scalar == Float {
-    static func load(_ p: UnsafePointer<Float>) -> Self
-    func finish(_ end: TFLiteInterpreter.Epilogue, _ pixel: Int, _ o: Int)
-}
+/// A family of convolution kernels: the same C, compiled for one set of vector instructions each
+/// (`Sources/CVisorKernels`), chosen when a model is loaded.
+public enum KernelFamily: String, CaseIterable, Sendable {
+    /// Four-lane vectors of the architecture's baseline: SSE2 on x86-64, NEON on arm64.
+    case portable
+    /// Eight-lane AVX2 with FMA, tiles of 6 pixels by 16 channels.
+    case avx2
+    /// Sixteen-lane AVX-512, tiles of 8 pixels by 32 channels.
+    case avx512
 
-extension SIMD16: Lanes where Scalar == Float {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { load16(p) }
-    @inline(__always) func finish(_ end: TFLiteInterpreter.Epilogue, _ pixel: Int, _ o: Int) { end.finish(self, pixel, o) }
-}
+    var family: vk_family {
+        switch self {
+        case .portable: return VK_PORTABLE
+        case .avx2: return VK_AVX2
+        case .avx512: return VK_AVX512
+        }
+    }
 
-extension SIMD8: Lanes where Scalar == Float {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { load8(p) }
-    @inline(__always) func finish(_ end: TFLiteInterpreter.Epilogue, _ pixel: Int, _ o: Int) { end.finish(self, pixel, o) }
+    /// What the family needs of the CPU, for messages.
+    var needs: String {
+        switch self {
+        case .portable: return "nothing"
+        case .avx2: return "AVX2 and FMA (x86-64)"
+        case .avx512: return "AVX-512F (x86-64)"
+        }
+    }
+
+    /// Whether this CPU and its operating system run the family.
+    public var isSupported: Bool { vk_supported(family) != 0 }
+
+    /// The fastest family this CPU runs.
+    public static var best: KernelFamily {
+        switch vk_best() {
+        case VK_AVX512: return .avx512
+        case VK_AVX2: return .avx2
+        default: return .portable
+        }
+    }
+
+    /// The families this CPU runs, fastest last.
+    public static var supported: [KernelFamily] { allCases.filter(\.isSupported) }
+
+    /// `VISOR_KERNELS` (portable, avx2 or avx512) when it is set, else the best.
+    /// - Throws: `VisorError` for a name that is not a family.
+    public static func chosen(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KernelFamily {
+        guard let name = environment["VISOR_KERNELS"], !name.isEmpty else { return best }
+        guard let family = KernelFamily(rawValue: name.lowercased()) else {
+            throw VisorError("VISOR_KERNELS=\(name) is not a family of kernels (portable, avx2, avx512)")
+        }
+        return family
+    }
 }

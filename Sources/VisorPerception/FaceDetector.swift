@@ -54,10 +54,12 @@ public final class FaceDetector {
         Bundle.module.url(forResource: "Models/\(model.rawValue)", withExtension: "tflite")?.path
     }
 
-    public init(model: Model = .shortRange, path: String? = nil) throws {
+    /// - Parameter kernels: the interpreter's family of kernels (by default the CPU's best, or
+    ///   `VISOR_KERNELS`).
+    public init(model: Model = .shortRange, path: String? = nil, kernels: KernelFamily? = nil) throws {
         guard let file = path ?? Self.modelPath(model) else { throw VisorError("the face model \(model.rawValue).tflite is missing from Visor's installation") }
         self.model = model
-        interpreter = try TFLiteInterpreter(model: TFLiteModel(path: file))
+        interpreter = try TFLiteInterpreter(model: TFLiteModel(path: file), kernels: kernels)
         anchors = Self.anchors(for: model)
         minimumScore = model.minimumScore
         let outputs = interpreter.model.outputs.map { interpreter.model.tensors[$0].elementCount }

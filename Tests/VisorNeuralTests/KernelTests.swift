@@ -41,13 +41,22 @@ final class KernelTests: XCTestCase {
             operators.append(Model.Operator(builtin: builtin, inputs: inputs, outputs: [output], options: options, optionVector: []))
         }
 
-        func run(input: Int, _ values: [Float], output: Int) throws -> [Float] {
-            let interpreter = try TFLiteInterpreter(model: Model(tensors: tensors, operators: operators, inputs: [input], outputs: [output]))
+        func run(input: Int, _ values: [Float], output: Int, kernels: KernelFamily) throws -> [Float] {
+            let interpreter = try TFLiteInterpreter(model: Model(tensors: tensors, operators: operators, inputs: [input], outputs: [output]),
+                                                    kernels: kernels)
+            XCTAssertEqual(interpreter.kernels, kernels)
             let buffer = interpreter.input()
             XCTAssertEqual(buffer.count, values.count)
             for i in values.indices { buffer[i] = values[i] }
             interpreter.invoke()
             return Array(interpreter.output(0))
+        }
+
+        /// The output computed by every family of kernels this CPU runs.
+        func run(input: Int, _ values: [Float], output: Int) throws -> [KernelFamily: [Float]] {
+            var outputs: [KernelFamily: [Float]] = [:]
+            for family in KernelFamily.supported { outputs[family] = try run(input: input, values, output: output, kernels: family) }
+            return outputs
         }
     }
 
@@ -82,6 +91,12 @@ final class KernelTests: XCTestCase {
 
     static func relu(_ v: [Float]) -> [Float] { v.map { max(0, $0) } }
 
+    /// Every family's output is close to the plain loops'.
+    func assertClose(_ ours: [KernelFamily: [Float]], _ expected: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(Set(ours.keys), Set(KernelFamily.supported), file: file, line: line)
+        for (family, values) in ours { assertClose(values, expected, "\(family): \(what)", file: file, line: line) }
+    }
+
     func assertClose(_ ours: [Float], _ expected: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(ours.count, expected.count, what, file: file, line: line)
         let worst = zip(ours, expected).map { abs($0 - $1) }.max() ?? 0
@@ -105,6 +120,10 @@ final class KernelTests: XCTestCase {
             (8, 6, 19, 6, (1, 1), (2, 2), true, true),     // 1x1 narrow, strided
             (9, 9, 12, 16, (1, 1), (2, 2), true, false),   // 1x1 strided, through the general path
             (1, 1, 7, 64, (1, 1), (1, 1), true, true),     // one pixel
+            (1, 5, 8, 13, (1, 1), (1, 1), true, true),     // 1x1: 5 pixels (fewer than an AVX2 tile, more than a portable one)
+            (3, 11, 6, 44, (3, 3), (1, 1), true, false),   // 32 + 12: the last vectors moved back
+            (2, 9, 4, 3, (3, 3), (1, 1), true, true),      // fewer outputs than four lanes, not 1x1
+            (6, 13, 5, 12, (3, 3), (1, 1), false, true),   // one portable tile's width of channels
         ]
         for c in cases {
             var g = Graph()
@@ -161,20 +180,24 @@ final class KernelTests: XCTestCase {
         let weights = random.values(64), bias = random.values(8)
         g.op(.conv2d, [input, g.tensor([8, 1, 1, 8], weights), g.tensor([8], bias)], conv)
         g.op(.add, [conv, input], sum)
-        let interpreter = try TFLiteInterpreter(model: Model(tensors: g.tensors, operators: g.operators, inputs: [input], outputs: [sum, conv]))
         let x = random.values(80)
-        for i in x.indices { interpreter.input()[i] = x[i] }
-        interpreter.invoke()
         let a = Self.conv(x, 2, 5, 8, weights, bias, co: 8, kernel: (1, 1), stride: (1, 1), same: true).values
-        assertClose(Array(interpreter.output(1)), a, "the convolution's own output")
-        assertClose(Array(interpreter.output(0)), zip(a, x).map { $0 + $1 }, "the sum")
+        for family in KernelFamily.supported {
+            let interpreter = try TFLiteInterpreter(model: Model(tensors: g.tensors, operators: g.operators, inputs: [input], outputs: [sum, conv]),
+                                                    kernels: family)
+            for i in x.indices { interpreter.input()[i] = x[i] }
+            interpreter.invoke()
+            assertClose(Array(interpreter.output(1)), a, "\(family): the convolution's own output")
+            assertClose(Array(interpreter.output(0)), zip(a, x).map { $0 + $1 }, "\(family): the sum")
+        }
     }
 
     /// DEPTHWISE_CONV_2D (then RELU, fused) of every channel count the blocks handle.
     func testDepthwiseOfEveryShapeMatchesPlainLoops() throws {
         var random = Random(state: 3)
         for (h, w, c, kernel, stride, relu) in [(9, 11, 28, 3, 2, false), (7, 12, 36, 3, 1, true), (6, 6, 42, 3, 2, true), (5, 9, 64, 3, 1, false),
-                                                (4, 5, 5, 3, 1, true), (8, 8, 12, 5, 1, false), (3, 3, 48, 3, 1, true), (1, 2, 16, 3, 1, false)] {
+                                                (4, 5, 5, 3, 1, true), (8, 8, 12, 5, 1, false), (3, 3, 48, 3, 1, true), (1, 2, 16, 3, 1, false),
+                                                (5, 10, 8, 3, 1, true), (6, 9, 20, 3, 1, false), (4, 12, 3, 3, 2, true)] {
             var g = Graph()
             let input = g.tensor([1, h, w, c])
             let weights = random.values(kernel * kernel * c), bias = random.values(c)
@@ -208,6 +231,59 @@ final class KernelTests: XCTestCase {
                 if y >= 0, y < h, xx >= 0, xx < w { expected[(oy * ow + ox) * c + k] = max(expected[(oy * ow + ox) * c + k], x[(y * w + xx) * c + k]) }
             } } } } }
             assertClose(try g.run(input: input, x, output: output), expected, "\(h)x\(w)x\(c) \(filter)/\(stride)")
+        }
+    }
+
+    /// The families this CPU runs are the ones its flags name; a family it cannot run, or a
+    /// name that is no family, is refused in words.
+    func testKernelFamiliesFollowTheCPU() throws {
+        XCTAssertTrue(KernelFamily.supported.contains(.portable))
+        XCTAssertTrue(KernelFamily.best.isSupported)
+        XCTAssertEqual(KernelFamily.best, KernelFamily.supported.last)
+        #if arch(x86_64)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        XCTAssertEqual(KernelFamily.avx2.isSupported, flags.contains("avx2") && flags.contains("fma"))
+        XCTAssertEqual(KernelFamily.avx512.isSupported, flags.contains("avx512f"))
+        #endif
+        XCTAssertEqual(try KernelFamily.chosen(environment: [:]), KernelFamily.best)
+        XCTAssertEqual(try KernelFamily.chosen(environment: ["VISOR_KERNELS": "Portable"]), .portable)
+        XCTAssertThrowsError(try KernelFamily.chosen(environment: ["VISOR_KERNELS": "sse9"])) { error in
+            XCTAssertEqual((error as? VisorError)?.message, "VISOR_KERNELS=sse9 is not a family of kernels (portable, avx2, avx512)")
+        }
+        var g = Graph()
+        let input = g.tensor([1, 4]), output = g.tensor([1, 4])
+        g.op(.relu, [input], output)
+        for family in KernelFamily.allCases where !family.isSupported {
+            XCTAssertThrowsError(try TFLiteInterpreter(model: Model(tensors: g.tensors, operators: g.operators, inputs: [input], outputs: [output]),
+                                                       kernels: family)) { error in
+                XCTAssertTrue((error as? VisorError)?.message.hasPrefix("the \(family.rawValue) kernels need a CPU with") == true, "\(error)")
+            }
+        }
+    }
+
+    /// The kernels are plain C with vector extensions: they compile for arm64 (where the portable
+    /// family is NEON) as for x86-64, with the toolchain's own clang.
+    func testTheKernelsCompileForArm64AndX8664() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/CVisorKernels")
+        let clang = ["/opt/swift/usr/bin/clang", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let clang else { throw XCTSkip("no clang to cross-compile with") }
+        for target in ["aarch64-linux-gnu", "x86_64-linux-gnu"] {
+            let object = FileManager.default.temporaryDirectory.appendingPathComponent("visor-kernels-\(getpid())-\(target).o")
+            defer { try? FileManager.default.removeItem(at: object) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: clang)
+            process.arguments = ["--target=\(target)", "-ffreestanding", "-O2", "-Wall", "-Werror", "-I", sources.appendingPathComponent("include").path,
+                                 "-c", sources.appendingPathComponent("kernels.c").path, "-o", object.path]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "\(target): \(message)")
+            let size = (try? FileManager.default.attributesOfItem(atPath: object.path)[.size] as? Int) ?? 0
+            XCTAssertGreaterThan(size, 1000, target)
         }
     }
 

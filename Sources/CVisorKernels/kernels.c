@@ -1,0 +1,181 @@
+// The kernel families: kernels_impl.h instantiated once per family, and the choice among them.
+#include "visor_kernels.h"
+
+/// What a convolution does to an accumulated vector before storing it.
+typedef struct {
+    float *output;
+    const float *residual;
+    int co, rc, activation;
+} vk_epilogue;
+
+/// A sweep of multiply-adds for one or more output pixels: `rows` runs of `count` inputs (a
+/// kernel row's taps are adjacent in the input and in the repacked weights).
+typedef struct {
+    const float *x;
+    long pixelStep, rowStep;
+    const float *weights;
+    long weightRowStep;
+    int rows, count;
+    long weightStride;
+} vk_run;
+
+// Portable: the architecture's baseline vectors (SSE2 on x86-64, NEON on arm64), four lanes.
+#define SUFFIX portable
+#define LANES 4
+#define TILE_PIXELS 4
+#define TILE_VECTORS 3
+#define DW_VECTORS 1
+#define TARGET
+#define FMA(a, b, c) ((a) * (b) + (c))
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef LANES
+#undef TILE_PIXELS
+#undef TILE_VECTORS
+#undef DW_VECTORS
+#undef TARGET
+#undef FMA
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+// AVX2 with FMA: 16 registers of eight floats; a tile of 6 pixels by 16 channels takes 12
+// accumulators, 2 weight vectors and a broadcast.
+#define SUFFIX avx2
+#define LANES 8
+#define TILE_PIXELS 6
+#define TILE_VECTORS 2
+#define DW_VECTORS 1
+#define TARGET __attribute__((target("avx2,fma")))
+#define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef LANES
+#undef TILE_PIXELS
+#undef TILE_VECTORS
+#undef DW_VECTORS
+#undef TARGET
+#undef FMA
+
+// AVX-512: 32 registers of sixteen floats; 8 pixels by 32 channels take 16 accumulators.
+#define SUFFIX avx512
+#define LANES 16
+#define TILE_PIXELS 8
+#define TILE_VECTORS 2
+#define DW_VECTORS 2
+#define TARGET __attribute__((target("avx512f,avx2,fma")))
+#define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef LANES
+#undef TILE_PIXELS
+#undef TILE_VECTORS
+#undef DW_VECTORS
+#undef TARGET
+#undef FMA
+
+static unsigned long long vk_xcr0(void) {
+    unsigned eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+int vk_supported(vk_family family) {
+    if (family == VK_PORTABLE) return 1;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    // The operating system must save the SSE and AVX state (XCR0 bits 1 and 2), and for
+    // AVX-512 also the mask and upper registers (bits 5 to 7).
+    if (!osxsave || !avx) return 0;
+    const unsigned long long xcr0 = vk_xcr0();
+    if ((xcr0 & 0x6) != 0x6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
+    switch (family) {
+    case VK_AVX2: return avx2 && fma;
+    case VK_AVX512: return avx2 && fma && avx512f && (xcr0 & 0xE6) == 0xE6;
+    default: return 0;
+    }
+}
+#else
+int vk_supported(vk_family family) { return family == VK_PORTABLE; }
+#endif
+
+vk_family vk_best(void) {
+    if (vk_supported(VK_AVX512)) return VK_AVX512;
+    if (vk_supported(VK_AVX2)) return VK_AVX2;
+    return VK_PORTABLE;
+}
+
+void vk_shape(vk_family family, int *lanes, int *pixels, int *vectors) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512: *lanes = 16; *pixels = 8; *vectors = 2; return;
+    case VK_AVX2: *lanes = 8; *pixels = 6; *vectors = 2; return;
+#endif
+    default: *lanes = 4; *pixels = 4; *vectors = 3; return;
+    }
+}
+
+void vk_conv(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int ci,
+             int oh, int ow, int co, int cop, int kh, int kw, int sy, int sx, int py, int px, int activation,
+             const float *residual, int rc) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512:
+        vk_conv_avx512(input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
+        return;
+    case VK_AVX2:
+        vk_conv_avx2(input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
+        return;
+#endif
+    default:
+        vk_conv_portable(input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
+        return;
+    }
+}
+
+void vk_depthwise(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int c,
+                  int oh, int ow, int kh, int kw, int sy, int sx, int py, int px, int activation) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512: vk_depthwise_avx512(input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation); return;
+    case VK_AVX2: vk_depthwise_avx2(input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation); return;
+#endif
+    default: vk_depthwise_portable(input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation); return;
+    }
+}
+
+void vk_narrow(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int ci,
+               int oh, int ow, int co, int sy, int sx, int py, int px, int activation, const float *residual, int rc) {
+    if (co > 8) return;
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512: vk_narrow_avx512(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
+    case VK_AVX2: vk_narrow_avx2(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
+#endif
+    default: vk_narrow_portable(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
+    }
+}
+
+void vk_dwpw(vk_family family, const float *input, const float *dwWeights, const float *dwBias, int h, int w, int c, int oh, int ow,
+             int kh, int kw, int sy, int sx, int py, int px, int dwActivation, float *scratch, float *output, const float *pwWeights,
+             const float *pwBias, int co, int cop, int pwActivation, const float *residual, int rc) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512:
+        vk_dwpw_avx512(input, dwWeights, dwBias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, dwActivation, scratch, output, pwWeights, pwBias,
+                       co, cop, pwActivation, residual, rc);
+        return;
+    case VK_AVX2:
+        vk_dwpw_avx2(input, dwWeights, dwBias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, dwActivation, scratch, output, pwWeights, pwBias,
+                     co, cop, pwActivation, residual, rc);
+        return;
+#endif
+    default:
+        vk_dwpw_portable(input, dwWeights, dwBias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, dwActivation, scratch, output, pwWeights, pwBias,
+                         co, cop, pwActivation, residual, rc);
+        return;
+    }
+}

@@ -158,24 +158,3 @@ void vk_narrow(vk_family family, const float *input, float *output, const float 
     default: vk_narrow_portable(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
     }
 }
-
-void vk_dwpw(vk_family family, const float *input, const float *dwWeights, const float *dwBias, int h, int w, int c, int oh, int ow,
-             int kh, int kw, int sy, int sx, int py, int px, int dwActivation, float *scratch, float *output, const float *pwWeights,
-             const float *pwBias, int co, int cop, int pwActivation, const float *residual, int rc) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512:
-        vk_dwpw_avx512(input, dwWeights, dwBias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, dwActivation, scratch, output, pwWeights, pwBias,
-                       co, cop, pwActivation, residual, rc);
-        return;
-    case VK_AVX2:
-        vk_dwpw_avx2(input, dwWeights, dwBias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, dwActivation, scratch, output, pwWeights, pwBias,
-                     co, cop, pwActivation, residual, rc);
-        return;
-#endif
-    default:
-        vk_dwpw_portable(input, dwWeights, dwBias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, dwActivation, scratch, output, pwWeights, pwBias,
-                         co, cop, pwActivation, residual, rc);
-        return;
-    }
-}

@@ -39,33 +39,38 @@ INLINE V F(activate)(V v, int activation) {
 
 /// The end of one accumulated vector of channels [o, o + LANES) of `pixel`: the residual's
 /// channels (those past its width are zeros), the activation, the store (only the channels
-/// there are, when the output has fewer than a vector).
-INLINE void F(finish)(const vk_epilogue *e, V v, long pixel, int o) {
-    if (e->residual && o < e->rc) {
-        const float *r = e->residual + pixel * e->rc + o;
-        if (o + LANES <= e->rc) {
+/// there are, when the output has fewer than a vector). The tiles pass `activation` and
+/// `residual` as constants, so that their epilogue has no branch on them.
+INLINE void F(end)(const vk_epilogue *e, V v, long pixel, int o, const int activation, const int residual) {
+    // (Lane by lane where a vector would pass the end: no memset or memcpy call, which would
+    // make the compiler spill every accumulator around it.)
+    const int rc = e->rc, co = e->co;
+    if (residual && o < rc) {
+        const float *r = e->residual + pixel * rc + o;
+        if (o + LANES <= rc) {
             v += F(load)(r);
         } else {
-            float t[LANES] = {0};
-            for (int k = 0; k < e->rc - o; k++) t[k] = r[k];
-            v += F(load)(t);
+            V t = F(splat)(0);
+            for (int k = 0; k < rc - o; k++) t[k] = r[k];
+            v += t;
         }
     }
-    v = F(activate)(v, e->activation);
-    float *d = e->output + pixel * e->co + o;
-    if (e->co >= LANES) {
+    v = F(activate)(v, activation);
+    float *d = e->output + pixel * co + o;
+    if (co >= LANES) {
         F(store)(d, v);
     } else {
-        float t[LANES];
-        F(store)(t, v);
-        for (int k = 0; k < e->co; k++) d[k] = t[k];
+        for (int k = 0; k < co; k++) d[k] = v[k];
     }
 }
+
+INLINE void F(finish)(const vk_epilogue *e, V v, long pixel, int o) { F(end)(e, v, pixel, o, e->activation, e->residual != 0); }
 
 /// TILE_PIXELS output pixels by `n` vectors of channels at `off[0..n)`: each weight vector
 /// loaded feeds TILE_PIXELS multiply-adds, each input broadcast feeds `n`. Inlined with `n`
 /// constant, so that the accumulators live in registers.
-INLINE void F(tile)(const vk_run *r, const float *bias, const vk_epilogue *e, long p, const int *off, const int n) {
+INLINE void F(tile)(const vk_run *r, const float *bias, const vk_epilogue *e, long p, const int *off, const int n, const int activation,
+                    const int residual) {
     V acc[TILE_PIXELS][TILE_VECTORS];
     for (int j = 0; j < n; j++) {
         V b = F(load)(bias + off[j]);
@@ -89,7 +94,24 @@ INLINE void F(tile)(const vk_run *r, const float *bias, const vk_epilogue *e, lo
         wr += r->weightRowStep;
     }
     for (int i = 0; i < TILE_PIXELS; i++)
-        for (int j = 0; j < n; j++) F(finish)(e, acc[i][j], p + i, off[j]);
+        for (int j = 0; j < n; j++) F(end)(e, acc[i][j], p + i, off[j], activation, residual);
+}
+
+/// A tile with its epilogue made for the convolution's activation (none and ReLU, BlazeFace's
+/// two) and residual.
+INLINE void F(tilen)(const vk_run *r, const float *bias, const vk_epilogue *e, long p, const int *off, const int n) {
+    const int residual = e->residual != 0;
+    switch (e->activation) {
+    case VK_NONE:
+        if (residual) F(tile)(r, bias, e, p, off, n, VK_NONE, 1);
+        else F(tile)(r, bias, e, p, off, n, VK_NONE, 0);
+        break;
+    case VK_RELU:
+        if (residual) F(tile)(r, bias, e, p, off, n, VK_RELU, 1);
+        else F(tile)(r, bias, e, p, off, n, VK_RELU, 0);
+        break;
+    default: F(tile)(r, bias, e, p, off, n, e->activation, residual); break;
+    }
 }
 
 /// TILE_PIXELS pixels, every output channel: whole tiles, then the channels left in as few
@@ -98,7 +120,7 @@ static TARGET void F(tiles)(const vk_run *r, int co, const float *bias, const vk
     int o = 0, off[TILE_VECTORS];
     while (co - o >= TILE_VECTORS * LANES) {
         for (int j = 0; j < TILE_VECTORS; j++) off[j] = o + j * LANES;
-        F(tile)(r, bias, e, p, off, TILE_VECTORS);
+        F(tilen)(r, bias, e, p, off, TILE_VECTORS);
         o += TILE_VECTORS * LANES;
     }
     const int left = co - o;
@@ -109,12 +131,12 @@ static TARGET void F(tiles)(const vk_run *r, int co, const float *bias, const vk
         off[j] = co < LANES ? 0 : (at < co - LANES ? at : co - LANES);
     }
     switch (n) {
-    case 1: F(tile)(r, bias, e, p, off, 1); break;
+    case 1: F(tilen)(r, bias, e, p, off, 1); break;
 #if TILE_VECTORS >= 2
-    case 2: F(tile)(r, bias, e, p, off, 2); break;
+    case 2: F(tilen)(r, bias, e, p, off, 2); break;
 #endif
 #if TILE_VECTORS >= 3
-    case 3: F(tile)(r, bias, e, p, off, 3); break;
+    case 3: F(tilen)(r, bias, e, p, off, 3); break;
 #endif
     default: break;
     }
@@ -244,8 +266,8 @@ static TARGET void F(dwpixel)(int oy, int ox, long pixel, const float *input, co
 /// `count` output pixels of a 3x3 depthwise row, one vector of channels at `k`, the nine
 /// weights in registers. With a stride of one, two neighbouring pixels share two of their
 /// three columns: four loads a row serve both.
-static TARGET void F(sweep1)(const float *x, long rowStep, long step, int c, const float *weights, const float *bias,
-                             const vk_epilogue *e, long pixel, int count, int k) {
+INLINE void F(sweep1body)(const float *x, long rowStep, long step, int c, const float *weights, const float *bias, const vk_epilogue *e,
+                          long pixel, int count, int k, const int activation) {
     const V b = F(load)(bias);
     const V w00 = F(load)(weights), w01 = F(load)(weights + c), w02 = F(load)(weights + 2 * c);
     const V w10 = F(load)(weights + 3 * c), w11 = F(load)(weights + 4 * c), w12 = F(load)(weights + 5 * c);
@@ -265,8 +287,8 @@ static TARGET void F(sweep1)(const float *x, long rowStep, long step, int c, con
             p0 = F(load)(r2); p1 = F(load)(r2 + c); p2 = F(load)(r2 + 2 * c); p3 = F(load)(r2 + 3 * c);
             a = FMA(p0, w20, a); a = FMA(p1, w21, a); a = FMA(p2, w22, a);
             d = FMA(p1, w20, d); d = FMA(p2, w21, d); d = FMA(p3, w22, d);
-            F(finish)(e, a, pixel + n, k);
-            F(finish)(e, d, pixel + n + 1, k);
+            F(end)(e, a, pixel + n, k, activation, 0);
+            F(end)(e, d, pixel + n + 1, k, activation, 0);
             r0 += 2 * c;
         }
     }
@@ -276,16 +298,27 @@ static TARGET void F(sweep1)(const float *x, long rowStep, long step, int c, con
         a = FMA(F(load)(r0), w00, a); a = FMA(F(load)(r0 + c), w01, a); a = FMA(F(load)(r0 + 2 * c), w02, a);
         a = FMA(F(load)(r1), w10, a); a = FMA(F(load)(r1 + c), w11, a); a = FMA(F(load)(r1 + 2 * c), w12, a);
         a = FMA(F(load)(r2), w20, a); a = FMA(F(load)(r2 + c), w21, a); a = FMA(F(load)(r2 + 2 * c), w22, a);
-        F(finish)(e, a, pixel + n, k);
+        F(end)(e, a, pixel + n, k, activation, 0);
         r0 += step;
+    }
+}
+
+/// The sweep made for the activation, a function of its own so that its nine weights keep
+/// their registers (inlined into the row's loop, they went to the stack).
+static TARGET __attribute__((noinline)) void F(sweep1)(const float *x, long rowStep, long step, int c, const float *weights,
+                                                       const float *bias, const vk_epilogue *e, long pixel, int count, int k) {
+    switch (e->activation) {
+    case VK_NONE: F(sweep1body)(x, rowStep, step, c, weights, bias, e, pixel, count, k, VK_NONE); break;
+    case VK_RELU: F(sweep1body)(x, rowStep, step, c, weights, bias, e, pixel, count, k, VK_RELU); break;
+    default: F(sweep1body)(x, rowStep, step, c, weights, bias, e, pixel, count, k, e->activation); break;
     }
 }
 
 #if DW_VECTORS >= 2
 /// Two vectors of channels in one sweep (a family with 32 registers): each input pixel's
 /// cache lines are read once.
-static TARGET void F(sweep2)(const float *x, long rowStep, long step, int c, const float *weights, const float *bias,
-                             const vk_epilogue *e, long pixel, int count, int k) {
+INLINE void F(sweep2body)(const float *x, long rowStep, long step, int c, const float *weights, const float *bias, const vk_epilogue *e,
+                          long pixel, int count, int k, const int activation) {
     const V b = F(load)(bias), bb = F(load)(bias + LANES);
     const V w00 = F(load)(weights), w01 = F(load)(weights + c), w02 = F(load)(weights + 2 * c);
     const V w10 = F(load)(weights + 3 * c), w11 = F(load)(weights + 4 * c), w12 = F(load)(weights + 5 * c);
@@ -304,9 +337,18 @@ static TARGET void F(sweep2)(const float *x, long rowStep, long step, int c, con
         d = FMA(F(load)(r1 + LANES), v10, d); d = FMA(F(load)(r1 + c + LANES), v11, d); d = FMA(F(load)(r1 + 2 * c + LANES), v12, d);
         a = FMA(F(load)(r2), w20, a); a = FMA(F(load)(r2 + c), w21, a); a = FMA(F(load)(r2 + 2 * c), w22, a);
         d = FMA(F(load)(r2 + LANES), v20, d); d = FMA(F(load)(r2 + c + LANES), v21, d); d = FMA(F(load)(r2 + 2 * c + LANES), v22, d);
-        F(finish)(e, a, pixel + n, k);
-        F(finish)(e, d, pixel + n, k + LANES);
+        F(end)(e, a, pixel + n, k, activation, 0);
+        F(end)(e, d, pixel + n, k + LANES, activation, 0);
         r0 += step;
+    }
+}
+
+static TARGET __attribute__((noinline)) void F(sweep2)(const float *x, long rowStep, long step, int c, const float *weights,
+                                                       const float *bias, const vk_epilogue *e, long pixel, int count, int k) {
+    switch (e->activation) {
+    case VK_NONE: F(sweep2body)(x, rowStep, step, c, weights, bias, e, pixel, count, k, VK_NONE); break;
+    case VK_RELU: F(sweep2body)(x, rowStep, step, c, weights, bias, e, pixel, count, k, VK_RELU); break;
+    default: F(sweep2body)(x, rowStep, step, c, weights, bias, e, pixel, count, k, e->activation); break;
     }
 }
 #endif
@@ -342,21 +384,6 @@ static TARGET void F(vk_depthwise)(const float *input, float *output, const floa
                                    int ow, int kh, int kw, int sy, int sx, int py, int px, int activation) {
     const vk_epilogue e = {output, 0, c, 0, activation};
     for (int oy = 0; oy < oh; oy++) F(dwrow)(oy, (long)oy * ow, input, &e, weights, bias, h, w, c, ow, kh, kw, sy, sx, py, px);
-}
-
-/// A depthwise convolution whose output only a 1x1 convolution reads, a row at a time: each
-/// row of the depthwise output goes to `scratch` (OW * C floats and a vector more, in L1) and
-/// straight through the 1x1 convolution, so the intermediate tensor never travels to memory.
-static TARGET void F(vk_dwpw)(const float *input, const float *dwWeights, const float *dwBias, int h, int w, int c, int oh, int ow,
-                              int kh, int kw, int sy, int sx, int py, int px, int dwActivation, float *scratch, float *output,
-                              const float *pwWeights, const float *pwBias, int co, int cop, int pwActivation, const float *residual, int rc) {
-    const vk_epilogue de = {scratch, 0, c, 0, dwActivation};
-    for (int oy = 0; oy < oh; oy++) {
-        F(dwrow)(oy, 0, input, &de, dwWeights, dwBias, h, w, c, ow, kh, kw, sy, sx, py, px);
-        const long first = (long)oy * ow;
-        const vk_epilogue pe = {output + first * co, residual ? residual + first * rc : 0, co, rc, pwActivation};
-        F(pointwise)(scratch, ow, c, pwWeights, pwBias, co, cop, &pe);
-    }
 }
 
 /// A 1x1 convolution with fewer outputs than a vector (a detector's score head), weights

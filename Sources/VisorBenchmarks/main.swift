@@ -385,29 +385,64 @@ func terminalBenchmark(path: String, rounds: Int) throws {
 
 /// BlazeFace inference, Visor's interpreter against Google's runtime (ai-edge-litert through
 /// Tests/Interop/tflite_reference.py, one thread, XNNPACK as it ships), same model and input,
-/// side by side in one run; and Visor's heap allocations per inference.
+/// side by side in one run: blocks of invocations alternate between the two, so that both see
+/// the machine in the same state (a busy neighbour or a change of clock speed slows both), and
+/// each block's median ratio is kept; the figure is the median of those ratios. Also Visor's
+/// heap allocations per inference.
 func faceBenchmark(image: String, runs: Int) throws {
     guard let jpeg = FileManager.default.contents(atPath: image) else { fail("cannot read \(image)") }
     var pixels: [UInt8] = []
     let size = try jpeg.withUnsafeBytes { try JPEGCodec().decode($0, into: &pixels) }
     let frame = Frame(widthPixels: size.width, heightPixels: size.height, pixels: pixels, captureTimeNanoseconds: 0)
+    let block = 10
+    func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
     for model in FaceDetector.Model.allCases {
         let detector = try FaceDetector(model: model)
         detector.prepare(frame)
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("visor-face-\(getpid()).f32")
         try Data(buffer: UnsafeBufferPointer(detector.interpreter.input())).write(to: input)
         defer { try? FileManager.default.removeItem(at: input) }
-        for _ in 0..<20 { detector.interpreter.invoke() }
-        var times: [Double] = []
-        times.reserveCapacity(runs)
-        let before = visor_allocation_count()
-        for _ in 0..<runs {
-            let start = now()
-            detector.interpreter.invoke()
-            times.append(Double(now() - start) / 1e6)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "Tests/Interop/tflite_reference.py", FaceDetector.modelPath(model)!, input.path,
+                             input.path + ".out", "--serve"]
+        let requests = Pipe(), replies = Pipe()
+        process.standardInput = requests
+        process.standardOutput = replies
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var lines = LineReader(replies.fileHandleForReading)
+        guard lines.next() == "ready" else { fail("the reference runtime did not start (is ai-edge-litert installed? tools/setup)") }
+        func reference(_ count: Int) -> [Double] {
+            requests.fileHandleForWriting.write(Data("\(count)\n".utf8))
+            guard let line = lines.next(), let times = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [Double] else {
+                fail("the reference runtime stopped answering")
+            }
+            return times
         }
-        let allocations = visor_allocation_count() - before
-        times.sort()
+        for _ in 0..<20 { detector.interpreter.invoke() }
+        _ = reference(20)
+        var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
+        ours.reserveCapacity(runs)
+        var allocations: UInt64 = 0
+        while ours.count < runs {
+            var mine: [Double] = []
+            mine.reserveCapacity(block)
+            let before = visor_allocation_count()
+            for _ in 0..<block {
+                let start = now()
+                detector.interpreter.invoke()
+                mine.append(Double(now() - start) / 1e6)
+            }
+            allocations += visor_allocation_count() - before
+            let others = reference(block)
+            ours += mine
+            theirs += others
+            ratios.append(median(mine) / median(others))
+        }
+        try? requests.fileHandleForWriting.close()
+        process.waitUntilExit()
+        for k in 0..<2 { try? FileManager.default.removeItem(atPath: input.path + ".out.\(k).f32") }
         if ProcessInfo.processInfo.environment["VISOR_PROFILE"] != nil {
             let steps = detector.interpreter.profile(runs: 100)
             var kinds: [String: Double] = [:]
@@ -417,22 +452,28 @@ func faceBenchmark(image: String, runs: Int) throws {
             }
             print(kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.3f ms", $0.key, $0.value) }.joined(separator: ", "))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "Tests/Interop/tflite_reference.py", FaceDetector.modelPath(model)!, input.path,
-                             input.path + ".out", "--time", String(runs)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        for k in 0..<2 { try? FileManager.default.removeItem(atPath: input.path + ".out.\(k).f32") }
-        let reference = (try? JSONSerialization.jsonObject(with: output) as? [String: Any])?["median_ms"] as? Double ?? .nan
-        let ours = times[times.count / 2]
-        print("{\"benchmark\":\"face-inference\",\"model\":\"\(model.rawValue)\",\"runs\":\(runs),\"visor_median_ms\":\(ours),"
-            + "\"reference_median_ms\":\(reference),\"visor_over_reference\":\(ours / reference),"
-            + "\"allocations_per_inference\":\(Double(allocations) / Double(runs))}")
+        print("{\"benchmark\":\"face-inference\",\"model\":\"\(model.rawValue)\",\"kernels\":\"\(detector.interpreter.kernels.rawValue)\",\"runs\":\(ours.count),"
+            + "\"visor_median_ms\":\(median(ours)),\"reference_median_ms\":\(median(theirs)),\"visor_over_reference\":\(median(ratios)),"
+            + "\"allocations_per_inference\":\(Double(allocations) / Double(ours.count))}")
+    }
+}
+
+/// Lines from a pipe, without Foundation's line APIs (which Linux lacks for file handles).
+struct LineReader {
+    let handle: FileHandle
+    var buffer = Data()
+    init(_ handle: FileHandle) { self.handle = handle }
+    mutating func next() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let more = handle.availableData
+            if more.isEmpty { return nil }
+            buffer.append(more)
+        }
     }
 }
 

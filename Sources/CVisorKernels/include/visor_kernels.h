@@ -43,13 +43,6 @@ void vk_conv(vk_family family, const float *input, float *output, const float *w
 void vk_depthwise(vk_family family, const float *input, float *output, const float *weights, const float *bias,
                   int h, int w, int c, int oh, int ow, int kh, int kw, int sy, int sx, int py, int px, int activation);
 
-/// A depthwise convolution (as `vk_depthwise`) whose output only a 1x1 convolution reads (as
-/// `vk_conv`, CI = C, over the depthwise output's pixels), a row at a time through `scratch`,
-/// which holds OW * C + 16 floats.
-void vk_dwpw(vk_family family, const float *input, const float *dwWeights, const float *dwBias, int h, int w, int c, int oh, int ow,
-             int kh, int kw, int sy, int sx, int py, int px, int dwActivation, float *scratch, float *output, const float *pwWeights,
-             const float *pwBias, int co, int cop, int pwActivation, const float *residual, int rc);
-
 /// A 1x1 convolution with at most 8 outputs (a score head), `weights` [CO][CI] as the model has
 /// them; `residual` as for `vk_conv`. Any stride and padding.
 void vk_narrow(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int ci,

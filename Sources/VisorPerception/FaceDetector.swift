@@ -48,6 +48,10 @@ public final class FaceDetector {
     public var minimumScore: Double
     public var suppressionThreshold = 0.3
     private var letterbox = (scale: 1.0, padX: 0.0, padY: 0.0, originX: 0.0, originY: 0.0)
+    /// Per column and per row of the model's input: the first source pixel of the bilinear
+    /// sample (-1 where the letterbox's border is), the second, and the second's weight.
+    private var columns: [(first: Int, second: Int, weight: Float)] = []
+    private var rows: [(first: Int, second: Int, weight: Float)] = []
 
     /// The model file shipped with Visor.
     public static func modelPath(_ model: Model) -> String? {
@@ -113,25 +117,34 @@ public final class FaceDetector {
         let scale = Double(size) / Double(max(w, h))
         let padX = (Double(size) - Double(w) * scale) / 2, padY = (Double(size) - Double(h) * scale) / 2
         letterbox = (scale, padX, padY, Double(ox), Double(oy))
+        // Where each column and row samples the frame: worked out once a call, not once a pixel.
+        func samples(_ count: Int, pad: Double, extent: Int, into table: inout [(first: Int, second: Int, weight: Float)]) {
+            table.removeAll(keepingCapacity: true)
+            for i in 0..<count {
+                let s = (Double(i) + 0.5 - pad) / scale - 0.5
+                guard s > -1, s < Double(extent) else { table.append((-1, -1, 0)); continue }
+                let first = max(0, min(extent - 1, Int(s.rounded(.down))))
+                table.append((first, min(extent - 1, first + 1), Float(max(0, s - Double(first)))))
+            }
+        }
+        samples(size, pad: padX, extent: w, into: &columns)
+        samples(size, pad: padY, extent: h, into: &rows)
         frame.pixels.withUnsafeBufferPointer { px in
-            for y in 0..<size {
-                let sy = (Double(y) + 0.5 - padY) / scale - 0.5
-                for x in 0..<size {
-                    let sx = (Double(x) + 0.5 - padX) / scale - 0.5
-                    let o = (y * size + x) * 3
-                    guard sx > -1, sy > -1, sx < Double(w), sy < Double(h) else {
-                        input[o] = -1; input[o + 1] = -1; input[o + 2] = -1
-                        continue
-                    }
-                    let x0 = max(0, min(w - 1, Int(sx.rounded(.down)))), y0 = max(0, min(h - 1, Int(sy.rounded(.down))))
-                    let x1 = min(w - 1, x0 + 1), y1 = min(h - 1, y0 + 1)
-                    let fx = Float(max(0, sx - Double(x0))), fy = Float(max(0, sy - Double(y0)))
-                    let row0 = (oy + y0) * fw + ox, row1 = (oy + y1) * fw + ox
-                    for c in 0..<3 {
-                        let p00 = Float(px[(row0 + x0) * 3 + c]), p01 = Float(px[(row0 + x1) * 3 + c])
-                        let p10 = Float(px[(row1 + x0) * 3 + c]), p11 = Float(px[(row1 + x1) * 3 + c])
-                        let top = p00 + (p01 - p00) * fx, bottom = p10 + (p11 - p10) * fx
-                        input[o + c] = (top + (bottom - top) * fy) / 127.5 - 1
+            columns.withUnsafeBufferPointer { columns in
+                for y in 0..<size {
+                    let row = rows[y], out = input.baseAddress! + y * size * 3
+                    guard row.first >= 0 else { out.update(repeating: -1, count: size * 3); continue }
+                    let fy = row.weight
+                    let line0 = px.baseAddress! + ((oy + row.first) * fw + ox) * 3, line1 = px.baseAddress! + ((oy + row.second) * fw + ox) * 3
+                    for x in 0..<size {
+                        let column = columns[x], o = out + x * 3
+                        guard column.first >= 0 else { o[0] = -1; o[1] = -1; o[2] = -1; continue }
+                        let fx = column.weight, a = column.first * 3, b = column.second * 3
+                        for c in 0..<3 {
+                            let p00 = Float(line0[a + c]), p01 = Float(line0[b + c]), p10 = Float(line1[a + c]), p11 = Float(line1[b + c])
+                            let top = p00 + (p01 - p00) * fx, bottom = p10 + (p11 - p10) * fx
+                            o[c] = (top + (bottom - top) * fy) / 127.5 - 1
+                        }
                     }
                 }
             }

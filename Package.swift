@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "VisorSessionTests", dependencies: ["VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorMediaTests", dependencies: ["VisorMedia", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorRuntimeTests", dependencies: ["VisorRuntime", "VisorSession", "VisorCore", "VisorTestSupport"]),
-        .testTarget(name: "VisorPerceptionTests", dependencies: ["VisorPerception", "CTesseract"]),
+        .testTarget(name: "VisorPerceptionTests", dependencies: ["VisorPerception", "VisorMedia", "VisorCore", "CTesseract"]),
         .testTarget(name: "VisorAssistantTests", dependencies: ["VisorAssistant", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorNeuralTests", dependencies: ["VisorNeural", "VisorPerception", "VisorMedia", "VisorSession", "VisorCore", "VisorTestSupport"]),
         .testTarget(name: "VisorDevicesTests", dependencies: ["VisorDevices", "VisorSession", "VisorMedia", "VisorCore", "VisorTestSupport"]),

@@ -7,8 +7,9 @@ import Synchronization
 public final class WorkerThread: Sendable {
     private let done = DispatchSemaphore(value: 0)
 
-    /// Starts `body` on a new thread named `name`.
-    public init(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// Starts `body` on a new thread named `name`, `niceness` below the thread that starts it
+    /// (0: as it; more: a lower priority, so that the thread yields its core to the frame path).
+    public init(name: String, niceness: Int32 = 0, _ body: @escaping @Sendable () -> Void) {
         let done = self.done
         let handleStored = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -17,12 +18,35 @@ public final class WorkerThread: Sendable {
             // that outran the parent kept the process's name (a test saw it in 3 runs of 5).
             handleStored.wait()
             Thread.current.name = name
+            if niceness > 0 { WorkerThread.lowerPriority(niceness) }
             body()
             done.signal()
         }
         thread.name = name
         thread.start()
         handleStored.signal()
+    }
+
+    /// Lowers the calling thread's priority by `niceness` (to at most 19). Linux keeps a nice
+    /// value per thread, `setpriority` of "process" 0 is the calling thread's, and the threads
+    /// it starts inherit it. A thread may always lower its own priority: no privilege needed.
+    public static func lowerPriority(_ niceness: Int32) {
+        let target = min(19, Self.niceness + niceness)
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, target)
+        #else
+        _ = setpriority(PRIO_PROCESS, 0, target)
+        #endif
+    }
+
+    /// The calling thread's nice value.
+    public static var niceness: Int32 {
+        errno = 0
+        #if os(Linux)
+        return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        #else
+        return getpriority(PRIO_PROCESS, 0)
+        #endif
     }
 
     /// Waits until the body has returned; returns at once after that, however often called.

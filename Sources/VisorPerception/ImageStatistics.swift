@@ -25,6 +25,12 @@ public final class ImageStatistics {
     private var colourThumbnail: [UInt8] = []
     private var thumbnail = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
     private var previous = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
+    /// The last frame's thumbnail in its four phases of every second row and column (phase
+    /// (r, c) holds the pixels at odd rows when r is 1, odd columns when c is 1), 60x80 each: a
+    /// shifted comparison of every second pixel is then a run of adjacent bytes, which the
+    /// compiler vectorises.
+    private var phases = [[UInt8]](repeating: [UInt8](repeating: 0, count: (thumbnailWidth / 2) * (thumbnailHeight / 2)), count: 4)
+    private var previousPhases = [[UInt8]](repeating: [UInt8](repeating: 0, count: (thumbnailWidth / 2) * (thumbnailHeight / 2)), count: 4)
     private var hasPrevious = false
     private var recentShifts = (0, 0, 0)
 
@@ -33,6 +39,7 @@ public final class ImageStatistics {
     /// Reads one frame (packed RGB). Frames of any size are box-filtered to the thumbnail.
     public func read(_ frame: Frame) -> Reading {
         makeThumbnail(frame)
+        makePhases()
         let sharpness = laplacian()
         var shift = (0, 0), residual = 0.0
         if hasPrevious { (shift, residual) = estimateShift() }
@@ -51,6 +58,7 @@ public final class ImageStatistics {
             motion = .still
         }
         swap(&thumbnail, &previous)
+        swap(&phases, &previousPhases)
         hasPrevious = true
         return Reading(sharpness: sharpness, shiftX: shift.0, shiftY: shift.1,
                        residual: residual, motion: motion, sceneChanged: sceneChanged)
@@ -83,37 +91,86 @@ public final class ImageStatistics {
         return Double(total) / Double((tw - 2) * (th - 2))
     }
 
+    private func makePhases() {
+        let tw = Self.thumbnailWidth, pw = tw / 2, ph = Self.thumbnailHeight / 2
+        thumbnail.withUnsafeBufferPointer { t in
+            for phase in 0..<4 {
+                let r = phase >> 1, c = phase & 1
+                phases[phase].withUnsafeMutableBufferPointer { out in
+                    for i in 0..<ph {
+                        let row = (r + 2 * i) * tw + c
+                        for j in 0..<pw { out[i * pw + j] = t[row + 2 * j] }
+                    }
+                }
+            }
+        }
+    }
+
     /// The shift within ±6 thumbnail pixels that best lines this frame up with the last, by the
-    /// mean absolute difference over the central region.
-    private func estimateShift() -> ((Int, Int), Double) {
+    /// mean absolute difference over the central region: every second pixel of the region that
+    /// stays in view for every shift, this frame's at even rows and columns from the search's
+    /// edge, the last frame's in the phase that the shift's parity picks.
+    func estimateShift() -> ((Int, Int), Double) {
+        let s = Self.search, pw = Self.thumbnailWidth / 2
+        // Sampled rows and columns: y = s, s+2, ... < th - s; x likewise.
+        let rows = (Self.thumbnailHeight - 2 * s + 1) / 2, columns = (Self.thumbnailWidth - 2 * s + 1) / 2
+        var best = (0, 0), bestCost = Int.max
+        phases[0].withUnsafeBufferPointer { current in
+            // This frame's samples: s is even, so they are phase (0, 0) from (s/2, s/2) on.
+            let now = current.baseAddress! + (s / 2) * pw + s / 2
+            for dy in -s...s {
+                for dx in -s...s {
+                    let r0 = s + dy, c0 = s + dx
+                    let cost = previousPhases[(r0 & 1) << 1 | (c0 & 1)].withUnsafeBufferPointer { phase in
+                        let before = phase.baseAddress! + (r0 >> 1) * pw + (c0 >> 1)
+                        var total = 0
+                        for i in 0..<rows {
+                            let a = now + i * pw, b = before + i * pw
+                            var row: Int32 = 0
+                            for j in 0..<columns { row &+= Int32(abs(Int16(a[j]) &- Int16(b[j]))) }
+                            total += Int(row)
+                        }
+                        return total
+                    }
+                    // Ties go to the smaller shift: a still view stays still.
+                    if cost < bestCost || (cost == bestCost && abs(dx) + abs(dy) < abs(best.0) + abs(best.1)) {
+                        bestCost = cost
+                        best = (dx, dy)
+                    }
+                }
+            }
+        }
+        return (best, Double(bestCost) / Double(rows * columns))
+    }
+
+    /// The same search by plain loops over the thumbnails, for the tests.
+    func estimateShiftPlainly() -> ((Int, Int), Double) {
         let tw = Self.thumbnailWidth, th = Self.thumbnailHeight, s = Self.search
         var best = (0, 0), bestCost = Int.max
-        thumbnail.withUnsafeBufferPointer { now in
-            previous.withUnsafeBufferPointer { before in
-                for dy in -s...s {
-                    for dx in -s...s {
-                        var cost = 0
-                        // Every second pixel of the region that stays in view for every shift.
-                        var y = s
-                        while y < th - s {
-                            var x = s
-                            let row = y * tw, shifted = (y + dy) * tw + dx
-                            while x < tw - s {
-                                cost += abs(Int(now[row + x]) - Int(before[shifted + x]))
-                                x += 2
-                            }
-                            y += 2
-                        }
-                        // Ties go to the smaller shift: a still view stays still.
-                        if cost < bestCost || (cost == bestCost && abs(dx) + abs(dy) < abs(best.0) + abs(best.1)) {
-                            bestCost = cost
-                            best = (dx, dy)
-                        }
-                    }
+        for dy in -s...s {
+            for dx in -s...s {
+                var cost = 0
+                for y in stride(from: s, to: th - s, by: 2) {
+                    for x in stride(from: s, to: tw - s, by: 2) { cost += abs(Int(thumbnail[y * tw + x]) - Int(previous[(y + dy) * tw + x + dx])) }
+                }
+                if cost < bestCost || (cost == bestCost && abs(dx) + abs(dy) < abs(best.0) + abs(best.1)) {
+                    bestCost = cost
+                    best = (dx, dy)
                 }
             }
         }
         let samples = ((th - 2 * s + 1) / 2) * ((tw - 2 * s + 1) / 2)
         return (best, Double(bestCost) / Double(samples))
+    }
+
+    /// Makes `frame` the current thumbnail and the one before it `previous`, without a reading
+    /// (for the tests).
+    func load(previous earlier: Frame, current: Frame) {
+        makeThumbnail(earlier)
+        makePhases()
+        swap(&thumbnail, &previous)
+        swap(&phases, &previousPhases)
+        makeThumbnail(current)
+        makePhases()
     }
 }

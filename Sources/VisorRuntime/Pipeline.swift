@@ -11,6 +11,13 @@ import VisorSession
 /// `StageScheduler`; the scene context updated from their results, and every stage timed by the
 /// runtime.
 public final class Pipeline {
+    /// Nice values of the asynchronous stages' threads (the frame thread keeps the process's):
+    /// the slow perception stages 10 (against a busy frame thread on their core, about a tenth
+    /// of it: they drop frames when late, by design), listening 2, the assistant and its model 5.
+    /// Linux's idle policy for the slow stages was tried: it did not lower the frame path's p99
+    /// on this machine, and it would starve them when another process keeps the other core busy.
+    public static let niceness: (slowStages: Int32, speech: Int32, assistant: Int32) = (10, 2, 5)
+
     public struct Options {
         public var profile: DeviceProfile
         public var mode: SchedulingMode = .freeRunning
@@ -80,14 +87,18 @@ public final class Pipeline {
         ownMetrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
         ownMetrics.modelLoadNanoseconds = (options.assistant?.assistant.model as? LanguageModel)?.loadNanoseconds
         // Three worker groups, so that none waits behind another: the slow stages' pool, the
-        // listener's thread, the assistant's thread.
+        // listener's thread, the assistant's thread. On a machine with few cores they share the
+        // frame thread's core: the frame path comes first (the slow stages drop frames when
+        // late, by design), then listening, then the assistant's model (whose own threads inherit
+        // its nice value); see `Pipeline.niceness`.
         var lanes = zip(slowStages, latencies).map { $0.lane(modelledLatencyNanoseconds: $1, group: 0) }
         speechLane = options.speech.map { speech in lanes.append(speech.lane(group: 1)); return lanes.count - 1 }
         assistantLane = options.assistant.map { assistant in lanes.append(assistant.lane(group: 2)); return lanes.count - 1 }
         let groups = [
-            WorkerGroup(threads: max(1, options.workerThreads), threadName: { "visor-worker-\($0 + 1)" }, traceTrack: { "worker \($0 + 1)" }),
-            WorkerGroup(threads: 1, threadName: { _ in "visor-speech" }, traceTrack: { _ in "speech" }),
-            WorkerGroup(threads: 1, threadName: { _ in "visor-assistant" }, traceTrack: { _ in "assistant" }),
+            WorkerGroup(threads: max(1, options.workerThreads), threadName: { "visor-worker-\($0 + 1)" }, traceTrack: { "worker \($0 + 1)" },
+                        niceness: Self.niceness.slowStages),
+            WorkerGroup(threads: 1, threadName: { _ in "visor-speech" }, traceTrack: { _ in "speech" }, niceness: Self.niceness.speech),
+            WorkerGroup(threads: 1, threadName: { _ in "visor-assistant" }, traceTrack: { _ in "assistant" }, niceness: Self.niceness.assistant),
         ]
         scheduler = StageScheduler(lanes: lanes, groups: groups, mode: options.mode, inline: options.workerThreads == 0, trace: options.trace)
         state.stats.stageNames = fastStages.map(\.name) + slowStages.map(\.name) + [SpeechStage.name]

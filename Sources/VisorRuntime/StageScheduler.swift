@@ -72,6 +72,8 @@ struct WorkerGroup {
     /// The name of its thread `i` (the OS's thread name) and of its track in a trace.
     var threadName: (Int) -> String
     var traceTrack: (Int) -> String
+    /// The threads' nice value: above 0, they give way to the frame path on a busy machine.
+    var niceness: Int32 = 0
 }
 
 /// Per-stage figures the scheduler keeps as it publishes.
@@ -155,7 +157,7 @@ final class StageScheduler: @unchecked Sendable {
         guard !inline else { return }
         for (g, group) in groups.enumerated() where lanes.contains(where: { $0.group == g }) {
             for index in 0..<group.threads {
-                threads.append(WorkerThread(name: group.threadName(index)) { [unowned self] in self.workerLoop(group: g, index: index) })
+                threads.append(WorkerThread(name: group.threadName(index), niceness: group.niceness) { [unowned self] in self.workerLoop(group: g, index: index) })
             }
         }
     }

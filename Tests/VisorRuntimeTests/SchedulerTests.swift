@@ -12,8 +12,9 @@ final class ProbeStage: SlowStage {
     let reads: Set<ContextKey> = [.frame]
     let writes: Set<ContextKey> = [.codes]
     let delayMicroseconds: () -> UInt32
-    /// The threads it analysed on.
+    /// The threads it analysed on, and their nice values.
     let threads = Locked<Set<String>>([])
+    let nicenesses = Locked<Set<Int32>>([])
 
     init(name: String = "probe", delayMicroseconds: @escaping () -> UInt32 = { 0 }) {
         self.name = name
@@ -24,6 +25,7 @@ final class ProbeStage: SlowStage {
         usleep(delayMicroseconds())
         let thread = Thread.isMainThread ? "main" : (Thread.current.name ?? "?")
         threads.withLock { _ = $0.insert(thread) }
+        nicenesses.withLock { _ = $0.insert(WorkerThread.niceness) }
         let level = Int(frame.pixels[0])
         let sighting = CodeSighting(payload: "frame \(level)", symbology: "probe", box: [0, 0, 1, 1], captureTimeNanoseconds: frame.captureTimeNanoseconds)
         return SlowStageOutput(events: [TranscriptEvent(kind: EventKind(rawValue: "probe"), fields: [("level", .int(Int64(level)))])]) { $0.codes = [sighting] }
@@ -91,6 +93,8 @@ final class SchedulerTests: XCTestCase {
             XCTAssertEqual(ranOn, ["main"], "inline: on the test's own thread")
         } else {
             XCTAssertTrue(!ranOn.isEmpty && ranOn.allSatisfy { $0.hasPrefix("visor-worker-") }, "threaded: on the workers, ran on \(ranOn)")
+            // The workers give way to the frame path: their nice value is the pipeline's, above the test thread's.
+            XCTAssertEqual(probe.nicenesses.value, [min(19, WorkerThread.niceness + Pipeline.niceness.slowStages)], "threaded: the workers' nice value")
         }
     }
 

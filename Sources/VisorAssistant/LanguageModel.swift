@@ -12,6 +12,8 @@ public struct GenerationTimings: Equatable, Sendable {
     public var promptNanoseconds: UInt64 = 0
     public var generatedTokens = 0
     public var generationNanoseconds: UInt64 = 0
+    /// Threads that evaluated this prompt and answer.
+    public var threads = 0
 
     public var promptTokensPerSecond: Double { promptNanoseconds == 0 ? 0 : Double(promptTokens) / (Double(promptNanoseconds) / 1e9) }
     public var generatedTokensPerSecond: Double { generationNanoseconds == 0 ? 0 : Double(generatedTokens) / (Double(generationNanoseconds) / 1e9) }
@@ -34,6 +36,10 @@ public final class LanguageModel {
     /// Tokens whose keys and values are in the context now, in order.
     private var cached: [llama_token] = []
     private let batchSize: Int
+    /// Threads at most, and those set now (fewer while other processes keep cores busy).
+    private let maximumThreads: Int
+    private var currentThreads: Int
+    private let load: CoreLoad?
     private let logger = Logger(label: "visor.model")
 
     /// Where the default model is: `VISOR_MODEL`, then the link `tools/setup` makes, then the
@@ -60,8 +66,12 @@ public final class LanguageModel {
     /// - Parameters:
     ///   - contextTokens: the context's size (prompt and answer together).
     ///   - threads: CPU threads for evaluation; the same count gives the same words every run.
+    ///   - adaptiveThreads: evaluate each prompt on as many of `threads` as there are cores
+    ///     other processes leave free (`CoreLoad`), instead of all of them: llama.cpp's threads
+    ///     wait for one another at every step, and one of two sharing its core with a busy
+    ///     process holds both back. Off where answers must not depend on the machine's load.
     /// - Throws: when the file is missing or llama.cpp cannot load it.
-    public init(path: String, contextTokens: Int = 1024, threads: Int = 2) throws {
+    public init(path: String, contextTokens: Int = 1024, threads: Int = 2, adaptiveThreads: Bool = false) throws {
         guard FileManager.default.isReadableFile(atPath: path) else { throw VisorError("model \(path): no such file") }
         LanguageModel.silenceLlamaLog()
         let started = DispatchTime.now().uptimeNanoseconds
@@ -92,6 +102,9 @@ public final class LanguageModel {
         self.contextTokens = contextTokens
         self.batchSize = 512
         self.template = llama_model_chat_template(model, nil).map { String(cString: $0) }
+        self.maximumThreads = threads
+        self.currentThreads = threads
+        self.load = adaptiveThreads ? CoreLoad() : nil
         loadNanoseconds = DispatchTime.now().uptimeNanoseconds - started
         logger.info("loaded \(path) in \(loadNanoseconds / 1_000_000) ms")
     }
@@ -140,6 +153,15 @@ public final class LanguageModel {
     /// - Throws: when the prompt does not fit the context, or llama.cpp fails to evaluate.
     public func generate(prompt: String, maxTokens: Int, stop: [String] = []) throws -> (text: String, timings: GenerationTimings) {
         var timings = GenerationTimings()
+        if let load, let busy = load.othersBusyCores() {
+            let threads = CoreLoad.threads(limit: maximumThreads, cores: load.cores, othersBusy: busy)
+            if threads != currentThreads {
+                llama_set_n_threads(context, Int32(threads), Int32(threads))
+                modelLogger.debug("\(threads) threads: other processes keep \(busy) of \(load.cores) cores busy")
+                currentThreads = threads
+            }
+        }
+        timings.threads = currentThreads
         let tokens = tokenize(prompt)
         guard tokens.count + maxTokens < contextTokens else {
             throw VisorError("the prompt (\(tokens.count) tokens) and answer (\(maxTokens)) do not fit the model's context of \(contextTokens)")

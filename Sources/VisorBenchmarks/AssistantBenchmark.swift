@@ -18,25 +18,47 @@ func assistantBenchmark(runs: Int) throws {
         _ = try LanguageModel(path: path, threads: threads)
         loads.append(Double(now() - start) / 1e6)
     }
-    let model = try LanguageModel(path: path, threads: threads)
-    try model.prefill(model.chatPrompt(system: Assistant.systemPrompt, user: ""))
     let questions = [
         ("A sign reads \"NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES\"", "What am I looking at?"),
         ("You noted: the car is on level three", "Where is the car?"),
         ("You read: NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES\n- You took a photo\n- You noted: the car is on level three", "What did I see?"),
     ]
-    var promptRates: [Double] = [], generationRates: [Double] = [], answers: [Double] = []
-    for _ in 0..<runs {
-        for (facts, question) in questions {
-            let start = now()
-            let (_, t) = try model.phrase(system: Assistant.systemPrompt, user: "Facts:\n- \(facts)\nQuestion: \(question)", maxTokens: 40)
-            answers.append(Double(now() - start) / 1e6)
-            promptRates.append(t.promptTokensPerSecond)
-            if t.generatedTokens > 0 { generationRates.append(t.generatedTokensPerSecond) }
+    /// The model's speed and answer time on the assistant's questions, `runs` rounds.
+    func measure(_ model: LanguageModel) throws -> (prompt: Double, generated: Double, answer: Double, threads: Int) {
+        try model.prefill(model.chatPrompt(system: Assistant.systemPrompt, user: ""))
+        var promptRates: [Double] = [], generationRates: [Double] = [], answers: [Double] = [], threads: [Int] = []
+        for _ in 0..<runs {
+            for (facts, question) in questions {
+                let start = now()
+                let (_, t) = try model.phrase(system: Assistant.systemPrompt, user: "Facts:\n- \(facts)\nQuestion: \(question)", maxTokens: 40)
+                answers.append(Double(now() - start) / 1e6)
+                promptRates.append(t.promptTokensPerSecond)
+                if t.generatedTokens > 0 { generationRates.append(t.generatedTokensPerSecond) }
+                threads.append(t.threads)
+            }
         }
+        return (median(promptRates), median(generationRates), median(answers), threads.sorted()[threads.count / 2])
     }
+    // Quiet: as the runtime loads it outside deterministic runs (threads sized by the cores free).
+    let quiet = try measure(try LanguageModel(path: path, threads: threads, adaptiveThreads: true))
     print(String(format: "{\"benchmark\":\"language-model\",\"model\":\"%@\",\"threads\":%d,\"load_median_ms\":%.1f,\"answer_median_ms\":%.1f,\"prompt_tokens_per_second_median\":%.0f,\"generated_tokens_per_second_median\":%.0f}",
-                 LanguageModel.defaultModelName, threads, median(loads), median(answers), median(promptRates), median(generationRates)))
+                 LanguageModel.defaultModelName, quiet.threads, median(loads), quiet.answer, quiet.prompt, quiet.generated))
+    // Contended: another process burns one core throughout; the same model with its threads
+    // sized by the cores free, and with all of them as before (the fixed count).
+    let burner = Process()
+    burner.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    burner.arguments = ["python3", "-c", "while True: pass"]
+    try burner.run()
+    defer { burner.terminate(); burner.waitUntilExit() }
+    usleep(500_000)
+    let adaptive = try measure(try LanguageModel(path: path, threads: threads, adaptiveThreads: true))
+    let fixed = try measure(try LanguageModel(path: path, threads: threads))
+    for (name, r) in [("adaptive", adaptive), ("fixed", fixed)] {
+        print(String(format: "{\"benchmark\":\"language-model-contended\",\"threads_policy\":\"%@\",\"threads\":%d,\"answer_median_ms\":%.1f,\"prompt_tokens_per_second_median\":%.0f,\"generated_tokens_per_second_median\":%.0f,\"generated_over_quiet\":%.2f,\"prompt_over_quiet\":%.2f}",
+                     name, r.threads, r.answer, r.prompt, r.generated, r.generated / quiet.generated, r.prompt / quiet.prompt))
+    }
+    burner.terminate()
+    burner.waitUntilExit()
 
     let voice = try SpeechSynthesizer()
     let sentence = "It says: NOTICE DOUBLE PARKING PROHIBITED AT ALL TIMES"

@@ -254,8 +254,10 @@ extension Assistant {
     /// (`modelPath`, else the default one; none when `useModel` is false), flite's voice at the
     /// wearer's rate, and answers sized to the device's text area (the HUD's first line is the clock).
     /// - Throws: `VisorError` when the memory cannot be opened or the model cannot be found or loaded.
+    /// With `adaptiveThreads` (free-running and live runs), the model evaluates on as many
+    /// threads as other processes leave cores free; deterministic runs keep a fixed count.
     public static func make(profile: DeviceProfile, wearer: WearerProfile, memoryPath: String, modelPath: String? = nil,
-                            useModel: Bool = true, galleryDirectory: String?) throws -> Assistant {
+                            useModel: Bool = true, galleryDirectory: String?, adaptiveThreads: Bool = false) throws -> Assistant {
         var configuration = AssistantConfiguration()
         configuration.wearer = wearer
         configuration.charactersPerLine = (try? HUDRenderer(display: profile.display))?.charactersPerLine ?? 40
@@ -267,7 +269,7 @@ extension Assistant {
             guard let path = modelPath ?? LanguageModel.defaultModelPath() else {
                 throw VisorError("no language model: run tools/setup (it installs \(LanguageModel.defaultModelName)), give --model FILE.gguf, or --no-model")
             }
-            model = try LanguageModel(path: path, threads: min(2, ProcessInfo.processInfo.activeProcessorCount))
+            model = try LanguageModel(path: path, threads: min(2, ProcessInfo.processInfo.activeProcessorCount), adaptiveThreads: adaptiveThreads)
         }
         let voice = try SpeechSynthesizer(voice: wearer.voice.name, durationStretch: Float(1 / wearer.voice.rate))
         return Assistant(configuration: configuration, memory: memory, model: model, voice: voice)

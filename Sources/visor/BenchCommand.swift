@@ -70,7 +70,7 @@ struct Bench: ParsableCommand {
             var assistantOptions = runtime
             if assistantOptions.memory == nil { assistantOptions.memory = scratch + "/memory.sqlite" }
             if assistantOptions.gallery == nil { assistantOptions.gallery = scratch + "/gallery" }
-            options.assistant = try assistantOptions.makeAssistant(profile: profile, wearerProfile: wearer)
+            options.assistant = try assistantOptions.makeAssistant(profile: profile, wearerProfile: wearer, deterministic: deterministic)
             options.tracePath = trace
             options.repeatCount = self.repeat
             options.terminal = ReplayTerminal(size: { TerminalSize(columns: 160, rows: 49) }, write: { _ in }, showsStatus: false)

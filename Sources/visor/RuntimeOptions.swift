@@ -63,10 +63,13 @@ struct RuntimeOptions: ParsableArguments {
 
     /// The assistant, when its stage is asked for: the wearer's profile, the memory, the model
     /// (loaded once) and the voice. Characters per line come from the device's text area.
-    func makeAssistant(profile: DeviceProfile, wearerProfile: WearerProfile) throws -> Assistant? {
+    /// A deterministic run keeps the model's threads fixed (its answers must not depend on the
+    /// machine's load); others size them by the cores free.
+    func makeAssistant(profile: DeviceProfile, wearerProfile: WearerProfile, deterministic: Bool) throws -> Assistant? {
         guard stageNames.contains(AssistantStage.name) else { return nil }
         return try Assistant.make(profile: profile, wearer: wearerProfile, memoryPath: memory ?? Self.defaultMemoryPath,
-                                  modelPath: model, useModel: !noModel, galleryDirectory: gallery ?? Self.dataDirectory + "/gallery")
+                                  modelPath: model, useModel: !noModel, galleryDirectory: gallery ?? Self.dataDirectory + "/gallery",
+                                  adaptiveThreads: !deterministic)
     }
 
     /// The stages asked for (validated already), in the registry's order.

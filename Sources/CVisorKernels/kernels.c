@@ -158,3 +158,35 @@ void vk_narrow(vk_family family, const float *input, float *output, const float 
     default: vk_narrow_portable(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
     }
 }
+
+void vk_maxpool(vk_family family, const float *input, float *output, int h, int w, int c, int oh, int ow, int fh, int fw, int sy, int sx,
+                int py, int px, int activation) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512: vk_maxpool_avx512(input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation); return;
+    case VK_AVX2: vk_maxpool_avx2(input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation); return;
+#endif
+    default: vk_maxpool_portable(input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation); return;
+    }
+}
+
+void vk_resize(vk_family family, const float *input, float *output, int ih, int iw, int c, int oh, int ow, int alignCorners,
+               int halfPixel) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512: vk_resize_avx512(input, output, ih, iw, c, oh, ow, alignCorners, halfPixel); return;
+    case VK_AVX2: vk_resize_avx2(input, output, ih, iw, c, oh, ow, alignCorners, halfPixel); return;
+#endif
+    default: vk_resize_portable(input, output, ih, iw, c, oh, ow, alignCorners, halfPixel); return;
+    }
+}
+
+void vk_add(vk_family family, const float *a, const float *b, float *output, long count, int activation) {
+    switch (family) {
+#if defined(__x86_64__)
+    case VK_AVX512: vk_add_avx512(a, b, output, count, activation); return;
+    case VK_AVX2: vk_add_avx2(a, b, output, count, activation); return;
+#endif
+    default: vk_add_portable(a, b, output, count, activation); return;
+    }
+}

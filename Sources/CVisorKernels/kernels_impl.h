@@ -433,6 +433,96 @@ static TARGET void F(vk_narrow)(const float *input, float *output, const float *
     }
 }
 
+/// Scalar activation, for the lanes past the last whole vector.
+static inline float F(activate1)(float v, int activation) {
+    switch (activation) {
+    case VK_RELU: return v < 0 ? 0 : v;
+    case VK_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
+    case VK_RELU_N1_TO_1: return v < -1 ? -1 : (v > 1 ? 1 : v);
+    default: return v;
+    }
+}
+
+/// Max pooling, NHWC: a vector of channels at a time (the last moved back to end with them),
+/// the window clipped to the input.
+static TARGET void F(vk_maxpool)(const float *input, float *output, int h, int w, int c, int oh, int ow, int fh, int fw, int sy, int sx,
+                                 int py, int px, int activation) {
+    for (int oy = 0; oy < oh; oy++) {
+        const int y0 = oy * sy - py;
+        const int fys = F(max)(0, -y0), fye = F(max)(fys, F(min)(fh, h - y0));
+        for (int ox = 0; ox < ow; ox++) {
+            const int x0 = ox * sx - px;
+            const int fxs = F(max)(0, -x0), fxe = F(max)(fxs, F(min)(fw, w - x0));
+            float *o = output + ((long)oy * ow + ox) * c;
+            if (c >= LANES) {
+                for (int k = 0; k < c;) {
+                    const int at = k < c - LANES ? k : c - LANES;
+                    V m = F(splat)(-__FLT_MAX__);
+                    for (int fy = fys; fy < fye; fy++)
+                        for (int fx = fxs; fx < fxe; fx++)
+                            m = __builtin_elementwise_max(m, F(load)(input + ((long)(y0 + fy) * w + x0 + fx) * c + at));
+                    F(store)(o + at, F(activate)(m, activation));
+                    k = at + LANES;
+                }
+            } else {
+                for (int k = 0; k < c; k++) {
+                    float m = -__FLT_MAX__;
+                    for (int fy = fys; fy < fye; fy++)
+                        for (int fx = fxs; fx < fxe; fx++) {
+                            const float v = input[((long)(y0 + fy) * w + x0 + fx) * c + k];
+                            m = v > m ? v : m;
+                        }
+                    o[k] = F(activate1)(m, activation);
+                }
+            }
+        }
+    }
+}
+
+/// Bilinear resizing, NHWC, as TFLite defines it (align_corners, half_pixel_centers).
+static TARGET void F(vk_resize)(const float *input, float *output, int ih, int iw, int c, int oh, int ow, int alignCorners,
+                                int halfPixel) {
+    const float sy = alignCorners && oh > 1 ? (float)(ih - 1) / (float)(oh - 1) : (float)ih / (float)oh;
+    const float sx = alignCorners && ow > 1 ? (float)(iw - 1) / (float)(ow - 1) : (float)iw / (float)ow;
+    for (int y = 0; y < oh; y++) {
+        float fy = halfPixel ? ((float)y + 0.5f) * sy - 0.5f : (float)y * sy;
+        if (fy < 0) fy = 0;
+        const int y0 = F(min)(ih - 1, (int)fy), y1 = F(min)(ih - 1, y0 + 1);
+        const float dy = fy - (float)y0;
+        for (int x = 0; x < ow; x++) {
+            float fx = halfPixel ? ((float)x + 0.5f) * sx - 0.5f : (float)x * sx;
+            if (fx < 0) fx = 0;
+            const int x0 = F(min)(iw - 1, (int)fx), x1 = F(min)(iw - 1, x0 + 1);
+            const float dx = fx - (float)x0;
+            float *o = output + ((long)y * ow + x) * c;
+            const float *p00 = input + ((long)y0 * iw + x0) * c, *p01 = input + ((long)y0 * iw + x1) * c;
+            const float *p10 = input + ((long)y1 * iw + x0) * c, *p11 = input + ((long)y1 * iw + x1) * c;
+            if (c >= LANES) {
+                const V vdx = F(splat)(dx), vdy = F(splat)(dy);
+                for (int k = 0; k < c;) {
+                    const int at = k < c - LANES ? k : c - LANES;
+                    const V a = F(load)(p00 + at), b = F(load)(p01 + at), cc = F(load)(p10 + at), d = F(load)(p11 + at);
+                    const V top = a + (b - a) * vdx, bottom = cc + (d - cc) * vdx;
+                    F(store)(o + at, top + (bottom - top) * vdy);
+                    k = at + LANES;
+                }
+            } else {
+                for (int k = 0; k < c; k++) {
+                    const float top = p00[k] + (p01[k] - p00[k]) * dx, bottom = p10[k] + (p11[k] - p10[k]) * dx;
+                    o[k] = top + (bottom - top) * dy;
+                }
+            }
+        }
+    }
+}
+
+/// An element-wise sum of two tensors of `count` floats, then the activation.
+static TARGET void F(vk_add)(const float *a, const float *b, float *output, long count, int activation) {
+    long i = 0;
+    for (; i + LANES <= count; i += LANES) F(store)(output + i, F(activate)(F(load)(a + i) + F(load)(b + i), activation));
+    for (; i < count; i++) output[i] = F(activate1)(a[i] + b[i], activation);
+}
+
 #undef V
 #undef INLINE
 #undef F

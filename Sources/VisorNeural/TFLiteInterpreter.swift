@@ -448,18 +448,10 @@ public final class TFLiteInterpreter {
                          Int32(outShape[1]), Int32(outShape[2]), Int32(kernel.0), Int32(kernel.1), Int32(stride.0), Int32(stride.1),
                          Int32(pad.0), Int32(pad.1), Int32(activation.rawValue))
         case let .maxPool(input, output, inShape, outShape, filter, stride, pad, activation):
-            maxPool(a + input, a + output, inShape, outShape, filter, stride, pad, activation)
+            vk_maxpool(family, a + input, a + output, Int32(inShape[1]), Int32(inShape[2]), Int32(inShape[3]), Int32(outShape[1]), Int32(outShape[2]),
+                       Int32(filter.0), Int32(filter.1), Int32(stride.0), Int32(stride.1), Int32(pad.0), Int32(pad.1), Int32(activation.rawValue))
         case let .add(x, y, output, count, activation):
-            let p = a + x, q = a + y, o = a + output
-            var i = 0
-            if activation == .none {
-                while i + 8 <= count {
-                    UnsafeMutableRawPointer(o + i).storeBytes(of: UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-                        + UnsafeRawPointer(q + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                    i += 8
-                }
-            }
-            while i < count { o[i] = Self.activate(p[i] + q[i], activation); i += 1 }
+            vk_add(family, a + x, a + y, a + output, count, Int32(activation.rawValue))
         case let .relu(input, output, count):
             let p = a + input, o = a + output
             for i in 0..<count { o[i] = max(0, p[i]) }
@@ -486,77 +478,8 @@ public final class TFLiteInterpreter {
                 column += part.inner
             }
         case let .resize(input, output, inShape, outShape, alignCorners, halfPixel):
-            resize(a + input, a + output, inShape, outShape, alignCorners: alignCorners, halfPixel: halfPixel)
-        }
-    }
-
-    private func maxPool(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
-                         _ filter: (Int, Int), _ stride: (Int, Int), _ pad: (Int, Int), _ activation: Activation) {
-        let (h, w, c) = (inShape[1], inShape[2], inShape[3])
-        for oy in 0..<outShape[1] {
-            let y0 = oy * stride.0 - pad.0
-            let fyStart = max(0, -y0), fyEnd = max(fyStart, min(filter.0, h - y0))
-            for ox in 0..<outShape[2] {
-                let x0 = ox * stride.1 - pad.1
-                let fxStart = max(0, -x0), fxEnd = max(fxStart, min(filter.1, w - x0))
-                let o = output + (oy * outShape[2] + ox) * c
-                // Blocks of eight channels, the last moved back to end with the channels.
-                var k = 0
-                while c >= 8 && k < c {
-                    let at = min(k, c - 8)
-                    var m = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
-                    for fy in fyStart..<fyEnd {
-                        for fx in fxStart..<fxEnd {
-                            let v = load8(input + ((y0 + fy) * w + x0 + fx) * c + at)
-                            // (A comparison with a scalar is one instruction; one of two vectors is a loop.)
-                            m = m.replacing(with: v, where: v - m .> 0)
-                        }
-                    }
-                    UnsafeMutableRawPointer(o + at).storeBytes(of: m, as: SIMD8<Float>.self)
-                    k = at + 8
-                }
-                if c < 8 {
-                    for k in 0..<c {
-                        var m = -Float.greatestFiniteMagnitude
-                        for fy in fyStart..<fyEnd { for fx in fxStart..<fxEnd { m = max(m, input[((y0 + fy) * w + x0 + fx) * c + k]) } }
-                        o[k] = m
-                    }
-                }
-                if activation != .none { for k in 0..<c { o[k] = Self.activate(o[k], activation) } }
-            }
-        }
-    }
-
-    private func resize(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ inShape: [Int], _ outShape: [Int],
-                        alignCorners: Bool, halfPixel: Bool) {
-        let (ih, iw, c) = (inShape[1], inShape[2], inShape[3])
-        let (oh, ow) = (outShape[1], outShape[2])
-        func scale(_ i: Int, _ o: Int) -> Float { alignCorners && o > 1 ? Float(i - 1) / Float(o - 1) : Float(i) / Float(o) }
-        let sy = scale(ih, oh), sx = scale(iw, ow)
-        for y in 0..<oh {
-            let fy = halfPixel ? max(0, (Float(y) + 0.5) * sy - 0.5) : Float(y) * sy
-            let y0 = min(ih - 1, Int(fy)), y1 = min(ih - 1, y0 + 1), dy = fy - Float(y0)
-            for x in 0..<ow {
-                let fx = halfPixel ? max(0, (Float(x) + 0.5) * sx - 0.5) : Float(x) * sx
-                let x0 = min(iw - 1, Int(fx)), x1 = min(iw - 1, x0 + 1), dx = fx - Float(x0)
-                let o = output + (y * ow + x) * c
-                let p00 = input + (y0 * iw + x0) * c, p01 = input + (y0 * iw + x1) * c
-                let p10 = input + (y1 * iw + x0) * c, p11 = input + (y1 * iw + x1) * c
-                var k = 0
-                while c >= 8 && k < c {
-                    let at = min(k, c - 8)
-                    let a = load8(p00 + at), b = load8(p01 + at), cc = load8(p10 + at), d = load8(p11 + at)
-                    let top = a + (b - a) * dx, bottom = cc + (d - cc) * dx
-                    UnsafeMutableRawPointer(o + at).storeBytes(of: top + (bottom - top) * dy, as: SIMD8<Float>.self)
-                    k = at + 8
-                }
-                if c < 8 {
-                    for k in 0..<c {
-                        let top = p00[k] + (p01[k] - p00[k]) * dx, bottom = p10[k] + (p11[k] - p10[k]) * dx
-                        o[k] = top + (bottom - top) * dy
-                    }
-                }
-            }
+            vk_resize(family, a + input, a + output, Int32(inShape[1]), Int32(inShape[2]), Int32(inShape[3]), Int32(outShape[1]), Int32(outShape[2]),
+                      alignCorners ? 1 : 0, halfPixel ? 1 : 0)
         }
     }
 
@@ -580,8 +503,6 @@ public final class TFLiteInterpreter {
     }
 }
 
-@inline(__always) private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
-@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
 /// A family of convolution kernels: the same C, compiled for one set of vector instructions each
 /// (`Sources/CVisorKernels`), chosen when a model is loaded.

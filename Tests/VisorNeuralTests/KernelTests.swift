@@ -234,6 +234,29 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// RESIZE_BILINEAR with each of TFLite's coordinate rules, channels below, at and past a vector.
+    func testResizeMatchesPlainLoops() throws {
+        var random = Random(state: 6)
+        for (ih, iw, c, oh, ow, align, half) in [(3, 4, 5, 6, 8, false, true), (4, 4, 20, 8, 8, true, false), (5, 3, 16, 9, 7, false, false),
+                                                 (2, 2, 3, 4, 5, false, true)] {
+            var g = Graph()
+            let input = g.tensor([1, ih, iw, c]), output = g.tensor([1, oh, ow, c])
+            g.op(.resizeBilinear, [input, g.ints([Int32(oh), Int32(ow)])], output, [2: align ? 1 : 0, 3: half ? 1 : 0])
+            let x = random.values(ih * iw * c)
+            func scale(_ i: Int, _ o: Int) -> Float { align && o > 1 ? Float(i - 1) / Float(o - 1) : Float(i) / Float(o) }
+            var expected = [Float](repeating: 0, count: oh * ow * c)
+            for y in 0..<oh { for xx in 0..<ow { for k in 0..<c {
+                let fy = half ? max(0, (Float(y) + 0.5) * scale(ih, oh) - 0.5) : Float(y) * scale(ih, oh)
+                let fx = half ? max(0, (Float(xx) + 0.5) * scale(iw, ow) - 0.5) : Float(xx) * scale(iw, ow)
+                let y0 = min(ih - 1, Int(fy)), y1 = min(ih - 1, y0 + 1), x0 = min(iw - 1, Int(fx)), x1 = min(iw - 1, x0 + 1)
+                func v(_ yy: Int, _ xi: Int) -> Float { x[(yy * iw + xi) * c + k] }
+                let top = v(y0, x0) + (v(y0, x1) - v(y0, x0)) * (fx - Float(x0)), bottom = v(y1, x0) + (v(y1, x1) - v(y1, x0)) * (fx - Float(x0))
+                expected[(y * ow + xx) * c + k] = top + (bottom - top) * (fy - Float(y0))
+            } } }
+            assertClose(try g.run(input: input, x, output: output), expected, "\(ih)x\(iw)x\(c) -> \(oh)x\(ow) align \(align) half \(half)")
+        }
+    }
+
     /// The families this CPU runs are the ones its flags name; a family it cannot run, or a
     /// name that is no family, is refused in words.
     func testKernelFamiliesFollowTheCPU() throws {

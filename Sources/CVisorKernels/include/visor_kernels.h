@@ -48,6 +48,17 @@ void vk_depthwise(vk_family family, const float *input, float *output, const flo
 void vk_narrow(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int ci,
                int oh, int ow, int co, int sy, int sx, int py, int px, int activation, const float *residual, int rc);
 
+/// Max pooling, NHWC, the window (FH, FW) clipped to the input, then the activation.
+void vk_maxpool(vk_family family, const float *input, float *output, int h, int w, int c, int oh, int ow, int fh, int fw, int sy, int sx,
+                int py, int px, int activation);
+
+/// Bilinear resizing, NHWC, as TFLite's RESIZE_BILINEAR (align_corners, half_pixel_centers).
+void vk_resize(vk_family family, const float *input, float *output, int ih, int iw, int c, int oh, int ow, int alignCorners,
+               int halfPixel);
+
+/// `count` floats of `a` plus `b`, then the activation.
+void vk_add(vk_family family, const float *a, const float *b, float *output, long count, int activation);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,12 +11,15 @@ import VisorSession
 /// `StageScheduler`; the scene context updated from their results, and every stage timed by the
 /// runtime.
 public final class Pipeline {
-    /// Nice values of the asynchronous stages' threads (the frame thread keeps the process's):
-    /// the slow perception stages 10 (against a busy frame thread on their core, about a tenth
-    /// of it: they drop frames when late, by design), listening 2, the assistant and its model 5.
-    /// Linux's idle policy for the slow stages was tried: it did not lower the frame path's p99
-    /// on this machine, and it would starve them when another process keeps the other core busy.
-    public static let niceness: (slowStages: Int32, speech: Int32, assistant: Int32) = (10, 2, 5)
+    /// Nice values of the asynchronous stages' threads, relative to the frame thread's: the slow
+    /// perception stages +15 (they drop frames when late, by design), listening +8 (it needs a
+    /// fortieth of a core), the assistant and its model +10. Linux shares a core by weight (nice 0
+    /// weighs 1024, 8 weighs 172, 10 weighs 110, 15 weighs 36), so the frame thread keeps most of
+    /// a core it shares; at +2 and +5, listening and the model took up to two fifths of it, and
+    /// the street's capture-to-HUD p99 with every stage was 3.6-4.9 ms, against 3.4-3.6 now.
+    /// Linux's idle policy for the slow stages was tried: it did not lower that p99, and it would
+    /// starve them while another process keeps the other core busy.
+    public static let niceness: (slowStages: Int32, speech: Int32, assistant: Int32) = (15, 8, 10)
 
     public struct Options {
         public var profile: DeviceProfile

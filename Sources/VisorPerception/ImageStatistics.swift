@@ -127,7 +127,7 @@ public final class ImageStatistics {
                         for i in 0..<rows {
                             let a = now + i * pw, b = before + i * pw
                             var row: Int32 = 0
-                            for j in 0..<columns { row &+= Int32(abs(Int16(a[j]) &- Int16(b[j]))) }
+                            for j in 0..<columns { row &+= abs(Int32(a[j]) &- Int32(b[j])) }
                             total += Int(row)
                         }
                         return total

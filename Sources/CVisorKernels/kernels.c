@@ -28,13 +28,6 @@ typedef struct {
 #define TARGET
 #define FMA(a, b, c) ((a) * (b) + (c))
 #include "kernels_impl.h"
-#undef SUFFIX
-#undef LANES
-#undef TILE_PIXELS
-#undef TILE_VECTORS
-#undef DW_VECTORS
-#undef TARGET
-#undef FMA
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -49,13 +42,6 @@ typedef struct {
 #define TARGET __attribute__((target("avx2,fma")))
 #define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #include "kernels_impl.h"
-#undef SUFFIX
-#undef LANES
-#undef TILE_PIXELS
-#undef TILE_VECTORS
-#undef DW_VECTORS
-#undef TARGET
-#undef FMA
 
 // AVX-512: 32 registers of sixteen floats; 8 pixels by 32 channels take 16 accumulators.
 #define SUFFIX avx512
@@ -66,13 +52,6 @@ typedef struct {
 #define TARGET __attribute__((target("avx512f,avx2,fma")))
 #define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #include "kernels_impl.h"
-#undef SUFFIX
-#undef LANES
-#undef TILE_PIXELS
-#undef TILE_VECTORS
-#undef DW_VECTORS
-#undef TARGET
-#undef FMA
 
 static unsigned long long vk_xcr0(void) {
     unsigned eax, edx;
@@ -118,75 +97,45 @@ void vk_shape(vk_family family, int *lanes, int *pixels, int *vectors) {
     }
 }
 
+/// Calls the family's copy of a kernel.
+#if defined(__x86_64__)
+#define VK_DISPATCH(family, name, ...)                                                               \
+    switch (family) {                                                                                \
+    case VK_AVX512: name##_avx512(__VA_ARGS__); return;                                              \
+    case VK_AVX2: name##_avx2(__VA_ARGS__); return;                                                  \
+    default: name##_portable(__VA_ARGS__); return;                                                   \
+    }
+#else
+#define VK_DISPATCH(family, name, ...) ((void)(family), name##_portable(__VA_ARGS__))
+#endif
+
 void vk_conv(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int ci,
              int oh, int ow, int co, int cop, int kh, int kw, int sy, int sx, int py, int px, int activation,
              const float *residual, int rc) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512:
-        vk_conv_avx512(input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
-        return;
-    case VK_AVX2:
-        vk_conv_avx2(input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
-        return;
-#endif
-    default:
-        vk_conv_portable(input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
-        return;
-    }
+    VK_DISPATCH(family, vk_conv, input, output, weights, bias, h, w, ci, oh, ow, co, cop, kh, kw, sy, sx, py, px, activation, residual, rc);
 }
 
 void vk_depthwise(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int c,
                   int oh, int ow, int kh, int kw, int sy, int sx, int py, int px, int activation) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512: vk_depthwise_avx512(input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation); return;
-    case VK_AVX2: vk_depthwise_avx2(input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation); return;
-#endif
-    default: vk_depthwise_portable(input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation); return;
-    }
+    VK_DISPATCH(family, vk_depthwise, input, output, weights, bias, h, w, c, oh, ow, kh, kw, sy, sx, py, px, activation);
 }
 
 void vk_narrow(vk_family family, const float *input, float *output, const float *weights, const float *bias, int h, int w, int ci,
                int oh, int ow, int co, int sy, int sx, int py, int px, int activation, const float *residual, int rc) {
     if (co > 8) return;
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512: vk_narrow_avx512(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
-    case VK_AVX2: vk_narrow_avx2(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
-#endif
-    default: vk_narrow_portable(input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc); return;
-    }
+    VK_DISPATCH(family, vk_narrow, input, output, weights, bias, h, w, ci, oh, ow, co, sy, sx, py, px, activation, residual, rc);
 }
 
 void vk_maxpool(vk_family family, const float *input, float *output, int h, int w, int c, int oh, int ow, int fh, int fw, int sy, int sx,
                 int py, int px, int activation) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512: vk_maxpool_avx512(input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation); return;
-    case VK_AVX2: vk_maxpool_avx2(input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation); return;
-#endif
-    default: vk_maxpool_portable(input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation); return;
-    }
+    VK_DISPATCH(family, vk_maxpool, input, output, h, w, c, oh, ow, fh, fw, sy, sx, py, px, activation);
 }
 
 void vk_resize(vk_family family, const float *input, float *output, int ih, int iw, int c, int oh, int ow, int alignCorners,
                int halfPixel) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512: vk_resize_avx512(input, output, ih, iw, c, oh, ow, alignCorners, halfPixel); return;
-    case VK_AVX2: vk_resize_avx2(input, output, ih, iw, c, oh, ow, alignCorners, halfPixel); return;
-#endif
-    default: vk_resize_portable(input, output, ih, iw, c, oh, ow, alignCorners, halfPixel); return;
-    }
+    VK_DISPATCH(family, vk_resize, input, output, ih, iw, c, oh, ow, alignCorners, halfPixel);
 }
 
 void vk_add(vk_family family, const float *a, const float *b, float *output, long count, int activation) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512: vk_add_avx512(a, b, output, count, activation); return;
-    case VK_AVX2: vk_add_avx2(a, b, output, count, activation); return;
-#endif
-    default: vk_add_portable(a, b, output, count, activation); return;
-    }
+    VK_DISPATCH(family, vk_add, a, b, output, count, activation);
 }

@@ -1,4 +1,5 @@
-// One family of kernels. kernels.c includes this once per family, having defined:
+// One family of kernels. kernels.c includes this once per family, having defined (this file
+// undefines them at its end):
 //   SUFFIX        the family's name, appended to every function here
 //   LANES         floats per vector
 //   TILE_PIXELS   output pixels per convolution tile
@@ -528,3 +529,10 @@ static TARGET void F(vk_add)(const float *a, const float *b, float *output, long
 #undef F
 #undef VK_CAT
 #undef VK_CAT_
+#undef SUFFIX
+#undef LANES
+#undef TILE_PIXELS
+#undef TILE_VECTORS
+#undef DW_VECTORS
+#undef TARGET
+#undef FMA

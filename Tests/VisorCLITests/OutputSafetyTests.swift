@@ -89,10 +89,13 @@ final class OutputSafetyTests: XCTestCase {
         let dir = try TestSupport.temporaryDirectory(self)
         let transcript = dir.appendingPathComponent("t.jsonl").path
         let replay = try start(["replay", TestSupport.fixture("walk.mcap"), "--headless", "--speed", "1", "--stages", "none", "--transcript", transcript])
-        try waitFor("frames in the transcript") { size(transcript) > 0 }
-        sleep(2)
+        // Killed once two frames are in the file (walk.mcap's second frame comes 2 s after its
+        // first: a fixed sleep of 2 s raced it, and lost in 1 run of 3 on a busy machine).
+        func frames() -> Int { ((try? TestSupport.transcriptEvents(transcript)) ?? []).filter { $0["kind"] as? String == "frame" }.count }
+        try waitFor("two frames in the transcript") { frames() >= 2 }
         kill(replay.processIdentifier, SIGKILL)
         replay.waitUntilExit()
+        // Every line whole and every event seen before the kill still there.
         let events = try TestSupport.transcriptEvents(transcript)
         XCTAssertGreaterThanOrEqual(events.filter { $0["kind"] as? String == "frame" }.count, 2, "a killed run keeps every event before it")
     }

@@ -87,16 +87,6 @@ vk_family vk_best(void) {
     return VK_PORTABLE;
 }
 
-void vk_shape(vk_family family, int *lanes, int *pixels, int *vectors) {
-    switch (family) {
-#if defined(__x86_64__)
-    case VK_AVX512: *lanes = 16; *pixels = 8; *vectors = 2; return;
-    case VK_AVX2: *lanes = 8; *pixels = 6; *vectors = 2; return;
-#endif
-    default: *lanes = 4; *pixels = 4; *vectors = 3; return;
-    }
-}
-
 /// Calls the family's copy of a kernel.
 #if defined(__x86_64__)
 #define VK_DISPATCH(family, name, ...)                                                               \

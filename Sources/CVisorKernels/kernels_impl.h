@@ -38,6 +38,16 @@ INLINE V F(activate)(V v, int activation) {
     }
 }
 
+/// Scalar activation, for channels fewer than a vector.
+static inline float F(activate1)(float v, int activation) {
+    switch (activation) {
+    case VK_RELU: return v < 0 ? 0 : v;
+    case VK_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
+    case VK_RELU_N1_TO_1: return v < -1 ? -1 : (v > 1 ? 1 : v);
+    default: return v;
+    }
+}
+
 /// The end of one accumulated vector of channels [o, o + LANES) of `pixel`: the residual's
 /// channels (those past its width are zeros), the activation, the store (only the channels
 /// there are, when the output has fewer than a vector). The tiles pass `activation` and
@@ -254,13 +264,7 @@ static TARGET void F(dwpixel)(int oy, int ox, long pixel, const float *input, co
         float a = bias[k];
         for (int ky = kys; ky < kye; ky++)
             for (int kx = kxs; kx < kxe; kx++) a += input[((long)(y0 + ky) * w + x0 + kx) * c + k] * weights[((long)ky * kw + kx) * c + k];
-        switch (e->activation) {
-        case VK_RELU: a = a < 0 ? 0 : a; break;
-        case VK_RELU6: a = a < 0 ? 0 : (a > 6 ? 6 : a); break;
-        case VK_RELU_N1_TO_1: a = a < -1 ? -1 : (a > 1 ? 1 : a); break;
-        default: break;
-        }
-        out[k] = a;
+        out[k] = F(activate1)(a, e->activation);
     }
 }
 
@@ -354,11 +358,11 @@ static TARGET __attribute__((noinline)) void F(sweep2)(const float *x, long rowS
 }
 #endif
 
-/// One output row of a depthwise convolution, its first pixel at `pixel` of `e`'s output. The
-/// pixels whose 3x3 window lies inside the input ([first, last)) are swept a vector of channels
+/// One output row of a depthwise convolution. The pixels whose 3x3 window lies inside the input ([first, last)) are swept a vector of channels
 /// at a time; the others, and other kernels, go a pixel at a time.
-static TARGET void F(dwrow)(int oy, long pixel, const float *input, const vk_epilogue *e, const float *weights, const float *bias, int h,
+static TARGET void F(dwrow)(int oy, const float *input, const vk_epilogue *e, const float *weights, const float *bias, int h,
                             int w, int c, int ow, int kh, int kw, int sy, int sx, int py, int px) {
+    const long pixel = (long)oy * ow;
     const int first = F(min)(ow, (px + sx - 1) / sx);
     const int last = w - 3 + px < 0 ? first : F(max)(first, F(min)(ow, (w - 3 + px) / sx + 1));
     const int y0 = oy * sy - py;
@@ -384,7 +388,7 @@ static TARGET void F(dwrow)(int oy, long pixel, const float *input, const vk_epi
 static TARGET void F(vk_depthwise)(const float *input, float *output, const float *weights, const float *bias, int h, int w, int c, int oh,
                                    int ow, int kh, int kw, int sy, int sx, int py, int px, int activation) {
     const vk_epilogue e = {output, 0, c, 0, activation};
-    for (int oy = 0; oy < oh; oy++) F(dwrow)(oy, (long)oy * ow, input, &e, weights, bias, h, w, c, ow, kh, kw, sy, sx, py, px);
+    for (int oy = 0; oy < oh; oy++) F(dwrow)(oy, input, &e, weights, bias, h, w, c, ow, kh, kw, sy, sx, py, px);
 }
 
 /// A 1x1 convolution with fewer outputs than a vector (a detector's score head), weights
@@ -421,26 +425,9 @@ static TARGET void F(vk_narrow)(const float *input, float *output, const float *
             }
             float *out = output + pixel * co;
             for (int o = 0; o < co; o++) {
-                float v = sums[o] + (residual && o < rc ? residual[pixel * rc + o] : 0);
-                switch (activation) {
-                case VK_RELU: v = v < 0 ? 0 : v; break;
-                case VK_RELU6: v = v < 0 ? 0 : (v > 6 ? 6 : v); break;
-                case VK_RELU_N1_TO_1: v = v < -1 ? -1 : (v > 1 ? 1 : v); break;
-                default: break;
-                }
-                out[o] = v;
+                out[o] = F(activate1)(sums[o] + (residual && o < rc ? residual[pixel * rc + o] : 0), activation);
             }
         }
-    }
-}
-
-/// Scalar activation, for the lanes past the last whole vector.
-static inline float F(activate1)(float v, int activation) {
-    switch (activation) {
-    case VK_RELU: return v < 0 ? 0 : v;
-    case VK_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
-    case VK_RELU_N1_TO_1: return v < -1 ? -1 : (v > 1 ? 1 : v);
-    default: return v;
     }
 }
 

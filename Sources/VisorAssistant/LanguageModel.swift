@@ -157,7 +157,7 @@ public final class LanguageModel {
             let threads = CoreLoad.threads(limit: maximumThreads, cores: load.cores, othersBusy: busy)
             if threads != currentThreads {
                 llama_set_n_threads(context, Int32(threads), Int32(threads))
-                modelLogger.debug("\(threads) threads: other processes keep \(busy) of \(load.cores) cores busy")
+                logger.debug("\(threads) threads: other processes keep \(busy) of \(load.cores) cores busy")
                 currentThreads = threads
             }
         }

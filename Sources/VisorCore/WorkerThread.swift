@@ -41,7 +41,6 @@ public final class WorkerThread: Sendable {
 
     /// The calling thread's nice value.
     public static var niceness: Int32 {
-        errno = 0
         #if os(Linux)
         return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         #else

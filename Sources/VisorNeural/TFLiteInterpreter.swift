@@ -12,7 +12,7 @@ public final class TFLiteInterpreter {
     public let model: TFLiteModel
     /// The family of convolution kernels this interpreter runs.
     public let kernels: KernelFamily
-    private let family: vk_family
+    private var family: vk_family { kernels.family }
     private let arena: UnsafeMutablePointer<Float>
     /// Arena offset of each float tensor (nil: not a float tensor Visor keeps).
     private var offsets: [Int?]
@@ -46,7 +46,6 @@ public final class TFLiteInterpreter {
         let kernels = try kernels ?? KernelFamily.chosen()
         guard kernels.isSupported else { throw VisorError("the \(kernels.rawValue) kernels need a CPU with \(kernels.needs); this one has not") }
         self.kernels = kernels
-        family = kernels.family
         let tensors = model.tensors
         func shape4(_ s: [Int]) -> [Int] { Array(repeating: 1, count: max(0, 4 - s.count)) + s }
 

@@ -20,11 +20,11 @@ public final class ImageStatistics {
 
     public static let thumbnailWidth = 160
     public static let thumbnailHeight = 120
-    private static let search = 6
+    static let search = 6
 
     private var colourThumbnail: [UInt8] = []
-    private var thumbnail = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
-    private var previous = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
+    private(set) var thumbnail = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
+    private(set) var previous = [UInt8](repeating: 0, count: thumbnailWidth * thumbnailHeight)
     /// The last frame's thumbnail in its four phases of every second row and column (phase
     /// (r, c) holds the pixels at odd rows when r is 1, odd columns when c is 1), 60x80 each: a
     /// shifted comparison of every second pixel is then a run of adjacent bytes, which the
@@ -141,26 +141,6 @@ public final class ImageStatistics {
             }
         }
         return (best, Double(bestCost) / Double(rows * columns))
-    }
-
-    /// The same search by plain loops over the thumbnails, for the tests.
-    func estimateShiftPlainly() -> ((Int, Int), Double) {
-        let tw = Self.thumbnailWidth, th = Self.thumbnailHeight, s = Self.search
-        var best = (0, 0), bestCost = Int.max
-        for dy in -s...s {
-            for dx in -s...s {
-                var cost = 0
-                for y in stride(from: s, to: th - s, by: 2) {
-                    for x in stride(from: s, to: tw - s, by: 2) { cost += abs(Int(thumbnail[y * tw + x]) - Int(previous[(y + dy) * tw + x + dx])) }
-                }
-                if cost < bestCost || (cost == bestCost && abs(dx) + abs(dy) < abs(best.0) + abs(best.1)) {
-                    bestCost = cost
-                    best = (dx, dy)
-                }
-            }
-        }
-        let samples = ((th - 2 * s + 1) / 2) * ((tw - 2 * s + 1) / 2)
-        return (best, Double(bestCost) / Double(samples))
     }
 
     /// Makes `frame` the current thumbnail and the one before it `previous`, without a reading

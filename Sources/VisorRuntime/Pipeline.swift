@@ -15,8 +15,9 @@ public final class Pipeline {
     /// perception stages +15 (they drop frames when late, by design), listening +8 (it needs a
     /// fortieth of a core), the assistant and its model +10. Linux shares a core by weight (nice 0
     /// weighs 1024, 8 weighs 172, 10 weighs 110, 15 weighs 36), so the frame thread keeps most of
-    /// a core it shares; at +2 and +5, listening and the model took up to two fifths of it, and
-    /// the street's capture-to-HUD p99 with every stage was 3.6-4.9 ms, against 3.4-3.6 now.
+    /// a core it shares; at +2 and +5, listening and the model took up to two fifths of it (the
+    /// street's capture-to-HUD p99 with every stage: 3.6-4.9 ms, against 3.4-3.6 at these values,
+    /// on an AMD EPYC with AVX2, 2 cores; see the README).
     /// Linux's idle policy for the slow stages was tried: it did not lower that p99, and it would
     /// starve them while another process keeps the other core busy.
     public static let niceness: (slowStages: Int32, speech: Int32, assistant: Int32) = (15, 8, 10)

@@ -19,8 +19,9 @@ def lines(name):
 
 cpuinfo = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
 model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
-flags = set((re.search(r"^flags\s*:\s*(.*)$", cpuinfo, re.M) or re.search(r"^Features\s*:\s*(.*)$", cpuinfo, re.M) or
-             re.match("", "")).group(1).split() if cpuinfo else [])
+# x86 names its extensions on "flags" lines, arm64 on "Features" lines.
+listed = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", cpuinfo, re.M)
+flags = set(listed.group(1).split()) if listed else set()
 vector = [f for f in ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "amx_tile", "asimd") if f in flags]
 print(f"CPU: {model.group(1) if model else platform.processor() or platform.machine()}, {os.cpu_count()} cores")
 print(f"vector extensions: {' '.join(vector) or 'none listed'}")

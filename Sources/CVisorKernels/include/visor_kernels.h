@@ -25,9 +25,6 @@ int vk_supported(vk_family family);
 /// The fastest family this CPU runs.
 vk_family vk_best(void);
 
-/// Lanes per vector, output pixels per tile and vectors of channels per tile of `family`.
-void vk_shape(vk_family family, int *lanes, int *pixels, int *vectors);
-
 /// Activations, as TFLite numbers them.
 enum { VK_NONE = 0, VK_RELU = 1, VK_RELU_N1_TO_1 = 2, VK_RELU6 = 3 };
 

@@ -57,8 +57,12 @@ let package = Package(
         // hundreds of times slower).
         .target(name: "CVisorKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "VisorNeural", dependencies: ["VisorCore", "CVisorKernels"], swiftSettings: [.unsafeFlags(["-O"])]),
+        // whisper.cpp (libvisor-whisper, built and installed by tools/setup) behind a header of
+        // Visor's own: whisper.h brings its own ggml headers, another version than llama.cpp's.
+        .target(name: "CVisorWhisper", cSettings: [.unsafeFlags(["-I/usr/local/include/visor-whisper", "-O2"])],
+                linkerSettings: [.unsafeFlags(["-L/usr/local/lib"]), .linkedLibrary("visor-whisper")]),
         .target(name: "VisorPerception", dependencies: [
-            "VisorNeural",
+            "VisorNeural", "CVisorWhisper",
             "VisorCore", "VisorMedia", "CZBar", "CTesseract", "CPocketSphinx", .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Models")]),
         .target(name: "VisorAssistant", dependencies: [

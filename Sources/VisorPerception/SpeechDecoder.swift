@@ -153,12 +153,10 @@ public final class SpeechDecoder {
 }
 
 /// Word error rate: the word-level edit distance (substitutions, insertions, deletions) between
-/// a reference and a hypothesis, over the number of reference words. Both are lower-cased and the
-/// language model's abbreviations spelt out as transcripts write them ("mr" is "mister").
+/// a reference and a hypothesis, over the number of reference words. Both are compared as
+/// transcripts write them (`scoringWords`).
 public func wordErrorRate(reference: String, hypothesis: String) -> (errors: Int, words: Int) {
-    let spelt = ["mr": "mister", "mrs": "missus", "dr": "doctor"]
-    func words(_ s: String) -> [String] { s.lowercased().split(separator: " ").map { spelt[String($0)] ?? String($0) } }
-    let ref = words(reference), hyp = words(hypothesis)
+    let ref = scoringWords(reference), hyp = scoringWords(hypothesis)
     var previous = Array(0...hyp.count)
     for (i, r) in ref.enumerated() {
         var current = [i + 1] + Array(repeating: 0, count: hyp.count)
@@ -168,4 +166,25 @@ public func wordErrorRate(reference: String, hypothesis: String) -> (errors: Int
         previous = current
     }
     return (previous[hyp.count], ref.count)
+}
+
+/// Words as a reference transcript writes them: lower case, no punctuation, hyphenated words
+/// apart ("ill-disposed" is "ill disposed"), abbreviations spelt out ("Mr." is "mister") and
+/// numbers under a hundred in words ("10" is "ten").
+public func scoringWords(_ text: String) -> [String] {
+    let spelt = ["mr": "mister", "mrs": "missus", "dr": "doctor"]
+    let units = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                 "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+    let tens = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    var out: [String] = []
+    for raw in text.lowercased().split(whereSeparator: { $0.isWhitespace || $0 == "-" || $0 == "\u{2014}" }) {
+        let word = String(raw.filter { $0.isLetter || $0.isNumber || $0 == "'" })
+        guard !word.isEmpty else { continue }
+        if let n = Int(word), n >= 0, n < 100 {
+            if n < 20 { out.append(units[n]) } else { out.append(tens[n / 10]); if n % 10 > 0 { out.append(units[n % 10]) } }
+        } else {
+            out.append(spelt[word] ?? word)
+        }
+    }
+    return out
 }

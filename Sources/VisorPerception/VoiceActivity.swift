@@ -15,6 +15,8 @@ public struct VoiceActivityDetector: Sendable {
     public private(set) var inVoice = false
     /// Frames of silence that end voice (60 = 600 ms).
     public var hangover = 60
+    /// How far over the noise floor (dB) a frame must be to be loud.
+    public var margin = 12.0
     private var frames = 0
     private var loudRun = 0
     /// Frames in a row without a loud one.
@@ -23,6 +25,12 @@ public struct VoiceActivityDetector: Sendable {
     public private(set) var lastFrameLoud = false
 
     public init() {}
+
+    /// Starts from a known noise floor (a detector that goes on from another).
+    public mutating func seed(noiseFloor floor: Double) {
+        noiseFloor = floor
+        frames = 1
+    }
 
     public enum Change: Sendable, Equatable { case none, started, ended }
 
@@ -34,7 +42,7 @@ public struct VoiceActivityDetector: Sendable {
         level = max(-96, 20 * log10(max(rms, 1e-6)))
         if frames == 0 || level < noiseFloor { noiseFloor = max(-90, level) } else { noiseFloor += 0.03 }
         frames += 1
-        let loud = level > noiseFloor + 12 && level > -55
+        let loud = level > noiseFloor + margin && level > -55
         lastFrameLoud = loud
         if loud { loudRun += 1; quietRun = 0 } else { loudRun = 0; quietRun += 1 }
         if !inVoice && loudRun >= 3 { inVoice = true; return .started }

@@ -40,6 +40,8 @@ public struct RunOptions {
     /// Listens to the session's microphone for these wake phrases (then commands and dictation);
     /// nil does not listen.
     public var wakePhrases: [String]?
+    /// What recognises speech: PocketSphinx (the default) or Whisper.
+    public var recognition: SpeechRecognition = .pocketsphinx
     /// Writes the replay as an annotated session: the camera frames (JPEG), the microphone, and
     /// every event but `frame` as JSON on `/visor/events`.
     public var outputPath: String?

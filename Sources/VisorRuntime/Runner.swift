@@ -297,7 +297,7 @@ public final class Runner: SampleSink, @unchecked Sendable {
         pipelineOptions.audioFromFile = !source.isLive
         if let wakePhrases = options.wakePhrases, source.hasMicrophone {
             let memory = options.assistant?.memory
-            pipelineOptions.speech = try SpeechStage(wakePhrases: wakePhrases,
+            pipelineOptions.speech = try SpeechStage(wakePhrases: wakePhrases, recognition: options.recognition,
                                                      modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name),
                                                      contextWords: memory.map { m in { (try? m.vocabulary()) ?? [] } })
         }

@@ -31,7 +31,7 @@ public final class SpeechStage: @unchecked Sendable {
         var voiceActive = false
     }
 
-    private let listener: SpeechListener
+    private let listener: SpeechListening
     private let modelledLatency: UInt64
     private var resampler: AudioResampler?
     private var mono: [Int16] = []
@@ -43,10 +43,17 @@ public final class SpeechStage: @unchecked Sendable {
     ///   - modelledLatencyNanoseconds: the profile's `speech` latency (deterministic scheduling).
     ///   - contextWords: words the wearer's context makes likely (see `SpeechListener.contextWords`),
     ///     read on the listening thread.
-    public init(wakePhrases: [String] = SpeechListener.defaultWakePhrases, modelledLatencyNanoseconds: UInt64 = 100_000_000,
-                contextWords: (() -> Set<String>)? = nil) throws {
-        listener = try SpeechListener(wakePhrases: wakePhrases)
-        listener.contextWords = contextWords
+    ///   - recognition: Whisper, or PocketSphinx's keyword spotting, grammar and language model.
+    public init(wakePhrases: [String] = SpeechListener.defaultWakePhrases, recognition: SpeechRecognition = .pocketsphinx,
+                modelledLatencyNanoseconds: UInt64 = 100_000_000, contextWords: (() -> Set<String>)? = nil) throws {
+        switch recognition {
+        case .pocketsphinx:
+            let sphinx = try SpeechListener(wakePhrases: wakePhrases)
+            sphinx.contextWords = contextWords
+            listener = sphinx
+        case .whisper(let modelPath, let threads):
+            listener = try WhisperListener(recognizer: WhisperRecognizer(modelPath: modelPath, threads: threads), wakePhrases: wakePhrases)
+        }
         modelledLatency = modelledLatencyNanoseconds
     }
 
@@ -99,6 +106,23 @@ public final class SpeechStage: @unchecked Sendable {
         }
         resampler!.process(mono, into: &resampled)
         return listener.process(resampled, captureTimeNanoseconds: block.captureTimeNanoseconds)
+    }
+}
+
+/// What recognises speech.
+public enum SpeechRecognition: Sendable, Equatable {
+    /// Whisper through whisper.cpp, on stretches of voice (see `WhisperListener`).
+    case whisper(modelPath: String = WhisperRecognizer.defaultModelPath, threads: Int = 2)
+    /// PocketSphinx: keyword spotting, a command grammar, a language model for dictation.
+    case pocketsphinx
+
+    /// From `--asr`: `whisper` or `pocketsphinx`.
+    public init?(name: String, whisperModel: String? = nil) {
+        switch name {
+        case "whisper": self = .whisper(modelPath: whisperModel ?? WhisperRecognizer.defaultModelPath)
+        case "pocketsphinx": self = .pocketsphinx
+        default: return nil
+        }
     }
 }
 

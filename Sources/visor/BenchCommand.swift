@@ -64,6 +64,7 @@ struct Bench: ParsableCommand {
             options.slowStages = try runtime.makeSlowStages()
             let wearer = try runtime.loadWearer()
             options.wakePhrases = runtime.wakePhrases(wearer: wearer)
+            options.recognition = runtime.recognition
             // A benchmark's notes and photos go to a scratch folder unless --memory or --gallery say otherwise.
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("visor-bench-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: scratch) }

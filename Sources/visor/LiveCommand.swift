@@ -64,6 +64,7 @@ struct Live: ParsableCommand {
             options.slowStages = try runtime.makeSlowStages()
             let wearer = try runtime.loadWearer()
             options.wakePhrases = runtime.wakePhrases(wearer: wearer)
+            options.recognition = runtime.recognition
             options.assistant = try runtime.makeAssistant(profile: profile, wearerProfile: wearer, deterministic: false)
             if options.assistant != nil, speaker != "none" {
                 do {

@@ -97,6 +97,7 @@ struct Replay: ParsableCommand {
             options.slowStages = try runtime.makeSlowStages()
             let wearer = try runtime.loadWearer()
             options.wakePhrases = runtime.wakePhrases(wearer: wearer)
+            options.recognition = runtime.recognition
             options.assistant = try runtime.makeAssistant(profile: profile, wearerProfile: wearer, deterministic: options.deterministic)
             options.speechOutputPath = speechOut
             options.snapshotDirectory = snapshots.snapshotDir

@@ -17,6 +17,12 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Wake phrases to listen for, comma-separated (default \"hey glasses,okay glasses\").", valueName: "PHRASES"))
     var wake: String?
 
+    @Option(help: ArgumentHelp("Speech recognition: pocketsphinx (the default) or whisper (Whisper base through whisper.cpp, on stretches of voice).", valueName: "ENGINE"))
+    var asr: String = "pocketsphinx"
+
+    @Option(help: ArgumentHelp("The Whisper model in whisper.cpp's format (default Whisper base from tools/setup).", valueName: "FILE.bin"))
+    var whisperModel: String?
+
     @Option(help: "Worker threads for the slow stages (default: the cores less one, at least 1: the frame thread and the speech thread need the rest).")
     var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
 
@@ -41,8 +47,10 @@ struct RuntimeOptions: ParsableArguments {
             throw ValidationError("--wake needs at least one phrase")
         }
         do { _ = try StageRegistry.parse(stages) } catch let error as VisorError { throw ValidationError(error.message) }
+        if SpeechRecognition(name: asr) == nil { throw ValidationError("--asr must be whisper or pocketsphinx") }
+        if whisperModel != nil && asr != "whisper" { throw ValidationError("--whisper-model needs --asr whisper") }
         if model != nil && noModel { throw ValidationError("--model and --no-model contradict each other") }
-        for (flag, value) in [("--wearer", wearer), ("--memory", memory), ("--model", model), ("--gallery", gallery)] where value?.isEmpty == true {
+        for (flag, value) in [("--wearer", wearer), ("--memory", memory), ("--model", model), ("--gallery", gallery), ("--whisper-model", whisperModel)] where value?.isEmpty == true {
             throw ValidationError("\(flag) needs a path")
         }
     }
@@ -84,6 +92,9 @@ struct RuntimeOptions: ParsableArguments {
         return wake.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// What recognises speech (validated already).
+    var recognition: SpeechRecognition { SpeechRecognition(name: asr, whisperModel: whisperModel) ?? .whisper() }
+
     func makeSlowStages() throws -> [SlowStage] {
         try registrations.compactMap { try $0.makeFrameStage() }
     }
@@ -92,7 +103,7 @@ struct RuntimeOptions: ParsableArguments {
 
     /// The files these options read, which no output may overwrite.
     var inputFiles: [(role: String, path: String?)] {
-        [("wearer profile", wearer), ("language model", model), ("device profile", DeviceProfiles.isName(profile) ? nil : profile)]
+        [("wearer profile", wearer), ("language model", model), ("Whisper model", whisperModel), ("device profile", DeviceProfiles.isName(profile) ? nil : profile)]
     }
 }
 

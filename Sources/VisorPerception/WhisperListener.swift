@@ -1,0 +1,320 @@
+import Foundation
+import Logging
+import VisorCore
+
+/// What the speech stage listens with: audio in (16 kHz mono, each block with its capture
+/// time), what was heard out.
+public protocol SpeechListening: AnyObject {
+    func process(_ samples: [Int16], captureTimeNanoseconds: UInt64) -> [HeardSpeech]
+    /// The voice detector, for the stage's level and activity readings.
+    var vad: VoiceActivityDetector { get }
+}
+
+extension SpeechListener: SpeechListening {}
+
+/// Listens with Whisper. Voice activity gates everything: nothing is transcribed until a stretch
+/// of voice ends. Each stretch is transcribed whole; the text says whether it holds a wake phrase,
+/// and what follows it in the same stretch is the command. A wake phrase alone opens a wait of
+/// `commandTimeoutNanoseconds` for the command in the next stretch. A command that takes words
+/// ("remember this") takes those said after it in its own stretch, else waits up to
+/// `dictationStartNanoseconds` for the wearer to start speaking, and takes the next stretch,
+/// which ends on a real end of speech (`dictationPauseFrames` of silence). The command's words
+/// are cut from the text, so they never leak into the note.
+///
+/// A stretch that goes quiet for `earlyPauseFrames` is transcribed at once: when it is a whole
+/// command that takes no words, the answer need not wait for the rest of the pause.
+public final class WhisperListener: SpeechListening {
+    public enum State: String, Sendable { case waiting, command, dictation }
+
+    public private(set) var state: State = .waiting
+    public private(set) var vad = VoiceActivityDetector()
+    public var commandTimeoutNanoseconds: UInt64 = 4_000_000_000
+    public var dictationStartNanoseconds: UInt64 = 4_000_000_000
+    /// Silence that ends a stretch of voice (10 ms frames).
+    public var pauseFrames = 50 { didSet { vad.hangover = pauseFrames } }
+    /// Silence that ends dictation.
+    public var dictationPauseFrames = 90
+    /// Silence after which a stretch is transcribed early, to answer a short command sooner.
+    public var earlyPauseFrames = 20
+    /// The longest stretch transcribed at once (a longer one is cut here).
+    public var maximumStretchSeconds = 12.0
+    /// Stretches whose text Whisper is less sure of than this are taken as no speech.
+    public var minimumConfidence: Float = 0.35
+    /// What each transcription cost, for the stage's report.
+    public private(set) var transcriptions: [(audioSeconds: Double, elapsedNanoseconds: UInt64)] = []
+
+    private let recognizer: WhisperRecognizer
+    private let commands: SpokenCommands
+    /// What the decoder takes as said before a stretch that may hold a wake phrase or a command:
+    /// the wake phrases in use, each with a command. Whisper base, unprompted, writes a
+    /// synthetic "hey glasses" as "Thank you, glasses" or "Big glasses"; prompted, as said.
+    /// Dictation goes unprompted.
+    let prompt: String
+    /// The prompt for the stretch after a wake phrase heard alone: commands after wake phrases,
+    /// ending with the wake phrase that was heard.
+    private var commandPrompt = ""
+    private let wakePhrases: [String]
+    private let rate = UInt64(WhisperRecognizer.sampleRateHertz)
+    private var sampleCount: UInt64 = 0
+    private var blockStartSample: UInt64 = 0
+    private var blockStartTime: UInt64 = 0
+    private var pending: [Int16] = []
+    /// The audio of the stretch of voice in progress, from 200 ms before it began.
+    private var stretch: [Int16] = []
+    private var stretchStart: UInt64 = 0
+    private var inStretch = false
+    /// The last 300 ms before a stretch, its lead-in.
+    private var leadIn: [Int16] = []
+    /// When the wait for a command or for dictation ends (a sample index).
+    private var deadline: UInt64 = 0
+    /// The command waiting for its dictation.
+    private var awaiting: (intent: VoiceIntent, start: UInt64, end: UInt64)?
+    /// The early transcription of the stretch in progress, when it was no whole command.
+    private var earlyTried = false
+    private let logger = Logger(label: "visor.speech.whisper")
+
+    public init(recognizer: WhisperRecognizer, wakePhrases: [String] = SpeechListener.defaultWakePhrases,
+                commands: [VoiceCommand] = VoiceCommand.defaults) throws {
+        guard !wakePhrases.isEmpty else { throw VisorError("no wake phrase to listen for") }
+        self.recognizer = recognizer
+        self.commands = SpokenCommands(wakePhrases: wakePhrases, commands: commands)
+        self.wakePhrases = wakePhrases
+        prompt = Self.examples(["what am I looking at?", "read this."], wakePhrases: wakePhrases)
+        vad.hangover = pauseFrames
+        // Whisper tells speech from noise better than a level does: let more through to it.
+        vad.margin = 8
+    }
+
+    /// "Hey glasses, what am I looking at? Okay glasses, read this.": each example after a wake
+    /// phrase, the phrases in turn.
+    static func examples(_ commands: [String], wakePhrases: [String]) -> String {
+        commands.indices.map { i in
+            let phrase = wakePhrases[i % wakePhrases.count]
+            return phrase.prefix(1).uppercased() + phrase.dropFirst() + ", " + commands[i]
+        }.joined(separator: " ")
+    }
+
+    private func time(ofSample index: UInt64) -> UInt64 {
+        index >= blockStartSample ? blockStartTime + (index - blockStartSample) * 1_000_000_000 / rate
+                                  : blockStartTime &- (blockStartSample - index) * 1_000_000_000 / rate
+    }
+
+    public func process(_ samples: [Int16], captureTimeNanoseconds: UInt64) -> [HeardSpeech] {
+        blockStartSample = sampleCount + UInt64(pending.count)
+        blockStartTime = captureTimeNanoseconds
+        pending.append(contentsOf: samples)
+        var heard: [HeardSpeech] = []
+        let frame = VoiceActivityDetector.frameSamples
+        var offset = 0
+        while pending.count - offset >= frame {
+            pending.withUnsafeBufferPointer { buffer in
+                step(UnsafeBufferPointer(rebasing: buffer[offset..<(offset + frame)]), into: &heard)
+            }
+            offset += frame
+        }
+        pending.removeFirst(offset)
+        return heard
+    }
+
+    private func step(_ frame: UnsafeBufferPointer<Int16>, into heard: inout [HeardSpeech]) {
+        let change = vad.process(frame)
+        sampleCount += UInt64(frame.count)
+        if change == .started {
+            inStretch = true
+            earlyTried = false
+            stretch = leadIn
+            stretchStart = sampleCount - UInt64(frame.count) - UInt64(leadIn.count)
+        }
+        if inStretch {
+            stretch.append(contentsOf: frame)
+        } else {
+            leadIn.append(contentsOf: frame)
+            if leadIn.count > Int(rate) * 3 / 10 { leadIn.removeFirst(leadIn.count - Int(rate) * 3 / 10) }
+        }
+        let pause = state == .dictation ? dictationPauseFrames : pauseFrames
+        if inStretch {
+            let long = Double(stretch.count) / Double(rate) >= maximumStretchSeconds
+            if vad.quietRun >= pause || long || change == .ended {
+                endStretch(trailingQuiet: vad.quietRun, into: &heard)
+            } else if !earlyTried && vad.quietRun == earlyPauseFrames && state != .dictation {
+                earlyTried = true
+                early(into: &heard)
+            }
+        } else if state != .waiting && sampleCount > deadline {
+            if let awaiting {
+                // A command that takes words, and none came: it stands with none.
+                heard.append(HeardSpeech(command: awaiting.intent, words: "", startNanoseconds: time(ofSample: awaiting.start),
+                                         endNanoseconds: time(ofSample: awaiting.end)))
+            } else {
+                logger.debug("no command after the wake phrase")
+            }
+            reset()
+        }
+    }
+
+    private func reset() {
+        state = .waiting
+        awaiting = nil
+    }
+
+    /// Transcribes the stretch so far when it may be a whole command, and acts on it if it is
+    /// one that takes no words.
+    private func early(into heard: inout [HeardSpeech]) {
+        // The pause so far, less 100 ms of it.
+        let audio = Array(stretch.dropLast(max(0, vad.quietRun * VoiceActivityDetector.frameSamples - 1600)))
+        guard let text = transcribe(audio, maxTokens: 24) else { return }
+        let words = SpokenCommands.words(text)
+        var commandWords = words[...]
+        if state == .waiting {
+            guard let wake = commands.wake(in: words) else { return }
+            commandWords = words[wake.range.upperBound...]
+        }
+        guard let command = commands.command(in: Array(commandWords)), !command.takesWords else { return }
+        // A whole command: act now; what is left of the stretch is its pause.
+        let end = stretchStart + UInt64(audio.count)
+        emit(words: words, text: text, start: stretchStart, end: end, into: &heard)
+        inStretch = false
+        stretch.removeAll(keepingCapacity: true)
+        vad = resumed(vad)
+    }
+
+    /// A detector that goes on from where this one is but treats the voice as ended (the rest
+    /// of the pause must not end a stretch that was already handled).
+    private func resumed(_ detector: VoiceActivityDetector) -> VoiceActivityDetector {
+        var fresh = VoiceActivityDetector()
+        fresh.hangover = detector.hangover
+        fresh.margin = detector.margin
+        fresh.seed(noiseFloor: detector.noiseFloor)
+        return fresh
+    }
+
+    private func endStretch(trailingQuiet: Int, into heard: inout [HeardSpeech]) {
+        let keep = max(0, stretch.count - max(0, trailingQuiet - 20) * VoiceActivityDetector.frameSamples)
+        let audio = Array(stretch.prefix(keep))
+        let start = stretchStart, end = stretchStart + UInt64(audio.count)
+        inStretch = false
+        stretch.removeAll(keepingCapacity: true)
+        if vad.inVoice { vad = resumed(vad) }
+        let dictating = state == .dictation
+        guard let text = transcribe(audio, maxTokens: dictating ? 160 : 48) else { return }
+        emit(words: SpokenCommands.words(text), text: text, start: start, end: end, into: &heard)
+    }
+
+    /// Acts on the words of one stretch of voice.
+    private func emit(words: [String], text: String, start: UInt64, end: UInt64, into heard: inout [HeardSpeech]) {
+        // Where a word falls in the stretch, by its share of the text's letters.
+        let letters = max(1, words.reduce(0) { $0 + $1.count })
+        func at(_ index: Int) -> UInt64 {
+            let before = words.prefix(index).reduce(0) { $0 + $1.count }
+            return start + (end - start) * UInt64(before) / UInt64(letters)
+        }
+        if state == .command, commands.wake(in: words) != nil { state = .waiting }
+        switch state {
+        case .dictation:
+            guard let awaiting else { reset(); return }
+            let note = words.joined(separator: " ")
+            var request = HeardSpeech(command: awaiting.intent, words: note, startNanoseconds: time(ofSample: awaiting.start),
+                                      endNanoseconds: time(ofSample: awaiting.end))
+            request.wordsEndNanoseconds = time(ofSample: end)
+            heard.append(request)
+            if !note.isEmpty {
+                heard.append(HeardSpeech(kind: .utterance, label: "", words: note, startNanoseconds: time(ofSample: start),
+                                         endNanoseconds: time(ofSample: end)))
+            }
+            reset()
+        case .waiting, .command:
+            var commandFrom = 0
+            if state == .waiting {
+                guard let wake = commands.wake(in: words) else {
+                    logger.debug("heard \"\(text)\": no wake phrase")
+                    return
+                }
+                heard.append(HeardSpeech(kind: .wake, label: wake.phrase, words: wake.phrase,
+                                         startNanoseconds: time(ofSample: at(wake.range.lowerBound)),
+                                         endNanoseconds: time(ofSample: at(wake.range.upperBound))))
+                commandFrom = wake.range.upperBound
+                if commandFrom == words.count {
+                    commandPrompt = Self.examples(["read this.", "stop.", "take a photo.", "what time is it?"], wakePhrases: wakePhrases)
+                        + " " + Self.examples([""], wakePhrases: [wake.phrase]).trimmingCharacters(in: .whitespaces)
+                    state = .command
+                    deadline = end + commandTimeoutNanoseconds * rate / 1_000_000_000
+                    return
+                }
+            }
+            let rest = Array(words[commandFrom...])
+            // Straight after a wake phrase a command is expected: when the words name none
+            // exactly, the one that sounds closest to them.
+            let closest = commands.command(in: rest) == nil && rest.count <= 5 ? commands.closestCommand(to: rest) : nil
+            if let closest { logger.debug("heard \"\(rest.joined(separator: " "))\", taken as \"\(closest.said)\"") }
+            guard let command = commands.command(in: rest) ?? closest.map({ (intent: $0.intent, said: $0.said, rest: "", takesWords: false) }) else {
+                logger.debug("after the wake phrase, heard \"\(rest.joined(separator: " "))\", which is no command")
+                reset()
+                return
+            }
+            let commandStart = at(commandFrom)
+            let saidCount = command.said.split(separator: " ").count
+            let fillersBefore = rest.firstIndex(of: String(command.said.split(separator: " ")[0])) ?? 0
+            let commandEnd = command.rest.isEmpty ? end : at(commandFrom + fillersBefore + saidCount)
+            if !command.takesWords {
+                heard.append(HeardSpeech(command: command.intent, words: command.said, startNanoseconds: time(ofSample: commandStart),
+                                         endNanoseconds: time(ofSample: commandEnd)))
+                reset()
+            } else if !command.rest.isEmpty {
+                var request = HeardSpeech(command: command.intent, words: command.rest, startNanoseconds: time(ofSample: commandStart),
+                                          endNanoseconds: time(ofSample: commandEnd))
+                request.wordsEndNanoseconds = time(ofSample: end)
+                heard.append(request)
+                if command.intent == .rememberThis {
+                    heard.append(HeardSpeech(kind: .utterance, label: "", words: command.rest,
+                                             startNanoseconds: time(ofSample: commandEnd), endNanoseconds: time(ofSample: end)))
+                }
+                reset()
+            } else {
+                // The words come after a pause: wait for the wearer to start.
+                state = .dictation
+                awaiting = (command.intent, commandStart, end)
+                deadline = end + dictationStartNanoseconds * rate / 1_000_000_000
+            }
+        }
+    }
+
+    /// The text without the loops a decoder falls into ("What am I looking at? What am I looking
+    /// at? What am I"): a sentence said again straight after itself is kept once, and a trailing
+    /// fragment that only begins it again is dropped.
+    static func withoutRepeats(_ text: String) -> String {
+        var sentences: [String] = []
+        var current = ""
+        for character in text {
+            current.append(character)
+            if ".?!".contains(character) {
+                sentences.append(current.trimmingCharacters(in: .whitespaces))
+                current = ""
+            }
+        }
+        let tail = current.trimmingCharacters(in: .whitespaces)
+        var kept: [String] = []
+        for sentence in sentences where sentence != kept.last {
+            kept.append(sentence)
+        }
+        if !tail.isEmpty, !(kept.last.map { $0.lowercased().hasPrefix(tail.lowercased()) } ?? false) {
+            kept.append(tail)
+        }
+        return kept.joined(separator: " ")
+    }
+
+    private func transcribe(_ audio: [Int16], maxTokens: Int) -> String? {
+        guard audio.count >= Int(rate) / 5 else { return nil }
+        do {
+            let prompt = state == .dictation ? nil : state == .command ? commandPrompt : prompt
+            let result = try recognizer.transcribe(audio, maxTokens: maxTokens, prompt: prompt, window: state == .dictation || audio.count > Int(rate) * 3 ? .whole : .command)
+            transcriptions.append((Double(audio.count) / Double(rate), result.elapsedNanoseconds))
+            if transcriptions.count > 256 { transcriptions.removeFirst(128) }
+            logger.debug("whisper: \"\(result.text)\" (p \(result.confidence), no speech \(result.noSpeechProbability), \(result.elapsedNanoseconds / 1_000_000) ms for \(audio.count / 16) ms)")
+            guard result.confidence >= minimumConfidence, !result.text.isEmpty else { return nil }
+            return Self.withoutRepeats(result.text)
+        } catch {
+            logger.error("\(error)")
+            return nil
+        }
+    }
+}

@@ -124,8 +124,10 @@ public struct SpokenCommands: Sendable {
     }
 
     /// Edit distance between two strings.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+    static func distance(_ a: String, _ b: String) -> Int { distance(Array(a), Array(b)) }
+
+    /// Edit distance between two sequences.
+    static func distance<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
         var previous = Array(0...b.count)
         for i in a.indices {
             var current = [i + 1] + Array(repeating: 0, count: b.count)
@@ -138,16 +140,21 @@ public struct SpokenCommands: Sendable {
     }
 
     /// When a command is expected (straight after a wake phrase) and the words name none: the
-    /// command that takes no words whose sound is closest to all of them, if within a quarter of
-    /// its sounds ("redness" for "read this", "take a soda" for "take a photo").
+    /// command that takes no words closest to all of them, either by sound, within a quarter of
+    /// its sounds ("redness" for "read this", "take a soda" for "take a photo"), or by words,
+    /// within two words in five ("what's it I see" for "what did I see"). Ties go to the first
+    /// command in the list.
     public func closestCommand(to words: [String]) -> (intent: VoiceIntent, said: String)? {
-        let heard = Self.soundKey(Array(words.drop { Self.fillers.contains($0) || $0 == "a" || $0 == "the" }))
+        let spoken = Array(words.drop { Self.fillers.contains($0) || $0 == "a" || $0 == "the" })
+        let heard = Self.soundKey(spoken)
         guard heard.count >= 2 else { return nil }
         var best: (intent: VoiceIntent, said: String, score: Double)?
         for phrasing in phrasings where !phrasing.takesWords {
             let key = Self.soundKey(phrasing.words)
-            let score = Double(Self.distance(heard, key)) / Double(max(key.count, heard.count))
-            if score <= 0.25, score < (best?.score ?? .infinity) {
+            let bySound = Double(Self.distance(heard, key)) / Double(max(key.count, heard.count))
+            let byWords = Double(Self.distance(spoken, phrasing.words)) / Double(max(spoken.count, phrasing.words.count))
+            let score = min(bySound <= 0.25 ? bySound : .infinity, byWords <= 0.4 && phrasing.words.count >= 3 ? byWords : .infinity)
+            if score < (best?.score ?? .infinity) {
                 best = (phrasing.intent, phrasing.words.joined(separator: " "), score)
             }
         }

@@ -46,8 +46,10 @@ public final class WhisperListener: SpeechListening {
     private let recognizer: WhisperRecognizer
     private let commands: SpokenCommands
     /// What the decoder takes as said before a stretch that may hold a wake phrase or a command:
-    /// the wake phrases in use, each with a command. Whisper base, unprompted, writes a
-    /// synthetic "hey glasses" as "Thank you, glasses" or "Big glasses"; prompted, as said.
+    /// a sentence that sets the scene, then the wake phrases in use, each with a command. Whisper
+    /// base, unprompted, writes a synthetic "hey glasses" as "Thank you, glasses" or "Big
+    /// glasses". Prompted with the wake phrase alone, it leaves out the wake phrase when the
+    /// audio begins with it, as if it had been said already; after a sentence, it writes it.
     /// Dictation goes unprompted.
     let prompt: String
     /// The prompt for the stretch after a wake phrase heard alone: commands after wake phrases,
@@ -63,7 +65,8 @@ public final class WhisperListener: SpeechListening {
     private var stretch: [Int16] = []
     private var stretchStart: UInt64 = 0
     private var inStretch = false
-    /// The last 300 ms before a stretch, its lead-in.
+    /// The last half second before a stretch, its lead-in: in noise, the level detector hears a
+    /// word's voiced middle and misses its quiet start ("stop" heard as "up" without it).
     private var leadIn: [Int16] = []
     /// When the wait for a command or for dictation ends (a sample index).
     private var deadline: UInt64 = 0
@@ -79,10 +82,10 @@ public final class WhisperListener: SpeechListening {
         self.recognizer = recognizer
         self.commands = SpokenCommands(wakePhrases: wakePhrases, commands: commands)
         self.wakePhrases = wakePhrases
-        prompt = Self.examples(["what am I looking at?", "read this."], wakePhrases: wakePhrases)
+        prompt = "I talk to my glasses. " + Self.examples(["what time is it?", "stop."], wakePhrases: wakePhrases)
         vad.hangover = pauseFrames
         // Whisper tells speech from noise better than a level does: let more through to it.
-        vad.margin = 8
+        vad.margin = 6
     }
 
     /// "Hey glasses, what am I looking at? Okay glasses, read this.": each example after a wake
@@ -129,7 +132,7 @@ public final class WhisperListener: SpeechListening {
             stretch.append(contentsOf: frame)
         } else {
             leadIn.append(contentsOf: frame)
-            if leadIn.count > Int(rate) * 3 / 10 { leadIn.removeFirst(leadIn.count - Int(rate) * 3 / 10) }
+            if leadIn.count > Int(rate) / 2 { leadIn.removeFirst(leadIn.count - Int(rate) / 2) }
         }
         let pause = state == .dictation ? dictationPauseFrames : pauseFrames
         if inStretch {
@@ -160,22 +163,30 @@ public final class WhisperListener: SpeechListening {
     /// Transcribes the stretch so far when it may be a whole command, and acts on it if it is
     /// one that takes no words.
     private func early(into heard: inout [HeardSpeech]) {
-        // The pause so far, less 100 ms of it.
-        let audio = Array(stretch.dropLast(max(0, vad.quietRun * VoiceActivityDetector.frameSamples - 1600)))
-        guard let text = transcribe(audio, maxTokens: 24) else { return }
+        // The stretch so far; of its pause, 200 ms (early transcription starts 200 ms into it).
+        let audio = Array(stretch.dropLast(max(0, (vad.quietRun - earlyPauseFrames) * VoiceActivityDetector.frameSamples)))
+        guard let text = transcribe(audio, maxTokens: 24, window: .command, prompted: true) else { return }
         let words = SpokenCommands.words(text)
         var commandWords = words[...]
         if state == .waiting {
             guard let wake = commands.wake(in: words) else { return }
             commandWords = words[wake.range.upperBound...]
         }
-        guard let command = commands.command(in: Array(commandWords)), !command.takesWords else { return }
-        // A whole command: act now; what is left of the stretch is its pause.
+        // A wake phrase alone, or a whole command that takes no words: act now, and what is left
+        // of the stretch is a pause (after a wake phrase, the command comes as a stretch of its own).
+        let wakeAlone = state == .waiting && commandWords.isEmpty
+        guard wakeAlone || (commands.command(in: Array(commandWords)).map { !$0.takesWords } ?? false) else { return }
         let end = stretchStart + UInt64(audio.count)
         emit(words: words, text: text, start: stretchStart, end: end, into: &heard)
-        inStretch = false
-        stretch.removeAll(keepingCapacity: true)
+        cutStretch()
         vad = resumed(vad)
+    }
+
+    /// Ends the stretch in progress; its last half second is the lead-in of the next.
+    private func cutStretch() {
+        inStretch = false
+        leadIn = Array(stretch.suffix(Int(rate) / 2))
+        stretch.removeAll(keepingCapacity: true)
     }
 
     /// A detector that goes on from where this one is but treats the voice as ended (the rest
@@ -189,19 +200,33 @@ public final class WhisperListener: SpeechListening {
     }
 
     private func endStretch(trailingQuiet: Int, into heard: inout [HeardSpeech]) {
-        let keep = max(0, stretch.count - max(0, trailingQuiet - 20) * VoiceActivityDetector.frameSamples)
+        // 300 ms of the pause stay: a word's quiet end is in it.
+        let keep = max(0, stretch.count - max(0, trailingQuiet - 30) * VoiceActivityDetector.frameSamples)
         let audio = Array(stretch.prefix(keep))
         let start = stretchStart, end = stretchStart + UInt64(audio.count)
-        inStretch = false
-        stretch.removeAll(keepingCapacity: true)
+        cutStretch()
         if vad.inVoice { vad = resumed(vad) }
         let dictating = state == .dictation
-        guard let text = transcribe(audio, maxTokens: dictating ? 160 : 48) else { return }
-        emit(words: SpokenCommands.words(text), text: text, start: start, end: end, into: &heard)
+        guard let text = transcribe(audio, maxTokens: dictating ? 160 : 48, window: dictating ? .whole : .command, prompted: !dictating) else { return }
+        emit(words: SpokenCommands.words(text), text: text, start: start, end: end, audio: audio, into: &heard)
+    }
+
+    /// The words after a command in a stretch, read again over Whisper's whole window, unprompted
+    /// (a note's words are spelt better there; the short window and the prompt are for finding
+    /// the wake phrase and the command): "" when that reading has the command and nothing after
+    /// it, nil when it does not have the command.
+    private func note(for intent: VoiceIntent, in audio: [Int16]) -> String? {
+        guard let text = transcribe(audio, maxTokens: 160, window: .whole, prompted: false) else { return nil }
+        let words = SpokenCommands.words(text)
+        let afterWake = commands.wake(in: words).map { Array(words[$0.range.upperBound...]) } ?? words
+        for from in afterWake.indices {
+            if let command = commands.command(in: Array(afterWake[from...])), command.intent == intent { return command.rest }
+        }
+        return nil
     }
 
     /// Acts on the words of one stretch of voice.
-    private func emit(words: [String], text: String, start: UInt64, end: UInt64, into heard: inout [HeardSpeech]) {
+    private func emit(words: [String], text: String, start: UInt64, end: UInt64, audio: [Int16]? = nil, into heard: inout [HeardSpeech]) {
         // Where a word falls in the stretch, by its share of the text's letters.
         let letters = max(1, words.reduce(0) { $0 + $1.count })
         func at(_ index: Int) -> UInt64 {
@@ -259,13 +284,13 @@ public final class WhisperListener: SpeechListening {
                 heard.append(HeardSpeech(command: command.intent, words: command.said, startNanoseconds: time(ofSample: commandStart),
                                          endNanoseconds: time(ofSample: commandEnd)))
                 reset()
-            } else if !command.rest.isEmpty {
-                var request = HeardSpeech(command: command.intent, words: command.rest, startNanoseconds: time(ofSample: commandStart),
+            } else if let rest = command.rest.isEmpty ? nil : (audio.flatMap { note(for: command.intent, in: $0) } ?? command.rest), !rest.isEmpty {
+                var request = HeardSpeech(command: command.intent, words: rest, startNanoseconds: time(ofSample: commandStart),
                                           endNanoseconds: time(ofSample: commandEnd))
                 request.wordsEndNanoseconds = time(ofSample: end)
                 heard.append(request)
                 if command.intent == .rememberThis {
-                    heard.append(HeardSpeech(kind: .utterance, label: "", words: command.rest,
+                    heard.append(HeardSpeech(kind: .utterance, label: "", words: rest,
                                              startNanoseconds: time(ofSample: commandEnd), endNanoseconds: time(ofSample: end)))
                 }
                 reset()
@@ -293,20 +318,37 @@ public final class WhisperListener: SpeechListening {
         }
         let tail = current.trimmingCharacters(in: .whitespaces)
         var kept: [String] = []
-        for sentence in sentences where sentence != kept.last {
+        for sentence in sentences where sentence.lowercased() != kept.last?.lowercased() {
             kept.append(sentence)
         }
         if !tail.isEmpty, !(kept.last.map { $0.lowercased().hasPrefix(tail.lowercased()) } ?? false) {
             kept.append(tail)
         }
-        return kept.joined(separator: " ")
+        // A run of words said three times or more in a row ("to be able to be able to be able"),
+        // at most eight words long, is kept once.
+        var words = kept.joined(separator: " ").split(separator: " ").map(String.init)
+        var i = 0
+        while i < words.count {
+            var cut = false
+            for n in 1...8 where i + 3 * n <= words.count {
+                let run = Array(words[i..<(i + n)])
+                var end = i + n
+                while end + n <= words.count && Array(words[end..<(end + n)]) == run { end += n }
+                if end - i >= 3 * n { words.removeSubrange((i + n)..<end); cut = true; break }
+            }
+            if !cut { i += 1 }
+        }
+        return words.joined(separator: " ")
     }
 
-    private func transcribe(_ audio: [Int16], maxTokens: Int) -> String? {
+    private func transcribe(_ audio: [Int16], maxTokens: Int, window: WhisperRecognizer.Window, prompted: Bool) -> String? {
         guard audio.count >= Int(rate) / 5 else { return nil }
+        // A bound on the tokens from the audio's length (people say 2 to 4 words a second, a
+        // token or two each) stops a loop early and costs nothing when there is none.
+        let maxTokens = min(maxTokens, audio.count * 6 / Int(rate) + 8)
         do {
-            let prompt = state == .dictation ? nil : state == .command ? commandPrompt : prompt
-            let result = try recognizer.transcribe(audio, maxTokens: maxTokens, prompt: prompt, window: state == .dictation || audio.count > Int(rate) * 3 ? .whole : .command)
+            let prompt = !prompted ? nil : state == .command ? commandPrompt : prompt
+            let result = try recognizer.transcribe(audio, maxTokens: maxTokens, prompt: prompt, window: window)
             transcriptions.append((Double(audio.count) / Double(rate), result.elapsedNanoseconds))
             if transcriptions.count > 256 { transcriptions.removeFirst(128) }
             logger.debug("whisper: \"\(result.text)\" (p \(result.confidence), no speech \(result.noSpeechProbability), \(result.elapsedNanoseconds / 1_000_000) ms for \(audio.count / 16) ms)")

@@ -46,7 +46,9 @@ public final class WhisperRecognizer {
         case command
         /// All 30 s, as Whisper was trained and as faster-whisper runs. Read speech in a window
         /// cut to fit comes out misspelt ("ill-sposed", "Dash would" for Dashwood) where the whole
-        /// window spells it right: dictation takes the whole window.
+        /// window spells it right: dictation takes the whole window. In it, a decoding that loops
+        /// or is unsure is tried again at higher temperatures, as Whisper does (whisper.cpp's
+        /// sampling is seeded: the same audio gives the same words).
         case whole
     }
 
@@ -79,7 +81,8 @@ public final class WhisperRecognizer {
             audio += [Float](repeating: 0, count: Self.sampleRateHertz + Self.sampleRateHertz / 10 - audio.count)
         }
         var options = vw_options(threads: Int32(threads), audio_ctx: Int32(Self.audioContext(samples: audio.count, window: window)),
-                                 max_tokens: Int32(maxTokens), prompt: nil, temperature_fallback: 0)
+                                 max_tokens: Int32(maxTokens), prompt: nil,
+                                 temperature_fallback: window == .whole ? 1 : 0)
         var text = [CChar](repeating: 0, count: 4096)
         var result = vw_result()
         let started = DispatchTime.now().uptimeNanoseconds

@@ -42,11 +42,17 @@ final class SpokenCommandsTests: XCTestCase {
         XCTAssertEqual(commands.closestCommand(to: ["take", "a", "photograph"])?.intent, .takePhoto)
         XCTAssertNil(commands.closestCommand(to: ["the", "weather", "is", "nice"]))
         XCTAssertNil(commands.closestCommand(to: ["it", "is", "time"]))
+        XCTAssertEqual(commands.closestCommand(to: SpokenCommands.words("what's it I see?"))?.intent, .whatDidISee)
+        XCTAssertEqual(commands.closestCommand(to: SpokenCommands.words("what am I listening to?"))?.intent, .whatAmILookingAt)
+        XCTAssertNil(commands.closestCommand(to: SpokenCommands.words("I'm late at night.")))
     }
 
     func testRepeatsAreCutFromTheText() {
         XCTAssertEqual(WhisperListener.withoutRepeats("What am I looking at? What am I looking at? What am I"), "What am I looking at?")
         XCTAssertEqual(WhisperListener.withoutRepeats("Read this. Take a photo."), "Read this. Take a photo.")
         XCTAssertEqual(WhisperListener.withoutRepeats("the car is on level 3"), "the car is on level 3")
+        XCTAssertEqual(WhisperListener.withoutRepeats("is to be able to be able to be able to be able"), "is to be able")
+        XCTAssertEqual(WhisperListener.withoutRepeats("go go go"), "go")
+        XCTAssertEqual(WhisperListener.withoutRepeats("very very good"), "very very good")
     }
 }

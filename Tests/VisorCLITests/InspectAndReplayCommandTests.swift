@@ -69,4 +69,17 @@ final class InspectAndReplayCommandTests: XCTestCase {
         XCTAssertGreaterThan(elapsed, 0.9)
         XCTAssertLessThan(elapsed, 3.0)
     }
+
+    /// `--asr` picks the recogniser; a wrong name or a missing Whisper model is one clear line.
+    func testSpeechRecognitionIsChosenWithASR() throws {
+        let fixture = TestSupport.fixture("commands.mcap")
+        let bad = try TestSupport.visor("replay", fixture, "--headless", "--asr", "vosk")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--asr must be whisper or pocketsphinx"), bad.stderr)
+        let missing = try TestSupport.visor("replay", fixture, "--headless", "--deterministic", "--asr", "whisper", "--whisper-model", "/nonexistent/ggml.bin")
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("the Whisper model is missing: /nonexistent/ggml.bin"), missing.stderr)
+        // What --asr whisper hears is tested in WhisperTests, through the same runner.
+    }
 }

@@ -53,6 +53,19 @@ final class AssistantTests: XCTestCase {
         kind(events, "speech").filter { $0["action"] as? String == "start" }.compactMap { $0["text"] as? String }
     }
 
+    /// whisper.cpp and llama.cpp in one process, each with its own ggml (libvisor-whisper keeps
+    /// its ggml to itself): the command heard by Whisper, the answer phrased by the model.
+    func testWhisperAndTheLanguageModelRunInOneProcess() throws {
+        let memoryPath = try TestSupport.temporaryDirectory(self).appendingPathComponent("memory.sqlite").path
+        let run = try replay("commands.mcap", memory: memoryPath) { $0.recognition = .whisper() }
+        let looking = try answer(to: "what_am_i_looking_at", in: run.events)
+        let model = try XCTUnwrap(kind(looking, "model").first, "the language model ran on the command Whisper heard")
+        XCTAssertGreaterThan(model["generated_tokens"] as? Int ?? 0, 0, "\(model)")
+        XCTAssertTrue(shown(looking).contains { $0.contains("NOTICE") }, "\(shown(looking))")
+        let noted = shown(try answer(to: "remember_this", in: run.events))
+        XCTAssertTrue(noted.contains { $0.hasPrefix("Noted:") && $0.contains("level") && !$0.lowercased().contains("remember") }, "\(noted)")
+    }
+
     func testEachSpokenCommandShowsAndSaysItsAnswer() throws {
         let memoryPath = try TestSupport.temporaryDirectory(self).appendingPathComponent("memory.sqlite").path
         var speechPath = ""

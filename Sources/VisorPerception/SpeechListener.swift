@@ -40,11 +40,10 @@ public final class SpeechListener {
     private let decoder: SpeechDecoder
     private let commands: [VoiceCommand]
     private let rate = UInt64(SpeechDecoder.sampleRateHertz)
-    /// Samples seen so far, and the capture time of sample 0 (the stream is taken as continuous
-    /// from each block's capture time).
+    /// Samples seen so far, and the capture time of each.
     private var sampleCount: UInt64 = 0
-    private var blockStartSample: UInt64 = 0
-    private var blockStartTime: UInt64 = 0
+    private var clock = SampleClock(rate: UInt64(SpeechDecoder.sampleRateHertz))
+    private var frames = FrameSplitter()
     /// The last 3 s of audio, to hand a command the audio since the end of its wake phrase.
     private var history: [Int16]
     private var historyStart: UInt64 = 0
@@ -67,7 +66,6 @@ public final class SpeechListener {
     public var completeCommandPauseFrames = 20
     /// Where the current (or last) stretch of voice began.
     private var voiceStart: UInt64 = 0
-    private var pending = [Int16]()
     private let logger = Logger(label: "visor.speech")
 
     public init(wakePhrases: [String] = SpeechListener.defaultWakePhrases, commands: [VoiceCommand] = VoiceCommand.defaults,
@@ -82,27 +80,13 @@ public final class SpeechListener {
         decoder.start(.wake)
     }
 
-    private func time(ofSample index: UInt64) -> UInt64 {
-        index >= blockStartSample ? blockStartTime + (index - blockStartSample) * 1_000_000_000 / rate
-                                  : blockStartTime &- (blockStartSample - index) * 1_000_000_000 / rate
-    }
+    private func time(ofSample index: UInt64) -> UInt64 { clock.time(ofSample: index) }
 
     /// Takes one block of 16 kHz mono audio; returns what was heard by its end.
     public func process(_ samples: [Int16], captureTimeNanoseconds: UInt64) -> [HeardSpeech] {
-        blockStartSample = sampleCount + UInt64(pending.count)
-        blockStartTime = captureTimeNanoseconds
-        pending.append(contentsOf: samples)
+        clock.startBlock(atSample: sampleCount + UInt64(frames.waiting), time: captureTimeNanoseconds)
         var heard: [HeardSpeech] = []
-        let frame = VoiceActivityDetector.frameSamples
-        var offset = 0
-        while pending.count - offset >= frame {
-            pending.withUnsafeBufferPointer { buffer in
-                let slice = UnsafeBufferPointer(rebasing: buffer[offset..<(offset + frame)])
-                step(slice, into: &heard)
-            }
-            offset += frame
-        }
-        pending.removeFirst(offset)
+        frames.split(samples) { step($0, into: &heard) }
         return heard
     }
 

@@ -26,10 +26,12 @@ public struct VoiceActivityDetector: Sendable {
 
     public init() {}
 
-    /// Starts from a known noise floor (a detector that goes on from another).
-    public mutating func seed(noiseFloor floor: Double) {
-        noiseFloor = floor
-        frames = 1
+    /// Ends the voice in progress now, keeping the noise floor: the rest of its pause then ends
+    /// nothing (a listener that has already handled the voice).
+    public mutating func endVoice() {
+        inVoice = false
+        loudRun = 0
+        quietRun = 0
     }
 
     public enum Change: Sendable, Equatable { case none, started, ended }

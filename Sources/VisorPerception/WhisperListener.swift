@@ -40,8 +40,6 @@ public final class WhisperListener: SpeechListening {
     public var maximumStretchSeconds = 12.0
     /// Stretches whose text Whisper is less sure of than this are taken as no speech.
     public var minimumConfidence: Float = 0.35
-    /// What each transcription cost, for the stage's report.
-    public private(set) var transcriptions: [(audioSeconds: Double, elapsedNanoseconds: UInt64)] = []
 
     private let recognizer: WhisperRecognizer
     private let commands: SpokenCommands
@@ -53,15 +51,14 @@ public final class WhisperListener: SpeechListening {
     /// Dictation goes unprompted.
     let prompt: String
     /// The prompt for the stretch after a wake phrase heard alone: commands after wake phrases,
-    /// ending with the wake phrase that was heard.
-    private var commandPrompt = ""
-    private let wakePhrases: [String]
+    /// then the wake phrase that was heard (`wakeHeard`).
+    private let commandExamples: String
+    private var wakeHeard = ""
     private let rate = UInt64(WhisperRecognizer.sampleRateHertz)
     private var sampleCount: UInt64 = 0
-    private var blockStartSample: UInt64 = 0
-    private var blockStartTime: UInt64 = 0
-    private var pending: [Int16] = []
-    /// The audio of the stretch of voice in progress, from 200 ms before it began.
+    private var clock = SampleClock(rate: UInt64(WhisperRecognizer.sampleRateHertz))
+    private var frames = FrameSplitter()
+    /// The audio of the stretch of voice in progress, from its lead-in on.
     private var stretch: [Int16] = []
     private var stretchStart: UInt64 = 0
     private var inStretch = false
@@ -81,8 +78,8 @@ public final class WhisperListener: SpeechListening {
         guard !wakePhrases.isEmpty else { throw VisorError("no wake phrase to listen for") }
         self.recognizer = recognizer
         self.commands = SpokenCommands(wakePhrases: wakePhrases, commands: commands)
-        self.wakePhrases = wakePhrases
         prompt = "I talk to my glasses. " + Self.examples(["what time is it?", "stop."], wakePhrases: wakePhrases)
+        commandExamples = Self.examples(["read this.", "stop.", "take a photo.", "what time is it?"], wakePhrases: wakePhrases)
         vad.hangover = pauseFrames
         // Whisper tells speech from noise better than a level does: let more through to it.
         vad.margin = 6
@@ -91,31 +88,17 @@ public final class WhisperListener: SpeechListening {
     /// "Hey glasses, what am I looking at? Okay glasses, read this.": each example after a wake
     /// phrase, the phrases in turn.
     static func examples(_ commands: [String], wakePhrases: [String]) -> String {
-        commands.indices.map { i in
-            let phrase = wakePhrases[i % wakePhrases.count]
-            return phrase.prefix(1).uppercased() + phrase.dropFirst() + ", " + commands[i]
-        }.joined(separator: " ")
+        commands.indices.map { i in capitalised(wakePhrases[i % wakePhrases.count]) + ", " + commands[i] }.joined(separator: " ")
     }
 
-    private func time(ofSample index: UInt64) -> UInt64 {
-        index >= blockStartSample ? blockStartTime + (index - blockStartSample) * 1_000_000_000 / rate
-                                  : blockStartTime &- (blockStartSample - index) * 1_000_000_000 / rate
-    }
+    private static func capitalised(_ phrase: String) -> String { phrase.prefix(1).uppercased() + phrase.dropFirst() }
+
+    private func time(ofSample index: UInt64) -> UInt64 { clock.time(ofSample: index) }
 
     public func process(_ samples: [Int16], captureTimeNanoseconds: UInt64) -> [HeardSpeech] {
-        blockStartSample = sampleCount + UInt64(pending.count)
-        blockStartTime = captureTimeNanoseconds
-        pending.append(contentsOf: samples)
+        clock.startBlock(atSample: sampleCount + UInt64(frames.waiting), time: captureTimeNanoseconds)
         var heard: [HeardSpeech] = []
-        let frame = VoiceActivityDetector.frameSamples
-        var offset = 0
-        while pending.count - offset >= frame {
-            pending.withUnsafeBufferPointer { buffer in
-                step(UnsafeBufferPointer(rebasing: buffer[offset..<(offset + frame)]), into: &heard)
-            }
-            offset += frame
-        }
-        pending.removeFirst(offset)
+        frames.split(samples) { step($0, into: &heard) }
         return heard
     }
 
@@ -179,7 +162,7 @@ public final class WhisperListener: SpeechListening {
         let end = stretchStart + UInt64(audio.count)
         emit(words: words, text: text, start: stretchStart, end: end, into: &heard)
         cutStretch()
-        vad = resumed(vad)
+        vad.endVoice()
     }
 
     /// Ends the stretch in progress; its last half second is the lead-in of the next.
@@ -189,23 +172,13 @@ public final class WhisperListener: SpeechListening {
         stretch.removeAll(keepingCapacity: true)
     }
 
-    /// A detector that goes on from where this one is but treats the voice as ended (the rest
-    /// of the pause must not end a stretch that was already handled).
-    private func resumed(_ detector: VoiceActivityDetector) -> VoiceActivityDetector {
-        var fresh = VoiceActivityDetector()
-        fresh.hangover = detector.hangover
-        fresh.margin = detector.margin
-        fresh.seed(noiseFloor: detector.noiseFloor)
-        return fresh
-    }
-
     private func endStretch(trailingQuiet: Int, into heard: inout [HeardSpeech]) {
         // 300 ms of the pause stay: a word's quiet end is in it.
         let keep = max(0, stretch.count - max(0, trailingQuiet - 30) * VoiceActivityDetector.frameSamples)
         let audio = Array(stretch.prefix(keep))
         let start = stretchStart, end = stretchStart + UInt64(audio.count)
         cutStretch()
-        if vad.inVoice { vad = resumed(vad) }
+        if vad.inVoice { vad.endVoice() }
         let dictating = state == .dictation
         guard let text = transcribe(audio, maxTokens: dictating ? 160 : 48, window: dictating ? .whole : .command, prompted: !dictating) else { return }
         emit(words: SpokenCommands.words(text), text: text, start: start, end: end, audio: audio, into: &heard)
@@ -259,8 +232,7 @@ public final class WhisperListener: SpeechListening {
                                          endNanoseconds: time(ofSample: at(wake.range.upperBound))))
                 commandFrom = wake.range.upperBound
                 if commandFrom == words.count {
-                    commandPrompt = Self.examples(["read this.", "stop.", "take a photo.", "what time is it?"], wakePhrases: wakePhrases)
-                        + " " + Self.examples([""], wakePhrases: [wake.phrase]).trimmingCharacters(in: .whitespaces)
+                    wakeHeard = wake.phrase
                     state = .command
                     deadline = end + commandTimeoutNanoseconds * rate / 1_000_000_000
                     return
@@ -269,9 +241,10 @@ public final class WhisperListener: SpeechListening {
             let rest = Array(words[commandFrom...])
             // Straight after a wake phrase a command is expected: when the words name none
             // exactly, the one that sounds closest to them.
-            let closest = commands.command(in: rest) == nil && rest.count <= 5 ? commands.closestCommand(to: rest) : nil
+            let exact = commands.command(in: rest)
+            let closest = exact == nil && rest.count <= 5 ? commands.closestCommand(to: rest) : nil
             if let closest { logger.debug("heard \"\(rest.joined(separator: " "))\", taken as \"\(closest.said)\"") }
-            guard let command = commands.command(in: rest) ?? closest.map({ (intent: $0.intent, said: $0.said, rest: "", takesWords: false) }) else {
+            guard let command = exact ?? closest.map({ (intent: $0.intent, said: $0.said, rest: "", takesWords: false) }) else {
                 logger.debug("after the wake phrase, heard \"\(rest.joined(separator: " "))\", which is no command")
                 reset()
                 return
@@ -347,10 +320,8 @@ public final class WhisperListener: SpeechListening {
         // token or two each) stops a loop early and costs nothing when there is none.
         let maxTokens = min(maxTokens, audio.count * 6 / Int(rate) + 8)
         do {
-            let prompt = !prompted ? nil : state == .command ? commandPrompt : prompt
+            let prompt = !prompted ? nil : state == .command ? commandExamples + " " + Self.capitalised(wakeHeard) + "," : prompt
             let result = try recognizer.transcribe(audio, maxTokens: maxTokens, prompt: prompt, window: window)
-            transcriptions.append((Double(audio.count) / Double(rate), result.elapsedNanoseconds))
-            if transcriptions.count > 256 { transcriptions.removeFirst(128) }
             logger.debug("whisper: \"\(result.text)\" (p \(result.confidence), no speech \(result.noSpeechProbability), \(result.elapsedNanoseconds / 1_000_000) ms for \(audio.count / 16) ms)")
             guard result.confidence >= minimumConfidence, !result.text.isEmpty else { return nil }
             return Self.withoutRepeats(result.text)

@@ -93,7 +93,7 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     /// What recognises speech (validated already).
-    var recognition: SpeechRecognition { SpeechRecognition(name: asr, whisperModel: whisperModel) ?? .whisper() }
+    var recognition: SpeechRecognition { SpeechRecognition(name: asr, whisperModel: whisperModel) ?? .pocketsphinx }
 
     func makeSlowStages() throws -> [SlowStage] {
         try registrations.compactMap { try $0.makeFrameStage() }

@@ -79,6 +79,60 @@ int vw_transcribe(vw_model *model, const float *samples, int count, const vw_opt
     return 0;
 }
 
+/* Defined by the function tools/setup adds to whisper.cpp (tools/whisper/visor-scoring.cpp). */
+int whisper_visor_token_logprobs(struct whisper_context *ctx, const whisper_token *tokens, int n_tokens,
+                                 int n_past, int n_threads, float *logprobs);
+
+enum { VW_MAX_TOKENS = 448 };
+
+/* The tokens of `text`, appended at `at` in `out` (of VW_MAX_TOKENS); the new count, or -1. */
+static int append_tokens(struct whisper_context *context, const char *text, whisper_token *out, int at) {
+    if (!text || !*text) return at;
+    int n = whisper_tokenize(context, text, out + at, VW_MAX_TOKENS - at);
+    return n < 0 ? -1 : at + n;
+}
+
+int vw_score(vw_model *model, const char *prompt, const char *const *texts, int count, int threads,
+             float *logprobs, int *tokens) {
+    struct whisper_context *context = model->context;
+    whisper_token prefix[VW_MAX_TOKENS];
+    int n = 0;
+    /* As whisper_full builds it: the previous-text marker and the prompt, then start of
+       transcript, English, transcribe, no timestamps. */
+    if (prompt && *prompt) {
+        prefix[n++] = whisper_token_prev(context);
+        n = append_tokens(context, prompt, prefix, n);
+        if (n < 0 || n + 4 > VW_MAX_TOKENS) return 1;
+    }
+    prefix[n++] = whisper_token_sot(context);
+    prefix[n++] = whisper_token_lang(context, whisper_lang_id("en"));
+    prefix[n++] = whisper_token_transcribe(context);
+    prefix[n++] = whisper_token_not(context);
+    const int threads_used = threads > 0 ? threads : 1;
+    /* The prefix once; each text then from its last token on, over the prefix's cache. */
+    if (n > 1 && whisper_decode(context, prefix, n - 1, 0, threads_used) != 0) return 1;
+    whisper_token sequence[VW_MAX_TOKENS];
+    float scores[VW_MAX_TOKENS];
+    for (int i = 0; i < count; i++) {
+        sequence[0] = prefix[n - 1];
+        /* Whisper writes a space before the first word. */
+        char spaced[1024];
+        const char *text = texts[i] ? texts[i] : "";
+        if (strlen(text) + 2 > sizeof(spaced)) return 1;
+        spaced[0] = ' ';
+        strcpy(spaced + 1, text);
+        int m = append_tokens(context, *text ? spaced : "", sequence, 1);
+        if (m < 0 || m + 1 > VW_MAX_TOKENS - n) return 1;
+        sequence[m++] = whisper_token_eot(context);
+        if (whisper_visor_token_logprobs(context, sequence, m, n - 1, threads_used, scores) != 0) return 1;
+        double sum = 0;
+        for (int t = 0; t + 1 < m; t++) sum += scores[t];
+        logprobs[i] = (float)sum;
+        tokens[i] = m - 1;
+    }
+    return 0;
+}
+
 const char *vw_system_info(void) {
     return whisper_print_system_info();
 }

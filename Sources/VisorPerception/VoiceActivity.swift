@@ -17,6 +17,21 @@ public struct VoiceActivityDetector: Sendable {
     public var hangover = 60
     /// How far over the noise floor (dB) a frame must be to be loud.
     public var margin = 12.0
+    /// Frames whose power is averaged into the level compared with the floor (1: each frame
+    /// alone). Babble's level swings from frame to frame; averaged over 200 ms it holds steady
+    /// under a voice that is louder than it.
+    public var smoothingFrames = 1
+    /// When over 0, the floor is the lowest level of this many frames before (a sliding minimum)
+    /// rather than one that follows the quietest frame and creeps up.
+    public var floorFrames = 0
+    /// When set, a frame is loud only within this many dB of the loudest recent level (which
+    /// falls by 5 dB a second): the wearer's voice is near the microphone, the talk around
+    /// them is not, and without this a room of talkers is one stretch of voice that never ends.
+    public var peakDrop: Double?
+    /// The loudest recent level (dBFS).
+    public private(set) var peak: Double = -96
+    private var powers: [Double] = []
+    private var recentLevels: [Double] = []
     private var frames = 0
     private var loudRun = 0
     /// Frames in a row without a loud one.
@@ -40,11 +55,21 @@ public struct VoiceActivityDetector: Sendable {
     public mutating func process(_ frame: UnsafeBufferPointer<Int16>) -> Change {
         var sum = 0.0
         for sample in frame { let v = Double(sample); sum += v * v }
-        let rms = (sum / Double(max(1, frame.count))).squareRoot() / 32768
-        level = max(-96, 20 * log10(max(rms, 1e-6)))
-        if frames == 0 || level < noiseFloor { noiseFloor = max(-90, level) } else { noiseFloor += 0.03 }
+        var power = sum / Double(max(1, frame.count)) / (32768 * 32768)
+        if smoothingFrames > 1 {
+            powers.append(power)
+            if powers.count > smoothingFrames { powers.removeFirst() }
+            power = powers.reduce(0, +) / Double(powers.count)
+        }
+        level = max(-96, 10 * log10(max(power, 1e-12)))
+        if floorFrames > 0 {
+            recentLevels.append(level)
+            if recentLevels.count > floorFrames { recentLevels.removeFirst() }
+            noiseFloor = max(-90, recentLevels.min() ?? level)
+        } else if frames == 0 || level < noiseFloor { noiseFloor = max(-90, level) } else { noiseFloor += 0.03 }
         frames += 1
-        let loud = level > noiseFloor + margin && level > -55
+        peak = max(level, peak - 0.05)
+        let loud = level > noiseFloor + margin && level > -55 && peakDrop.map { level > peak - $0 } ?? true
         lastFrameLoud = loud
         if loud { loudRun += 1; quietRun = 0 } else { loudRun = 0; quietRun += 1 }
         if !inVoice && loudRun >= 3 { inVoice = true; return .started }

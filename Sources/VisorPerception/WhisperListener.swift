@@ -32,6 +32,8 @@ public final class WhisperListener: SpeechListening {
     public var dictationStartNanoseconds: UInt64 = 4_000_000_000
     /// Silence that ends a stretch of voice (10 ms frames).
     public var pauseFrames = 50 { didSet { vad.hangover = pauseFrames } }
+    /// How far (dB) under the voice's loudest recent level a frame counts as quiet, but in dictation.
+    public var peakDrop = 12.0
     /// Silence that ends dictation.
     public var dictationPauseFrames = 90
     /// Silence after which a stretch is transcribed early, to answer a short command sooner.
@@ -43,6 +45,7 @@ public final class WhisperListener: SpeechListening {
 
     private let recognizer: WhisperRecognizer
     private let commands: SpokenCommands
+    private let commandList: [VoiceCommand]
     /// What the decoder takes as said before a stretch that may hold a wake phrase or a command:
     /// a sentence that sets the scene, then the wake phrases in use, each with a command. Whisper
     /// base, unprompted, writes a synthetic "hey glasses" as "Thank you, glasses" or "Big
@@ -78,11 +81,17 @@ public final class WhisperListener: SpeechListening {
         guard !wakePhrases.isEmpty else { throw VisorError("no wake phrase to listen for") }
         self.recognizer = recognizer
         self.commands = SpokenCommands(wakePhrases: wakePhrases, commands: commands)
+        commandList = commands
         prompt = "I talk to my glasses. " + Self.examples(["what time is it?", "stop."], wakePhrases: wakePhrases)
         commandExamples = Self.examples(["read this.", "stop.", "take a photo.", "what time is it?"], wakePhrases: wakePhrases)
         vad.hangover = pauseFrames
         // Whisper tells speech from noise better than a level does: let more through to it.
         vad.margin = 6
+        // Levels over 200 ms, against the lowest of the last 2 s and within 12 dB of the voice's
+        // own: stretches end in babble and traffic, not only in quiet.
+        vad.smoothingFrames = 20
+        vad.floorFrames = 200
+        vad.peakDrop = peakDrop
     }
 
     /// "Hey glasses, what am I looking at? Okay glasses, read this.": each example after a wake
@@ -103,6 +112,10 @@ public final class WhisperListener: SpeechListening {
     }
 
     private func step(_ frame: UnsafeBufferPointer<Int16>, into heard: inout [HeardSpeech]) {
+        // A reader's voice falls well below its loudest syllables for seconds at a time: within
+        // dictation, only quiet ends the voice.
+        vad.peakDrop = state == .dictation ? nil : peakDrop
+        vad.hangover = state == .dictation ? dictationPauseFrames : pauseFrames
         let change = vad.process(frame)
         sampleCount += UInt64(frame.count)
         if change == .started {
@@ -314,6 +327,119 @@ public final class WhisperListener: SpeechListening {
         return words.joined(separator: " ")
     }
 
+    /// How much less likely (natural log) than Whisper's own text a reading with the wake phrase
+    /// or a command may be, and still be taken.
+    public var rescoreMargin: Float = 3
+    /// The same for a command after a wake phrase, where one is expected ("up." is "Stop." 3.9
+    /// less likely in white noise).
+    public var commandRescoreMargin: Float = 4.5
+    /// The least mean log probability a token of a reading may have: Whisper's own text, when it
+    /// loops or drifts, can score low enough that a short wake phrase comes out "as likely" over
+    /// audio that holds none.
+    public var minimumReadingLogProbability: Float = -1.2
+    /// The same for a command after a wake phrase, where one is expected: in babble, Whisper
+    /// finds "Take a photo." a little less likely than that, and likelier than its own "I'm
+    /// gonna take a photo."
+    public var minimumCommandLogProbability: Float = -2.0
+
+    /// Whisper's text when it names what is expected, else the likeliest reading that does, when
+    /// Whisper finds it nearly as likely (within `rescoreMargin`) on the same audio. In noise,
+    /// Whisper base writes "hey glasses" as "Thanks glasses" or "Please glasses", and "where is
+    /// my car" as "There is my car"; scored against the audio, the reading that is the wake
+    /// phrase or the command comes close to the text's own score, and talk that holds neither
+    /// comes far below.
+    private func rescored(_ text: String, prompt: String?) -> String {
+        let words = SpokenCommands.words(text)
+        let raw = text.split(separator: " ").map(String.init)
+        var readings: [String] = []
+        var wakes: [String] = []
+        switch state {
+        case .dictation:
+            return text
+        case .command:
+            if commands.wake(in: words) != nil || commands.command(in: words) != nil { return text }
+            readings = commandReadings(raw, after: nil)
+        case .waiting:
+            if let wake = commands.wake(in: words) {
+                let rest = Array(words[wake.range.upperBound...])
+                if rest.isEmpty { return text }
+                if let command = commands.command(in: rest) {
+                    // In noise, Whisper may go on from a wake phrase heard alone with a command from
+                    // its prompt: when the wake phrase alone is likelier, the command was not said.
+                    guard !command.takesWords, wake.range.lowerBound == 0 else { return text }
+                    let alone = Self.capitalised(wake.phrase) + "."
+                    guard let scores = try? recognizer.score([text, alone], prompt: prompt),
+                          scores[1].logProbability > scores[0].logProbability else { return text }
+                    logger.debug("rescored at \(Double(stretchStart) / Double(rate)) s \"\(text)\" (\(scores[0].logProbability)): \"\(alone)\" more likely (\(scores[1].logProbability))")
+                    return alone
+                }
+                // The wake phrase was heard and the command was not: the words after it.
+                let dropped = max(0, raw.count - rest.count)
+                readings = commandReadings(Array(raw.dropFirst(dropped)), after: Self.capitalised(wake.phrase))
+            } else {
+                // The wake phrase alone, or said for the first one to three words.
+                for phrase in commands.wakePhrases.map({ Self.capitalised($0.joined(separator: " ")) }) {
+                    wakes.append(phrase + ".")
+                    for k in 1...3 where k < raw.count {
+                        wakes.append(phrase + ", " + raw.dropFirst(k).joined(separator: " "))
+                    }
+                }
+                readings = wakes
+            }
+        }
+        guard !readings.isEmpty else { return text }
+        do {
+            let scores = try recognizer.score([text] + readings, prompt: prompt)
+            let own = scores[0].logProbability
+            guard let best = readings.indices.max(by: { scores[$0 + 1].logProbability < scores[$1 + 1].logProbability }) else { return text }
+            let margin = own - scores[best + 1].logProbability
+            for (reading, score) in zip(readings, scores.dropFirst()) {
+                logger.trace("reading at \(Double(stretchStart) / Double(rate)) s \(state.rawValue) own \(own) \(scores[0].tokens) \"\(reading)\" \(score.logProbability) \(score.tokens)")
+            }
+            logger.debug("rescored at \(Double(stretchStart) / Double(rate)) s \"\(text)\" (\(own), \(scores[0].tokens) tokens): \"\(readings[best])\" \(margin) less likely")
+            let floor = wakes.isEmpty ? minimumCommandLogProbability : minimumReadingLogProbability
+            guard margin <= (wakes.isEmpty ? commandRescoreMargin : rescoreMargin), scores[best + 1].meanLogProbability >= floor else { return text }
+            // A wake phrase taken: the command after it, when the reading names none, is scored in turn.
+            if wakes.contains(readings[best]) {
+                let after = SpokenCommands.words(readings[best])
+                guard let wake = commands.wake(in: after) else { return readings[best] }
+                let rest = Array(after[wake.range.upperBound...])
+                if rest.isEmpty || commands.command(in: rest) != nil { return readings[best] }
+                let commandReadings = commandReadings(Array(readings[best].split(separator: " ").dropFirst(wake.range.count).map(String.init)),
+                                                      after: Self.capitalised(wake.phrase))
+                let second = try recognizer.score(commandReadings, prompt: prompt)
+                if let top = second.indices.max(by: { second[$0].logProbability < second[$1].logProbability }),
+                   own - second[top].logProbability <= commandRescoreMargin, second[top].meanLogProbability >= minimumCommandLogProbability {
+                    logger.debug("rescored \"\(readings[best])\": \"\(commandReadings[top])\" \(own - second[top].logProbability) less likely")
+                    return commandReadings[top]
+                }
+            }
+            return readings[best]
+        } catch {
+            logger.error("\(error)")
+            return text
+        }
+    }
+
+    /// Readings of words as each command: those that take no words as said alone, those that
+    /// take words in place of as many of the first words, the rest kept. After a wake phrase
+    /// when one is given.
+    private func commandReadings(_ raw: [String], after wake: String?) -> [String] {
+        var readings: [String] = []
+        for command in commandList {
+            var phrase = command.phrase.replacingOccurrences(of: " i ", with: " I ")
+            if command.takesWords {
+                let tail = raw.dropFirst(command.phrase.split(separator: " ").count)
+                guard !tail.isEmpty else { continue }
+                phrase += (command.intent == .rememberThis ? ", " : " ") + tail.joined(separator: " ")
+            } else {
+                phrase += phrase.hasPrefix("what") ? "?" : "."
+            }
+            readings.append(wake.map { $0 + ", " + phrase } ?? Self.capitalised(phrase))
+        }
+        return readings
+    }
+
     private func transcribe(_ audio: [Int16], maxTokens: Int, window: WhisperRecognizer.Window, prompted: Bool) -> String? {
         guard audio.count >= Int(rate) / 5 else { return nil }
         // A bound on the tokens from the audio's length (people say 2 to 4 words a second, a
@@ -323,8 +449,12 @@ public final class WhisperListener: SpeechListening {
             let prompt = !prompted ? nil : state == .command ? commandExamples + " " + Self.capitalised(wakeHeard) + "," : prompt
             let result = try recognizer.transcribe(audio, maxTokens: maxTokens, prompt: prompt, window: window)
             logger.debug("whisper: \"\(result.text)\" (p \(result.confidence), no speech \(result.noSpeechProbability), \(result.elapsedNanoseconds / 1_000_000) ms for \(audio.count / 16) ms)")
-            guard result.confidence >= minimumConfidence, !result.text.isEmpty else { return nil }
-            return Self.withoutRepeats(result.text)
+            guard !result.text.isEmpty else { return nil }
+            // After a wake phrase a command is expected: a reading that is one is weighed even
+            // when Whisper is unsure of its own text.
+            let text = prompted && (result.confidence >= minimumConfidence || state == .command) ? rescored(result.text, prompt: prompt) : result.text
+            guard result.confidence >= minimumConfidence || text != result.text else { return nil }
+            return Self.withoutRepeats(text)
         } catch {
             logger.error("\(error)")
             return nil

@@ -100,6 +100,33 @@ public final class WhisperRecognizer {
     }
 }
 
+extension WhisperRecognizer {
+    /// How likely Whisper finds a text for the audio of the last `transcribe`.
+    public struct Score: Sendable, Equatable {
+        /// The sum of the text's tokens' log probabilities, its end included.
+        public var logProbability: Float
+        public var tokens: Int
+        public var meanLogProbability: Float { tokens > 0 ? logProbability / Float(tokens) : 0 }
+    }
+
+    /// Scores texts against the audio of the last `transcribe` (its encoder output is reused:
+    /// each text costs one pass of the decoder), after the same prompt.
+    public func score(_ texts: [String], prompt: String? = nil) throws -> [Score] {
+        guard !texts.isEmpty else { return [] }
+        var logprobs = [Float](repeating: 0, count: texts.count)
+        var tokens = [Int32](repeating: 0, count: texts.count)
+        let cStrings = texts.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let status: Int32 = cStrings.map { UnsafePointer($0) }.withUnsafeBufferPointer { pointers in
+            withOptionalCString(prompt) { prompt in
+                vw_score(model, prompt, pointers.baseAddress, Int32(texts.count), Int32(threads), &logprobs, &tokens)
+            }
+        }
+        guard status == 0 else { throw VisorError("whisper.cpp could not score \(texts.count) texts") }
+        return zip(logprobs, tokens).map { Score(logProbability: $0, tokens: Int($1)) }
+    }
+}
+
 private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let string else { return body(nil) }
     return string.withCString { body($0) }

@@ -29,7 +29,7 @@ final class InspectAndReplayCommandTests: XCTestCase {
             XCTAssertEqual(json["indexed"] as? Bool, true)
             XCTAssertEqual((camera?["gaps"] as? [Any])?.count, 0, "\(name): an imported session has no gaps")
             let rate = camera?["rate_hz"] as? Double ?? 0
-            XCTAssertTrue([0.5, 1.0, 4.0, 8.0, 10.0].contains { abs($0 - rate) < 0.01 }, "\(name): \(rate) Hz")
+            XCTAssertTrue([0.25, 0.5, 1.0, 4.0, 8.0, 10.0].contains { abs($0 - rate) < 0.01 }, "\(name): \(rate) Hz")
         }
     }
 

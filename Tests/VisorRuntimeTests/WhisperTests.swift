@@ -69,6 +69,23 @@ final class WhisperTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(report["max_abs_diff"] as? Double), 1e-6, "the mel filter bank is faster-whisper's")
     }
 
+    /// Scoring a text against the audio Whisper last heard: the words said score far above a
+    /// wake phrase and a command that were not, and the text Whisper wrote scores at least as
+    /// high as a near miss of it.
+    func testScoringRanksWhatWasSaidAboveWhatWasNot() throws {
+        let whisper = try Self.recognizer.get()
+        let clip = try XCTUnwrap(try clips().first { $0.name.hasPrefix("goforward") })
+        let said = try whisper.transcribe(clip.audio, maxTokens: 24, window: .command).text
+        XCTAssertEqual(scoringWords(said), scoringWords(clip.words), said)
+        let scores = try whisper.score([said, "Hey glasses.", "What time is it?", "Go forward two meters."])
+        XCTAssertEqual(scores.count, 4)
+        XCTAssertGreaterThan(scores[0].tokens, 2)
+        XCTAssertGreaterThan(scores[0].logProbability - scores[1].logProbability, 10, "\(scores)")
+        XCTAssertGreaterThan(scores[0].logProbability - scores[2].logProbability, 10, "\(scores)")
+        XCTAssertGreaterThan(scores[0].logProbability, scores[3].logProbability, "\(scores)")
+        XCTAssertGreaterThan(scores[0].meanLogProbability, -1.2, "\(scores)")
+    }
+
     private func heard(_ fixture: String) throws -> [[String: Any]] {
         try replayEvents(fixture, kinds: ["wake", "command", "utterance"]) {
             $0.wakePhrases = SpeechListener.defaultWakePhrases
@@ -97,6 +114,86 @@ final class WhisperTests: XCTestCase {
         // flite's "stop" (0.4 s) is the one Whisper base misses when measured.
         XCTAssertGreaterThanOrEqual(found, 6, "\(commands)")
         XCTAssertEqual(commands.count, found, "no command that was not said: \(commands)")
+    }
+
+    /// Every command after a wake phrase in three voices that are not flite's slt (voices.mcap:
+    /// flite's kal, festival's kal_diphone, espeak-ng's en-us+m3). In quiet each is heard in at
+    /// least two of them. With white noise 10 dB under the speech, the goal (each in two
+    /// voices) is not met: each is heard in at least one, at least seven of the nine in two, and
+    /// at least 70 % of the 27 lines. No command is heard where none was said.
+    func testEachCommandIsHeardInTwoVoicesThatAreNotSltInQuietAndAt10dB() throws {
+        let truth = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.fixture("voices-truth.json")))) as? [[String: Any]])
+        let noisy = try TestSupport.temporaryDirectory(self).appendingPathComponent("voices-white10.mcap").path
+        try Self.mixWhiteNoise(from: TestSupport.fixture("voices.mcap"), to: noisy, snrDecibels: 10)
+        let intents = Set(truth.map { $0["intent"] as! String })
+        XCTAssertEqual(intents.count, 9)
+        for (condition, path) in [("quiet", TestSupport.fixture("voices.mcap")), ("white noise at 10 dB SNR", noisy)] {
+            let commands = try replayEvents(path: path, kinds: ["command"]) {
+                $0.wakePhrases = SpeechListener.defaultWakePhrases
+                $0.recognition = .whisper()
+            }
+            var voices: [String: Set<String>] = [:]
+            for line in truth {
+                let start = line["start_s"] as! Double, end = line["end_s"] as! Double
+                let near = commands.filter { (start - 1.0...end + 1.0).contains(Double($0["start_ns"] as! Int) / 1e9) }
+                if near.contains(where: { $0["intent"] as? String == line["intent"] as? String }) {
+                    voices[line["intent"] as! String, default: []].insert(line["voice"] as! String)
+                }
+            }
+            let quiet = condition == "quiet"
+            for intent in intents.sorted() {
+                XCTAssertGreaterThanOrEqual(voices[intent]?.count ?? 0, quiet ? 2 : 1, "\(condition): \(intent) heard in \(voices[intent] ?? [])")
+            }
+            if !quiet {
+                XCTAssertGreaterThanOrEqual(intents.filter { (voices[$0]?.count ?? 0) >= 2 }.count, 7, "\(condition): \(voices)")
+                XCTAssertGreaterThanOrEqual(voices.values.reduce(0) { $0 + $1.count }, 19, "\(condition): \(voices)")
+            }
+            let unsaid = commands.filter { command in
+                let at = Double(command["start_ns"] as! Int) / 1e9
+                return !truth.contains { (($0["wake_start_s"] as! Double) - 1.0...($0["end_s"] as! Double) + 1.0).contains(at) }
+            }
+            XCTAssertEqual(unsaid.count, 0, "\(condition): commands where none was said: \(unsaid)")
+        }
+    }
+
+    /// A copy of a session with seeded white noise under its audio, `snrDecibels` below the
+    /// speech's power (over its samples louder than -40 dBFS, as tools/eval-speech measures it).
+    static func mixWhiteNoise(from source: String, to path: String, snrDecibels: Double) throws {
+        var frames: [Frame] = [], blocks: [AudioBlock] = []
+        var samples = try SessionSource(path: source).samples()
+        while let sample = try samples.next() {
+            switch sample {
+            case .frame(let frame): frames.append(frame)
+            case .audio(let block): blocks.append(block)
+            }
+        }
+        var power = 0.0, voiced = 0
+        for block in blocks {
+            for s in block.samples where abs(Int(s)) > 328 { power += Double(s) * Double(s); voiced += 1 }
+        }
+        let deviation = (power / Double(max(1, voiced)) / pow(10, snrDecibels / 10)).squareRoot()
+        var state: UInt64 = 11
+        func uniform() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return (Double((z ^ (z >> 31)) >> 11) + 0.5) / Double(1 << 53)
+        }
+        let writer = try SessionWriter(path: path)
+        var next = 0
+        for var block in blocks {
+            while next < frames.count && frames[next].captureTimeNanoseconds <= block.captureTimeNanoseconds {
+                try writer.writeFrame(frames[next]); next += 1
+            }
+            for i in block.samples.indices {
+                let gaussian = (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform())
+                block.samples[i] = Int16(clamping: Int((Double(block.samples[i]) + gaussian * deviation).rounded()))
+            }
+            try writer.writeAudio(block)
+        }
+        while next < frames.count { try writer.writeFrame(frames[next]); next += 1 }
+        try writer.finish()
     }
 
     func testNoWakeOnSpeechWithoutThePhrase() throws {

@@ -11,7 +11,7 @@ public enum TestSupport {
     }
 
     /// The committed sessions, by file name.
-    public static let fixtureSessions = ["street.mcap", "sign.mcap", "page.mcap", "codes.mcap", "speech.mcap", "commands.mcap", "recall.mcap", "walk.mcap"]
+    public static let fixtureSessions = ["street.mcap", "sign.mcap", "page.mcap", "codes.mcap", "speech.mcap", "commands.mcap", "recall.mcap", "walk.mcap", "demo.mcap", "voices.mcap"]
 
     /// A fresh directory under the system's temporary directory, removed when the test ends.
     public static func temporaryDirectory(_ test: XCTestCase) throws -> URL {

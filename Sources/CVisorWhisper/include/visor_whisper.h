@@ -41,6 +41,13 @@ typedef struct vw_result {
 int vw_transcribe(vw_model *model, const float *samples, int count, const vw_options *options,
                   char *text, size_t capacity, vw_result *result);
 
+/// Scores texts against the audio of the last `vw_transcribe` on this model: for each of `count`
+/// texts, the sum of its tokens' log probabilities (end of text included), after `prompt` (or
+/// none) as `vw_transcribe` puts it, into `logprobs`, and its token count into `tokens`. Returns
+/// 0, or non-zero when whisper.cpp failed or a text is too long.
+int vw_score(vw_model *model, const char *prompt, const char *const *texts, int count, int threads,
+             float *logprobs, int *tokens);
+
 /// whisper.cpp's build: its version and the CPU features its ggml was compiled for.
 const char *vw_system_info(void);
 

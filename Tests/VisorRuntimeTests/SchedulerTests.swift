@@ -128,16 +128,18 @@ final class SchedulerTests: XCTestCase {
         }
         let baseline = try run([])
         let started = Date()
-        let loaded = try run([ProbeStage(name: "sluggish", delayMicroseconds: { 120_000 })])
+        // 300 ms a frame: slower than the frames even when a busy machine delivers them at 100 ms
+        // rather than 25 (CI saw that with 120 ms, and the stage then kept up with most frames).
+        let loaded = try run([ProbeStage(name: "sluggish", delayMicroseconds: { 300_000 })])
         let seconds = Date().timeIntervalSince(started)
         let slow = loaded.metrics.slowStages[0]
         XCTAssertEqual(slow.results + slow.drops, UInt64(loaded.frames), "every frame is either taken or dropped, none queued")
-        // The stage takes one frame at a time: no more results than 120 ms slots in the run, the
+        // The stage takes one frame at a time: no more results than 300 ms slots in the run, the
         // rest dropped (at full speed that is most frames; under a sanitizer, frames come slower).
-        XCTAssertLessThanOrEqual(slow.results, UInt64(seconds / 0.12) + 2, "\(seconds) s")
-        XCTAssertGreaterThan(slow.drops, UInt64(loaded.frames) / 3)
+        XCTAssertLessThanOrEqual(slow.results, UInt64(seconds / 0.3) + 2, "\(seconds) s")
+        XCTAssertGreaterThan(slow.drops, UInt64(loaded.frames) / 3, "\(seconds) s")
         let queue = try XCTUnwrap(slow.queueWait.summary)
-        XCTAssertLessThan(queue.max, 180_000_000, "a frame never waits behind more than the one being analysed (two would be 240 ms)")
+        XCTAssertLessThan(queue.max, 450_000_000, "a frame never waits behind more than the one being analysed (two would be 600 ms)")
         let before = try XCTUnwrap(baseline.metrics.captureToHUD.summary), after = try XCTUnwrap(loaded.metrics.captureToHUD.summary)
         XCTAssertLessThan(after.p50, max(before.p50 * 3, before.p50 + 2_000_000), "the fast path does not wait for the slow stage")
         // Not the maximum: one scheduling hiccup on a loaded 2-core machine says nothing about flow.

@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "VisorSession", dependencies: [
             "VisorCore", "VisorMedia", "CZstd", "CLZ4", "CZlib",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.copy("Import/vrs_export.py")]),
         .target(name: "VisorDisplay", dependencies: ["VisorCore", "VisorMedia", "CZlib"]),
         .target(name: "VisorDevices", dependencies: [
             "VisorCore", "VisorMedia", "CV4L2", "CALSA", .product(name: "Logging", package: "swift-log"),

@@ -110,6 +110,8 @@ public final class Assistant: @unchecked Sendable {
     private var photoCount = 0
     /// What "read this" read last, and the next of its lines "go on" reads.
     private var reading: (lines: [String], next: Int)?
+    /// Where each part read so far began, for reading back.
+    private var readingStarts: [Int] = []
     /// Lines "read this" and "go on" read at a time, and words: a text of up to that many words
     /// is a sign, read whole.
     public static let linesPerReading = 3
@@ -242,6 +244,7 @@ public final class Assistant: @unchecked Sendable {
             }
         }
         let text = current.lines[current.next..<end].joined(separator: " ")
+        readingStarts.append(current.next)
         reading = (current.lines, end)
         let more = end < current.lines.count
         let spoken = (current.next == 0 ? "It says: " : "") + text + (more ? ". Say go on for more." : "")
@@ -274,6 +277,14 @@ public final class Assistant: @unchecked Sendable {
             }
             store(.reading, text: lines.joined(separator: " "), scene: scene, sessionTime: sessionTime, add: add)
             reading = (lines, 0)
+            readingStarts = []
+            return nextLines()
+        case .goBack:
+            // The part before the one last read (or the first part again).
+            guard let current = reading, !readingStarts.isEmpty else { return Answer(template: "Nothing is being read. Say read this first.") }
+            readingStarts.removeLast()
+            let start = readingStarts.popLast() ?? 0
+            reading = (current.lines, start)
             return nextLines()
         case .goOn:
             guard let current = reading, current.next < current.lines.count else {

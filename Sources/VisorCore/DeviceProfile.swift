@@ -60,12 +60,23 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey { case sampleRateHertz = "sample_rate_hz" }
     }
 
+    /// The glasses' IMU: gyroscope and accelerometer at `rate_hz` (nil when not published).
+    public struct Imu: Codable, Equatable, Sendable {
+        public var rateHertz: Double?
+        public var magnetometer: Bool?
+        enum CodingKeys: String, CodingKey { case rateHertz = "rate_hz", magnetometer }
+    }
+
     public var name: String
     public var title: String
     public var display: Display
     /// Nil for glasses without a camera (Visor still shows the world view from the session).
     public var camera: Camera?
     public var microphone: Microphone
+    /// Nil for glasses without an IMU (head motion then comes from the camera's view).
+    public var imu: Imu?
+    /// The touchpad gestures and buttons the hardware has; nil or empty for none.
+    public var inputs: [InputKind]?
     /// The time the fast path may take per frame, in milliseconds.
     public var frameBudgetMilliseconds: Double
     /// Modelled latency of each slow stage on the device, in milliseconds, for deterministic replay.
@@ -74,7 +85,7 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
     public var sources: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case name, title, display, camera, microphone
+        case name, title, display, camera, microphone, imu, inputs
         case frameBudgetMilliseconds = "frame_budget_ms"
         case modelledLatencyMilliseconds = "modelled_latency_ms"
         case sources
@@ -127,6 +138,7 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
             check(camera.map { $0.widthPixels > 0 && $0.heightPixels > 0 } ?? true, "camera.width_px", "and camera.height_px must be positive"),
             check(camera.map { $0.framesPerSecond > 0 && $0.framesPerSecond <= 1000 } ?? true, "camera.fps", "must be between 0 and 1000"),
             check((4000...192_000).contains(microphone.sampleRateHertz), "microphone.sample_rate_hz", "must be between 4000 and 192000"),
+            check(imu?.rateHertz.map { $0 > 0 && $0 <= 10_000 } ?? true, "imu.rate_hz", "must be between 0 and 10000"),
             check(frameBudgetMilliseconds > 0 && frameBudgetMilliseconds <= 10_000, "frame_budget_ms", "must be between 0 and 10000"),
         ]
         if let first = checks.compactMap({ $0 }).first { return first }
@@ -149,6 +161,8 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
         ]),
         "camera": .object(["width_px": .whole, "height_px": .whole, "fps": .value]),
         "microphone": .object(["sample_rate_hz": .whole]),
+        "imu": .object(["rate_hz": .value, "magnetometer": .value]),
+        "inputs": .value,
     ])
 
     /// A field the profile may not have (a misspelt name is refused, not ignored), or a fraction

@@ -75,6 +75,8 @@ public enum VoiceIntent: String, Sendable, Equatable, CaseIterable {
     case whatTimeIsIt = "what_time_is_it"
     case stop
     case whereIs = "where_is"
+    /// Reads the last lines again (a swipe back; no phrase says it).
+    case goBack = "go_back"
 }
 
 /// Something heard: a wake phrase, a command, or dictated words, with the capture times of its

@@ -11,6 +11,8 @@ public struct EventKind: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let frame = EventKind(rawValue: "frame")
     public static let light = EventKind(rawValue: "light")
     public static let motion = EventKind(rawValue: "motion")
+    /// A touchpad gesture or button press, and what it did.
+    public static let input = EventKind(rawValue: "input")
     public static let sceneChange = EventKind(rawValue: "scene_change")
     public static let code = EventKind(rawValue: "code")
     public static let text = EventKind(rawValue: "text")

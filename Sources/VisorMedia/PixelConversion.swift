@@ -138,3 +138,32 @@ final class YCbCrTables: @unchecked Sendable {
         }
     }
 }
+
+extension PixelConverter {
+    /// Turns an RGB image 90, 180 or 270 degrees clockwise into `output`; returns its new size.
+    public static func rotateRGB(_ input: [UInt8], widthPixels w: Int, heightPixels h: Int, clockwiseDegrees: Int,
+                                 into output: inout [UInt8]) -> (width: Int, height: Int) {
+        let turns = ((clockwiseDegrees / 90) % 4 + 4) % 4
+        if output.count != w * h * 3 { output = [UInt8](repeating: 0, count: w * h * 3) }
+        let (ow, oh) = turns % 2 == 1 ? (h, w) : (w, h)
+        input.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        // Where source pixel (x, y) lands.
+                        let (ox, oy): (Int, Int)
+                        switch turns {
+                        case 1: (ox, oy) = (h - 1 - y, x)
+                        case 2: (ox, oy) = (w - 1 - x, h - 1 - y)
+                        case 3: (ox, oy) = (y, w - 1 - x)
+                        default: (ox, oy) = (x, y)
+                        }
+                        let s = (y * w + x) * 3, d = (oy * ow + ox) * 3
+                        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]
+                    }
+                }
+            }
+        }
+        return (ow, oh)
+    }
+}

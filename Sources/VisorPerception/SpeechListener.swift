@@ -141,6 +141,16 @@ public final class SpeechListener {
         }
     }
 
+    /// Woken by a tap: the command search starts now, as after a spoken wake phrase.
+    public func wake() {
+        guard state == .waiting else { return }
+        decoder.start(.commands)
+        state = .command
+        loudSinceWake = 0
+        utteranceStart = sampleCount
+        commandAudio.removeAll(keepingCapacity: true)
+    }
+
     private func wake(_ phrase: String, at detected: UInt64, into heard: inout [HeardSpeech]) {
         // The keyword spotter's segment gives the phrase's frames; without one, the phrase is
         // taken to end where it was detected.

@@ -8,6 +8,8 @@ public protocol SpeechListening: AnyObject {
     func process(_ samples: [Int16], captureTimeNanoseconds: UInt64) -> [HeardSpeech]
     /// The voice detector, for the stage's level and activity readings.
     var vad: VoiceActivityDetector { get }
+    /// Woken by something other than the wake phrase (a tap): the next words are the command.
+    func wake()
 }
 
 extension SpeechListener: SpeechListening {}
@@ -154,6 +156,14 @@ public final class WhisperListener: SpeechListening {
     private func reset() {
         state = .waiting
         awaiting = nil
+    }
+
+    public func wake() {
+        guard state == .waiting else { return }
+        // The command's prompt names a wake phrase; the first one stands for the tap.
+        wakeHeard = commands.wakePhrases.first?.joined(separator: " ") ?? ""
+        state = .command
+        deadline = sampleCount + commandTimeoutNanoseconds * rate / 1_000_000_000
     }
 
     /// Transcribes the stretch so far when it may be a whole command, and acts on it if it is

@@ -58,17 +58,32 @@ public final class LightStage: FastStage {
 
 /// How the head moves (still, turning, walking), how sharp the view is, and whether the scene
 /// changed; `motion` events when the movement changes, `scene_change` events.
+///
+/// With an IMU (samples handed in by `take`), the movement is the gyroscope's and the
+/// accelerometer's (`ImuMotionEstimator`): turning with its rate in degrees a second, walking
+/// with its steps a minute. Without one, or when its samples stop for half a second, it is the
+/// view's (the shift between frames), which is the fallback. Each `motion` event names its
+/// `source`: `imu` or `optical_flow`.
 public final class MotionStage: FastStage {
     public let name = "motion"
     public let reads: Set<ContextKey> = [.frame]
     public let writes: Set<ContextKey> = [.motion]
     private let statistics = ImageStatistics()
-    /// A movement is reported once it has held for this many frames, so one jolt is not a walk.
+    /// A movement seen in the view is reported once it has held for this many frames, so one jolt is not a walk.
     private let settleFrames = 3
     private var candidate: HeadMotion?
     private var candidateFrames = 0
+    private var imu: ImuMotionEstimator?
+    /// IMU samples older than this at a frame leave the movement to the view.
+    public var imuTimeoutNanoseconds: UInt64 = 500_000_000
 
     public init() {}
+
+    /// One IMU sample, its time on the session's clock, in time order (the frame thread's).
+    public func take(_ sample: ImuSample) {
+        if imu == nil { imu = ImuMotionEstimator() }
+        imu!.add(sample)
+    }
 
     public func process(_ state: inout FrameState) {
         let reading = statistics.read(state.frame)
@@ -76,15 +91,35 @@ public final class MotionStage: FastStage {
         if reading.sceneChanged {
             state.events.append(TranscriptEvent(kind: .sceneChange, fields: [("residual", .fixed(reading.residual, decimals: 1))]))
         }
+        if let imu, let last = imu.lastTimeNanoseconds, state.sessionTimeNanoseconds &- last < imuTimeoutNanoseconds || last > state.sessionTimeNanoseconds {
+            candidate = nil
+            candidateFrames = 0
+            guard let motion = imu.motion, motion != state.scene.motion || lastSource != "imu" else { return }
+            state.scene.motion = motion
+            lastSource = "imu"
+            var fields: [(String, TranscriptEvent.Value)] = [("state", .string(motion.rawValue)), ("source", .string("imu"))]
+            switch motion {
+            case .turning: fields.append(("rate_deg_s", .fixed(imu.rate, decimals: 1)))
+            case .walking: fields.append(("steps_per_min", .fixed(imu.rate, decimals: 1)))
+            case .still: break
+            }
+            fields.append(("sharpness", .fixed(reading.sharpness, decimals: 1)))
+            state.events.append(TranscriptEvent(kind: .motion, fields: fields))
+            return
+        }
         if reading.motion == candidate { candidateFrames += 1 } else { candidate = reading.motion; candidateFrames = 1 }
-        if candidateFrames == settleFrames, reading.motion != state.scene.motion {
+        if candidateFrames == settleFrames, reading.motion != state.scene.motion || lastSource != "optical_flow" {
             state.scene.motion = reading.motion
+            lastSource = "optical_flow"
             state.events.append(TranscriptEvent(kind: .motion, fields: [
-                ("state", .string(reading.motion.rawValue)), ("shift", .ints([Int64(reading.shiftX), Int64(reading.shiftY)])),
+                ("state", .string(reading.motion.rawValue)), ("source", .string("optical_flow")),
+                ("shift", .ints([Int64(reading.shiftX), Int64(reading.shiftY)])),
                 ("sharpness", .fixed(reading.sharpness, decimals: 1)),
             ]))
         }
     }
+
+    private var lastSource: String?
 }
 
 /// Composes the heads-up display from the scene context.

@@ -4,6 +4,7 @@ import Logging
 import VisorAssistant
 import VisorCore
 import VisorDisplay
+import VisorPerception
 import VisorSession
 
 /// The runtime's pipeline: fast stages on every frame in order on the calling thread; the
@@ -136,6 +137,52 @@ public final class Pipeline {
         guard let speech = options.speech, let speechLane else { return }
         scheduler.submit(speech.job(lane: speechLane, block), inputTime: block.captureTimeNanoseconds + block.durationNanoseconds,
                          now: DispatchTime.now().uptimeNanoseconds, waitWhenFull: options.audioFromFile)
+    }
+
+    /// Hands one IMU sample (its time on the session's clock) to the motion stage.
+    public func process(imu sample: ImuSample) {
+        for case let motion as MotionStage in fastStages { motion.take(sample) }
+    }
+
+    /// Acts on a touchpad gesture or button press, at its time on the session's clock: a tap
+    /// wakes the assistant as the wake phrase does (the listener then takes the next words as
+    /// the command), a long press stops its speech, a swipe forward reads on and a swipe back
+    /// reads the last lines again, the capture button takes a photo. A control the profile's
+    /// hardware does not have is noted and ignored. Each is an `input` event in the transcript.
+    public func handle(_ input: InputEvent) throws {
+        let has = options.profile.inputs.map { $0.contains(input.kind) } ?? false
+        var fields: [(String, TranscriptEvent.Value)] = [("input", .string(input.kind.rawValue)), ("source", .string(input.source))]
+        let heard: HeardSpeech?
+        switch input.kind {
+        case .tap: heard = HeardSpeech(kind: .wake, label: "tap", words: "", startNanoseconds: input.timeNanoseconds, endNanoseconds: input.timeNanoseconds)
+        case .longPress: heard = HeardSpeech(command: .stop, words: "", startNanoseconds: input.timeNanoseconds, endNanoseconds: input.timeNanoseconds)
+        case .swipeForward: heard = HeardSpeech(command: .goOn, words: "", startNanoseconds: input.timeNanoseconds, endNanoseconds: input.timeNanoseconds)
+        case .swipeBack: heard = HeardSpeech(command: .goBack, words: "", startNanoseconds: input.timeNanoseconds, endNanoseconds: input.timeNanoseconds)
+        case .capture: heard = HeardSpeech(command: .takePhoto, words: "", startNanoseconds: input.timeNanoseconds, endNanoseconds: input.timeNanoseconds)
+        case .doubleTap: heard = nil
+        }
+        if !has {
+            fields.append(("ignored", .string("the \(options.profile.name) profile has no \(input.kind.rawValue)")))
+        } else if heard == nil {
+            fields.append(("ignored", .string("nothing is bound to \(input.kind.rawValue)")))
+        } else {
+            fields.append(("action", .string(heard!.kind == .wake ? "wake" : heard!.label)))
+        }
+        try options.transcript?.event(timeNanoseconds: input.timeNanoseconds, TranscriptEvent(kind: .input, fields: fields))
+        guard has, var heard else { return }
+        if heard.kind == .wake { options.speech?.wake(at: input.timeNanoseconds) }
+        heard.decidedAtNanoseconds = input.timeNanoseconds
+        try hear(heard, at: input.timeNanoseconds)
+    }
+
+    /// Something heard (or a control that stands for it): into the scene, the transcript and the assistant.
+    private func hear(_ h: HeardSpeech, at sessionTime: UInt64) throws {
+        state.scene.heard.append(h)
+        if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }
+        try options.transcript?.event(timeNanoseconds: sessionTime, h.transcriptEvent)
+        guard let assistant = options.assistant, let assistantLane else { return }
+        let request = assistant.job(lane: assistantLane, h, scene: state.scene, frame: state.frame, wallClock: state.wallClockNanoseconds)
+        scheduler.submit(request, inputTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, onCaller: request.onCaller)
     }
 
     /// Publishes what the speech stage has heard, without a camera frame (a microphone alone:
@@ -309,14 +356,7 @@ public final class Pipeline {
     private func publishSpeech(_ jobs: [StageJob], at sessionTime: UInt64) throws {
         for case let job as SpeechStage.Job in jobs {
             if !job.heard.isEmpty { ownMetrics.speechResults.record(job.processingNanoseconds) }
-            for h in job.heard {
-                state.scene.heard.append(h)
-                if state.scene.heard.count > SceneContext.heardLimit { state.scene.heard.removeFirst() }
-                try options.transcript?.event(timeNanoseconds: sessionTime, h.transcriptEvent)
-                guard let assistant = options.assistant, let assistantLane else { continue }
-                let request = assistant.job(lane: assistantLane, h, scene: state.scene, frame: state.frame, wallClock: state.wallClockNanoseconds)
-                scheduler.submit(request, inputTime: sessionTime, now: DispatchTime.now().uptimeNanoseconds, onCaller: request.onCaller)
-            }
+            for h in job.heard { try hear(h, at: sessionTime) }
         }
     }
 

@@ -62,6 +62,8 @@ public struct RunOptions {
     /// Every this many nanoseconds of session time, a `stats` event in the transcript: frames,
     /// arrival-to-done p50 and p99 over the interval, resident memory, open files (long runs).
     public var statsEveryNanoseconds: UInt64?
+    /// Touchpad and button events to inject (`--input`), in time order on the session's clock.
+    public var inputEvents: [InputEvent] = []
     /// Told on the run's thread of each sensor that fails (the command line shows it).
     public var sensorLost: ((String) -> Void)?
 

@@ -56,6 +56,10 @@ public protocol SampleSink: AnyObject, Sendable {
     func waitUntilDue(sessionTime: UInt64, factor: Double) -> Bool
     func frame(_ input: FrameInput, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64) throws
     func audio(_ block: AudioBlock) throws
+    /// One IMU sample, its time on the session's clock (run's thread).
+    func imu(_ sample: ImuSample) throws
+    /// A touchpad gesture or button press, its time on the session's clock (run's thread).
+    func input(_ event: InputEvent) throws
     /// An audio message left undecoded (`wantsAudio` was false): counted, and its time noted.
     func skippedAudio(sessionTime: UInt64)
     /// No frame to publish at (a microphone alone): publishes what was heard at `sessionTime`.
@@ -104,6 +108,16 @@ public final class SessionSamples: SampleSource {
                 if case .times(let factor) = speed, !sink.waitUntilDue(sessionTime: sessionTime, factor: factor) {
                     end.stopped = true
                     break replaying
+                }
+                if message.channelID == session.imuChannel?.id {
+                    let imu = try session.decodeImu(message)
+                    let a = imu.linearAcceleration, w = imu.angularVelocity
+                    try sink.imu(ImuSample(timeNanoseconds: sessionTime, gyro: (w.x, w.y, w.z), accel: (a.x, a.y, a.z)))
+                    continue
+                }
+                if message.channelID == session.inputChannel?.id {
+                    try sink.input(InputEvent(timeNanoseconds: sessionTime, kind: try session.decodeInput(message), source: "session"))
+                    continue
                 }
                 guard message.channelID == session.cameraChannel.id else {
                     if sink.wantsAudio, case .audio(var block) = try session.decode(message) {
@@ -241,6 +255,8 @@ public final class Runner: SampleSink, @unchecked Sendable {
     private var stalls: [String] = []
     private var intervalLatencies: [UInt64] = []
     private var intervalStart: UInt64?
+    private var nextInput = 0
+    private var imuSamples = 0
 
     public init(source: SampleSource, options: RunOptions) {
         self.source = source
@@ -324,6 +340,8 @@ public final class Runner: SampleSink, @unchecked Sendable {
 
         var end = try source.deliver(to: self)
         reportLost(at: source.sessionTimeNow)
+        // Input events past the last sample still act (the answers are published as the run finishes).
+        if !stopFlag.load(ordering: .relaxed) { try deliverInputs(upTo: .max) }
         if stopFlag.load(ordering: .relaxed) { end.stopped = true }
         try pipeline.finish()
         if let damage = end.damage, !end.stopped {
@@ -334,7 +352,7 @@ public final class Runner: SampleSink, @unchecked Sendable {
         if let trace, let path = options.tracePath { try trace.write(to: path) }
         if let failure = firstFailure.withLock({ $0 }) { throw failure }
         let audioBlocks = audioCount.load(ordering: .relaxed)
-        logger.info("ran \(frames) frames, \(audioBlocks) audio blocks of \(source.runName)")
+        logger.info("ran \(frames) frames, \(audioBlocks) audio blocks\(imuSamples > 0 ? ", \(imuSamples) IMU samples" : "") of \(source.runName)")
         var result = RunResult(sessionPath: source.runName, profile: options.profile, deterministic: options.deterministic,
                                frames: frames, audioBlocks: audioBlocks, lastSampleTimeNanoseconds: lastTime,
                                metrics: pipeline.metrics, damage: end.damage, corruptChunks: end.corruptChunks, stopped: end.stopped)
@@ -407,6 +425,7 @@ public final class Runner: SampleSink, @unchecked Sendable {
     public func frame(_ input: FrameInput, sessionTime: UInt64, wallClock: UInt64?, arrival: UInt64) throws {
         lastTime = max(lastTime, sessionTime)
         reportLost(at: sessionTime)
+        try deliverInputs(upTo: sessionTime)
         var drawing: (size: TerminalSize, write: (UnsafeRawBufferPointer) -> Void)?
         if let terminal = options.terminal, let writeView {
             status.frame = frames + 1
@@ -431,9 +450,31 @@ public final class Runner: SampleSink, @unchecked Sendable {
         frames += 1
     }
 
+    public func imu(_ sample: ImuSample) throws {
+        lastTime = max(lastTime, sample.timeNanoseconds)
+        imuSamples += 1
+        try deliverInputs(upTo: sample.timeNanoseconds)
+        pipeline.process(imu: sample)
+    }
+
+    public func input(_ event: InputEvent) throws {
+        lastTime = max(lastTime, event.timeNanoseconds)
+        try deliverInputs(upTo: event.timeNanoseconds)
+        try pipeline.handle(event)
+    }
+
+    /// The input file's events due by `sessionTime`, in order.
+    private func deliverInputs(upTo sessionTime: UInt64) throws {
+        while nextInput < options.inputEvents.count, options.inputEvents[nextInput].timeNanoseconds <= sessionTime {
+            try pipeline.handle(options.inputEvents[nextInput])
+            nextInput += 1
+        }
+    }
+
     public func idle(sessionTime: UInt64) throws {
         lastTime = max(lastTime, sessionTime)
         reportLost(at: sessionTime)
+        try deliverInputs(upTo: sessionTime)
         try pipeline.publishHeard(sessionTime: sessionTime)
         // The view keeps the last frame, with the HUD and panel as they are now.
         if let terminal = options.terminal, let writeView, frames > 0 {

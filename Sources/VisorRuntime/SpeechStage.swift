@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Foundation
 import VisorCore
 import VisorMedia
@@ -37,6 +38,12 @@ public final class SpeechStage: @unchecked Sendable {
     private var mono: [Int16] = []
     private var resampled: [Int16] = []
     public var maximumBacklog = 500
+    /// A tap's time: the first block that ends after it wakes the listener first.
+    private let pendingWake = Mutex<UInt64?>(nil)
+
+    /// Wakes the listener as the wake phrase would, at `time` on the session's clock (a tap).
+    /// Thread-safe: the listener takes it on its own thread, with the audio of that time.
+    public func wake(at time: UInt64) { pendingWake.withLock { $0 = time } }
 
     /// - Parameters:
     ///   - wakePhrases: the phrases that wake the assistant.
@@ -73,6 +80,13 @@ public final class SpeechStage: @unchecked Sendable {
 
     private func listen(_ job: Job) {
         let started = DispatchTime.now().uptimeNanoseconds
+        let blockEnd = job.block.captureTimeNanoseconds + job.block.durationNanoseconds
+        let woken = pendingWake.withLock { wake -> Bool in
+            guard let time = wake, time <= blockEnd else { return false }
+            wake = nil
+            return true
+        }
+        if woken { listener.wake() }
         let heard = listen(job.block)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         job.heard = heard.map { h in

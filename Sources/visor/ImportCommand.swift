@@ -6,15 +6,20 @@ import VisorSession
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Build a session from a video, audio files and still photos (through FFmpeg).",
+        abstract: "Build a session from a video, audio files and still photos (through FFmpeg), or convert a glasses recording (VRS).",
         discussion: """
+        A .vrs file (a Project Aria recording) is converted whole: the RGB camera, the other
+        cameras, the microphones (mixed, or --microphone N), the IMUs, magnetometer, barometer,
+        eye gaze and pose, each on its own topic.
+
         Examples:
           visor import walk.mp4 -o walk.mcap --size 640x480 --fps 15 --duration 10
           visor import --photo sign.jpg@0:4 --audio hey.wav@1.5 -o sign.mcap
+          visor import recording.vrs -o recording.mcap
         """
     )
 
-    @Argument(help: "A video file (any format FFmpeg reads). Optional when --photo is given.")
+    @Argument(help: "A video file (any format FFmpeg reads), or a VRS recording (.vrs). Optional when --photo is given.")
     var video: String?
 
     @Option(name: .shortAndLong, help: "The session file to write (MCAP).")
@@ -50,8 +55,17 @@ struct Import: ParsableCommand {
     @Option(help: "Chunk compression: zstd, lz4 or none (default zstd).")
     var compression: String = "zstd"
 
+    @Option(help: "A VRS recording's microphone: mix (all channels, the default) or a channel number.")
+    var microphone: String = "mix"
+
+    private var isVRS: Bool { video?.lowercased().hasSuffix(".vrs") ?? false }
+
     func validate() throws {
         if video == nil && photo.isEmpty { throw ValidationError("give a video, or at least one --photo") }
+        if isVRS && !(photo.isEmpty && audio.isEmpty && size == nil && fps == nil && duration == nil && start == 0 && !raw && noiseFloor == nil) {
+            throw ValidationError("a VRS recording is converted whole: --photo, --audio, --size, --fps, --start, --duration, --raw and --noise-floor do not apply")
+        }
+        if !VRSImporter.validMicrophone(microphone) { throw ValidationError("--microphone takes mix or a channel number; got \"\(microphone)\"") }
         if let size, parseSize(size) == nil { throw ValidationError("--size takes WxH with even numbers, for example 640x480; got \"\(size)\"") }
         if let fps, !(fps > 0 && fps <= 240) { throw ValidationError("--fps must be more than 0 and at most 240 frames per second") }
         if !(1...100).contains(quality) { throw ValidationError("--quality must be between 1 and 100") }
@@ -78,6 +92,22 @@ struct Import: ParsableCommand {
 
     func run() throws {
         try reportingErrors(stoppable: true) {
+            if isVRS, let video {
+                try OutputFile.checkDistinct(outputs: [(role: "output", path: output)], inputs: [(role: "recording", path: video)])
+                let summary: VRSImporter.Summary
+                do {
+                    summary = try VRSImporter.run(recording: video, outputPath: output, microphone: microphone, jpegQuality: max(quality, 90),
+                                                  compression: compressionValue ?? .zstd, shouldStop: { StopSignal.requested })
+                } catch is ImportStopped {
+                    printError("import stopped by \(StopSignal.signalName ?? "a signal"); \(output) was left as it was")
+                    throw ExitCode(StopSignal.exitStatus ?? 1)
+                }
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+                let topics = summary.messages.keys.sorted().map { "\($0) \(summary.messages[$0]!)" }.joined(separator: ", ")
+                print("wrote \(output): \(summary.model), \(formatSessionTime(summary.durationNanoseconds)), \(bytes / 1024) KiB; \(topics)")
+                if !summary.skipped.isEmpty { print("not converted: \(summary.skipped.joined(separator: ", "))") }
+                return
+            }
             var plan = ImportPlan()
             plan.videoPath = video
             plan.videoStartSeconds = start

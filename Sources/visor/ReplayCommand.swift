@@ -53,6 +53,9 @@ struct Replay: ParsableCommand {
     @Option(help: ArgumentHelp("Write everything the assistant says into this WAV file (16 kHz mono), at the times it says it.", valueName: "FILE.wav"))
     var speechOut: String?
 
+    @Option(help: ArgumentHelp("Inject touchpad and button events: JSON Lines of {\"t\": SECONDS, \"kind\": \"tap\"} (kinds: \(InputKind.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "FILE.jsonl"))
+    var input: String?
+
     @OptionGroup var display: DisplayOptions
 
     @OptionGroup var runtime: RuntimeOptions
@@ -80,15 +83,17 @@ struct Replay: ParsableCommand {
     func run() throws {
         try reportingErrors(stoppable: true) {
             try checkOutputs([("transcript", transcript), ("report", report), ("trace", trace), ("output session", output), ("speech file", speechOut)],
-                             inputs: runtime.inputFiles + [("session replayed", session)])
+                             inputs: runtime.inputFiles + [("session replayed", session), (role: "input file", path: input)])
             let profile = try runtime.loadProfile()
-            let source = try SessionSource(path: session, cameraTopic: topics.cameraTopic, audioTopic: topics.audioTopic)
+            let inputEvents = try input.map { try InputEvent.readLines(InputFile.read($0, role: "input file", limitBytes: 16 << 20), source: $0) } ?? []
+            let source = try SessionSource(path: session, cameraTopic: topics.cameraTopic, audioTopic: topics.audioTopic, imuTopic: topics.imuTopic)
             warnAboutSummary(source.reader)
             let drawing = display.shouldDraw(headless: headless)
             var options = ReplayOptions(profile: profile)
             options.speed = speed.flatMap(parseSpeed) ?? (drawing ? .times(1) : .max)
             options.transcriptPath = transcript
             options.tracePath = trace
+            options.inputEvents = inputEvents
             // Headless and as fast as it goes, free-running scheduling would skip the slow stages'
             // work and the assistant would answer from a scene nobody looked at: such a run is on
             // the virtual clock unless asked otherwise.

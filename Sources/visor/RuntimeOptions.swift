@@ -115,6 +115,9 @@ struct TopicOptions: ParsableArguments {
 
     @Option(help: "The microphone topic to use (default: the channel with the foxglove.RawAudio schema).")
     var audioTopic: String?
+
+    @Option(help: "The IMU topic to use for head motion (default: the busiest channel with the visor.Imu schema).")
+    var imuTopic: String?
 }
 
 /// How the terminal view is drawn (replay and live).

@@ -4,6 +4,7 @@ schema embedded in the file. Prints one JSON object per file; exits non-zero on 
 Usage: python3 read_with_official.py FILE...
 """
 import json
+import math
 import sys
 
 from mcap.reader import NonSeekingReader, SeekingReader
@@ -23,6 +24,25 @@ def check(schema_name, proto):
         assert proto.format == "pcm-s16", proto.format
         assert proto.sample_rate > 0 and proto.number_of_channels > 0
         assert len(proto.data) % (2 * proto.number_of_channels) == 0
+    elif schema_name == "visor.Imu":
+        a, w = proto.linear_acceleration, proto.angular_velocity
+        # m/s^2 with gravity in: a head never reads 0 or 10 g; rad/s under 35 (2000 degrees a second).
+        assert 2 < math.sqrt(a.x * a.x + a.y * a.y + a.z * a.z) < 100, (a.x, a.y, a.z)
+        assert math.sqrt(w.x * w.x + w.y * w.y + w.z * w.z) < 35, (w.x, w.y, w.z)
+        assert proto.frame_id, "no frame"
+    elif schema_name == "visor.Gaze":
+        assert abs(proto.yaw) < math.pi / 2 and abs(proto.pitch) < math.pi / 2, (proto.yaw, proto.pitch)
+        assert 0 <= proto.confidence <= 1 and proto.depth >= 0
+    elif schema_name == "visor.MagneticField":
+        m = proto.magnetic_field
+        assert 1e-6 < math.sqrt(m.x * m.x + m.y * m.y + m.z * m.z) < 1e-3, (m.x, m.y, m.z)  # tesla; the Earth's is 25-65 uT
+    elif schema_name == "visor.Pressure":
+        assert 3e4 < proto.pressure < 1.2e5, proto.pressure  # pascal, sea level to high mountains
+    elif schema_name == "foxglove.PoseInFrame":
+        q = proto.pose.orientation
+        assert abs(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w - 1) < 1e-3
+    elif schema_name == "visor.Input":
+        assert proto.kind in ("tap", "double_tap", "long_press", "swipe_forward", "swipe_back", "capture"), proto.kind
 
 
 def read(path):
@@ -40,6 +60,8 @@ def read(path):
             last_time = message.log_time
             entry = result["channels"].setdefault(channel.topic, {"schema": schema.name, "count": 0})
             entry["count"] += 1
+            if schema.name == "foxglove.RawAudio":
+                entry["samples"] = entry.get("samples", 0) + len(proto.data) // (2 * proto.number_of_channels)
             if entry["count"] == 1:
                 entry["first_stamp_ns"] = proto.timestamp.seconds * 10**9 + proto.timestamp.nanos
                 entry["first_log_time"] = message.log_time

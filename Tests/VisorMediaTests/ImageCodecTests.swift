@@ -65,3 +65,25 @@ final class ImageCodecTests: XCTestCase {
         XCTAssertEqual(Array(out[(4 * 3)..<(4 * 3 + 3)]), Array(source[0..<3]))
     }
 }
+
+final class RotationTests: XCTestCase {
+    func testQuarterTurnsMovePixelsWhereAViewerExpects() {
+        // 3x2: the top-left pixel is red, the top-right green, the bottom-left blue.
+        var image = [UInt8](repeating: 0, count: 3 * 2 * 3)
+        image[0] = 255; image[2 * 3 + 1] = 255; image[3 * 3 + 2] = 255
+        var out: [UInt8] = []
+        func pixel(_ x: Int, _ y: Int, width: Int) -> [UInt8] { Array(out[(y * width + x) * 3..<(y * width + x) * 3 + 3]) }
+        // A quarter turn clockwise: 2x3, the top-left goes to the top-right, the bottom-left to the top-left.
+        var size = PixelConverter.rotateRGB(image, widthPixels: 3, heightPixels: 2, clockwiseDegrees: 90, into: &out)
+        XCTAssertEqual([size.width, size.height], [2, 3])
+        XCTAssertEqual(pixel(1, 0, width: 2), [255, 0, 0])
+        XCTAssertEqual(pixel(0, 0, width: 2), [0, 0, 255])
+        XCTAssertEqual(pixel(1, 2, width: 2), [0, 255, 0])
+        size = PixelConverter.rotateRGB(image, widthPixels: 3, heightPixels: 2, clockwiseDegrees: 180, into: &out)
+        XCTAssertEqual([size.width, size.height], [3, 2])
+        XCTAssertEqual(pixel(2, 1, width: 3), [255, 0, 0])
+        size = PixelConverter.rotateRGB(image, widthPixels: 3, heightPixels: 2, clockwiseDegrees: 270, into: &out)
+        XCTAssertEqual(pixel(0, 2, width: 2), [255, 0, 0])
+        XCTAssertEqual(pixel(0, 0, width: 2), [0, 255, 0])
+    }
+}

@@ -7,7 +7,7 @@ import XCTest
 final class DeviceProfileTests: XCTestCase {
     func testShippedProfilesCarryTheirPublishedFigures() throws {
         let all = try DeviceProfiles.shipped()
-        XCTAssertEqual(all.map(\.name), ["brilliant-frame", "brilliant-halo", "even-g1", "laptop", "meta-ray-ban-display"])
+        XCTAssertEqual(all.map(\.name), ["aria-gen1", "aria-gen2", "brilliant-frame", "brilliant-halo", "even-g1", "laptop", "meta-ray-ban-display"])
         for p in all {
             XCTAssertNil(p.validationProblem(), p.name)
             XCTAssertFalse(p.sources.isEmpty, "\(p.name) says where its figures come from")
@@ -30,6 +30,17 @@ final class DeviceProfileTests: XCTestCase {
         let halo = try DeviceProfiles.load("brilliant-halo")
         XCTAssertEqual(halo.camera?.widthPixels, 640)
         XCTAssertEqual(halo.camera?.heightPixels, 480)
+        // The sensors and controls each has.
+        for p in all { XCTAssertNotNil(p.inputs, "\(p.name) says which controls it has") }
+        let gen1 = try DeviceProfiles.load("aria-gen1"), gen2 = try DeviceProfiles.load("aria-gen2")
+        XCTAssertEqual(gen1.imu?.rateHertz, 1000)
+        XCTAssertEqual(gen2.imu?.rateHertz, 800)
+        XCTAssertEqual(gen1.microphone.sampleRateHertz, 48000)
+        XCTAssertEqual([gen2.camera?.widthPixels, gen2.camera?.heightPixels], [2016, 1512])
+        XCTAssertEqual(gen1.inputs, [.capture])
+        XCTAssertEqual(meta.inputs?.count, InputKind.allCases.count)
+        XCTAssertEqual(g1.inputs, [.tap, .doubleTap, .longPress])
+        XCTAssertNil(try DeviceProfiles.load("laptop").imu, "a laptop has no IMU")
     }
 
     private func loadEdited(_ edit: (inout [String: Any]) -> Void) throws -> DeviceProfile {
@@ -88,11 +99,15 @@ final class DeviceProfileTests: XCTestCase {
             display["width_px"] = 640.5
             json["display"] = display
         }
+        XCTAssertThrowsError(try loadEdited { $0["inputs"] = ["tap", "pinch"] }) {
+            XCTAssertTrue(($0 as? VisorError)?.message.hasPrefix("profile edited.json: field inputs[1] has a value that is not allowed") ?? false, "\($0)")
+        }
+        assertError("imu.rate_hz must be between 0 and 10000") { $0["imu"] = ["rate_hz": -1] }
         XCTAssertThrowsError(try DeviceProfile.load(from: Data("{not json".utf8), source: "x.json")) {
             XCTAssertEqual(($0 as? VisorError)?.message, "profile x.json: not valid JSON")
         }
         XCTAssertThrowsError(try DeviceProfiles.load("google-glass")) {
-            XCTAssertTrue(($0 as? VisorError)?.message.contains("profiles: brilliant-frame, brilliant-halo, even-g1, laptop, meta-ray-ban-display") ?? false)
+            XCTAssertTrue(($0 as? VisorError)?.message.contains("profiles: aria-gen1, aria-gen2, brilliant-frame, brilliant-halo, even-g1, laptop, meta-ray-ban-display") ?? false)
         }
     }
 }

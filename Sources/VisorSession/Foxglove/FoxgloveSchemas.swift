@@ -9,20 +9,9 @@ public enum FoxgloveSchema: String, CaseIterable, Sendable {
 
     /// The serialized `google.protobuf.FileDescriptorSet` for the schema record's data.
     public var fileDescriptorSet: [UInt8] {
-        var set = ProtobufWriter()
-        set.message(1) { Self.timestampFile(&$0) }
-        set.message(1) { file in
-            let messageName = String(rawValue.dropFirst("foxglove.".count))
-            file.string(1, "foxglove/\(messageName).proto")
-            file.string(2, "foxglove")
-            file.string(3, "google/protobuf/timestamp.proto")
-            file.message(4) { message in
-                message.string(1, messageName)
-                for field in fields { field.encode(&message) }
-            }
-            file.string(12, "proto3")
-        }
-        return set.bytes
+        let messageName = String(rawValue.dropFirst("foxglove.".count))
+        return SchemaFile.set([.timestamp, SchemaFile(package: "foxglove", message: messageName,
+                                                      dependencies: [SchemaFile.timestamp.path], fields: fields)])
     }
 
     private var fields: [FieldDescription] {
@@ -40,23 +29,12 @@ public enum FoxgloveSchema: String, CaseIterable, Sendable {
                     .init("number_of_channels", 5, .fixed32)]
         }
     }
-
-    private static func timestampFile(_ file: inout ProtobufWriter) {
-        file.string(1, "google/protobuf/timestamp.proto")
-        file.string(2, "google.protobuf")
-        file.message(4) { message in
-            message.string(1, "Timestamp")
-            FieldDescription("seconds", 1, .int64).encode(&message)
-            FieldDescription("nanos", 2, .int32).encode(&message)
-        }
-        file.string(12, "proto3")
-    }
 }
 
 /// One `FieldDescriptorProto`.
-private struct FieldDescription {
+struct FieldDescription {
     /// `FieldDescriptorProto.Type` values.
-    enum FieldType: Int32 { case int64 = 3, int32 = 5, fixed32 = 7, string = 9, message = 11, bytes = 12 }
+    enum FieldType: Int32 { case double = 1, float = 2, int64 = 3, int32 = 5, fixed32 = 7, string = 9, message = 11, bytes = 12, uint32 = 13 }
 
     let name: String, number: Int32, type: FieldType, typeName: String?
 
@@ -78,5 +56,37 @@ private struct FieldDescription {
     private var jsonName: String {
         let parts = name.split(separator: "_")
         return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+    }
+}
+
+/// One `FileDescriptorProto` holding one message: `package.Message` in `package/Message.proto`
+/// (Timestamp's file is `google/protobuf/timestamp.proto`, as protoc names it).
+struct SchemaFile {
+    let package: String
+    let message: String
+    let dependencies: [String]
+    let fields: [FieldDescription]
+
+    var path: String { package == "google.protobuf" ? "google/protobuf/timestamp.proto" : "\(package.replacingOccurrences(of: ".", with: "/"))/\(message).proto" }
+
+    func encode(_ file: inout ProtobufWriter) {
+        file.string(1, path)
+        file.string(2, package)
+        for dependency in dependencies { file.string(3, dependency) }
+        file.message(4) { m in
+            m.string(1, message)
+            for field in fields { field.encode(&m) }
+        }
+        file.string(12, "proto3")
+    }
+
+    static let timestamp = SchemaFile(package: "google.protobuf", message: "Timestamp", dependencies: [],
+                                      fields: [.init("seconds", 1, .int64), .init("nanos", 2, .int32)])
+
+    /// A `FileDescriptorSet` of `files`, each after the files it imports.
+    static func set(_ files: [SchemaFile]) -> [UInt8] {
+        var set = ProtobufWriter()
+        for file in files { set.message(1) { file.encode(&$0) } }
+        return set.bytes
     }
 }

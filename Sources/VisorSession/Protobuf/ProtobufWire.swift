@@ -28,6 +28,11 @@ public struct ProtobufWriter {
         tag(field, .fixed32)
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
+    public mutating func double(_ field: Int, _ value: Double) {
+        guard value != 0 else { return }
+        tag(field, .fixed64)
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
     public mutating func bytes<C: Collection>(_ field: Int, _ value: C) where C.Element == UInt8 {
         guard !value.isEmpty else { return }
         tag(field, .lengthDelimited); varint(UInt64(value.count)); bytes.append(contentsOf: value)
@@ -115,6 +120,11 @@ extension ProtobufValue {
     }
     var bytesValue: ArraySlice<UInt8>? {
         if case .bytes(let b) = self { return b }
+        return nil
+    }
+    /// A `double` field (wire type fixed64); nil for any other wire type.
+    var doubleValue: Double? {
+        if case .fixed64(let v) = self { return Double(bitPattern: v) }
         return nil
     }
     var stringValue: String? { bytesValue.map { String(decoding: $0, as: UTF8.self) } }

@@ -14,10 +14,18 @@ public final class SessionSource {
     public let reader: MCAPReader
     public let cameraChannel: MCAPChannel
     public let audioChannel: MCAPChannel?
+    /// The head's IMU (`visor.Imu`): the busiest such channel, or the topic asked for.
+    public let imuChannel: MCAPChannel?
+    /// Touchpad and button events (`visor.Input`).
+    public let inputChannel: MCAPChannel?
     /// Log time of the session's first message: transcripts count time from here.
     public let startTimeNanoseconds: UInt64
 
     private let decoder = FrameDecoder()
+    /// How the camera's frames are turned to be shown upright: 0, 90, 180 or 270 degrees
+    /// clockwise, from the session's `visor.camera` metadata (Aria Gen 1's RGB sensor is
+    /// mounted turned by 90). Frames are decoded turned.
+    public let cameraRotationClockwiseDegrees: Int
 
     /// The camera channel's schema name.
     public var cameraSchema: String { reader.schemas[cameraChannel.schemaID]?.name ?? "" }
@@ -26,10 +34,12 @@ public final class SessionSource {
     public static let audioSchemas: Set<String> = [FoxgloveSchema.rawAudio.name]
 
     /// - Throws: `VisorError` when the session has no camera channel, or a topic asked for is missing.
-    public init(reader: MCAPReader, cameraTopic: String? = nil, audioTopic: String? = nil) throws {
+    public init(reader: MCAPReader, cameraTopic: String? = nil, audioTopic: String? = nil, imuTopic: String? = nil) throws {
         self.reader = reader
         let channels = reader.channels.values.sorted { $0.id < $1.id }
         func schemaName(_ c: MCAPChannel) -> String { reader.schemas[c.schemaID]?.name ?? "" }
+        let named = (try? reader.metadata())?.first { $0.name == "visor.camera" }?.metadata["topic"]
+        let preferred = ["camera": [named, SessionWriter.cameraTopic].compactMap { $0 }, "microphone": [SessionWriter.microphoneTopic]]
         func pick(_ topic: String?, _ schemas: Set<String>, _ what: String) throws -> MCAPChannel? {
             if let topic {
                 guard let channel = channels.first(where: { $0.topic == topic }) else {
@@ -41,7 +51,11 @@ public final class SessionSource {
                 return channel
             }
             let candidates = channels.filter { schemas.contains(schemaName($0)) }
-            // With several, the busiest one is the sensor; ties go to the lowest id.
+            // The topic the session names for the sensor, then Visor's own topic; else, of
+            // several, the busiest one is the sensor (ties go to the lowest id).
+            for topic in preferred[what] ?? [] {
+                if let named = candidates.first(where: { $0.topic == topic }) { return named }
+            }
             return candidates.max { a, b in
                 let ca = reader.statistics.channelMessageCounts[a.id] ?? 0, cb = reader.statistics.channelMessageCounts[b.id] ?? 0
                 return ca != cb ? ca < cb : a.id > b.id
@@ -57,11 +71,19 @@ public final class SessionSource {
         cameraChannel = camera
         let audio = try pick(audioTopic, Self.audioSchemas, "microphone")
         audioChannel = audio?.messageEncoding == "protobuf" ? audio : nil
+        let imu = try pick(imuTopic, [VisorSchema.imu.name], "IMU")
+        imuChannel = imu?.messageEncoding == "protobuf" ? imu : nil
+        let input = try pick(nil, [VisorSchema.input.name], "input")
+        inputChannel = input?.messageEncoding == "protobuf" ? input : nil
         startTimeNanoseconds = reader.statistics.messageStartTime
+        let described = (try? reader.metadata())?.first { $0.name == "visor.camera" && ($0.metadata["topic"] ?? camera.topic) == camera.topic }
+        let rotation = described.flatMap { Int($0.metadata["rotation_clockwise_deg"] ?? "") } ?? 0
+        cameraRotationClockwiseDegrees = [0, 90, 180, 270].contains(rotation) ? rotation : 0
+        decoder.rotationClockwiseDegrees = cameraRotationClockwiseDegrees
     }
 
-    public convenience init(path: String, cameraTopic: String? = nil, audioTopic: String? = nil) throws {
-        try self.init(reader: MCAPReader(path: path), cameraTopic: cameraTopic, audioTopic: audioTopic)
+    public convenience init(path: String, cameraTopic: String? = nil, audioTopic: String? = nil, imuTopic: String? = nil) throws {
+        try self.init(reader: MCAPReader(path: path), cameraTopic: cameraTopic, audioTopic: audioTopic, imuTopic: imuTopic)
     }
 
     /// Number of camera messages the session holds (from its statistics or scan).
@@ -73,11 +95,24 @@ public final class SessionSource {
         Samples(source: self, messages: messages())
     }
 
-    /// The camera and microphone messages, undecoded, in capture-time order.
+    /// The camera, microphone, IMU and input messages, undecoded, in capture-time order.
     public func messages() -> MCAPMessageIterator {
         var ids: Set<UInt16> = [cameraChannel.id]
-        if let audioChannel { ids.insert(audioChannel.id) }
+        for channel in [audioChannel, imuChannel, inputChannel].compactMap({ $0 }) { ids.insert(channel.id) }
         return reader.messages(channelIDs: ids)
+    }
+
+    /// An IMU message's sample, at its log time.
+    public func decodeImu(_ message: MCAPMessage) throws -> ImuMessage { try ImuMessage.decode(message.data[...]) }
+
+    /// An input message.
+    /// - Throws: `VisorError` for a kind Visor does not know.
+    public func decodeInput(_ message: MCAPMessage) throws -> InputKind {
+        let input = try InputMessage.decode(message.data[...])
+        guard let kind = InputKind(rawValue: input.kind) else {
+            throw VisorError("unknown input \"\(input.kind)\" on \(inputChannel?.topic ?? "")")
+        }
+        return kind
     }
 
     /// Decodes one camera or microphone message: images to the working pixel format.
@@ -95,8 +130,12 @@ public final class SessionSource {
         var messages: MCAPMessageIterator
 
         public mutating func next() throws -> SessionSample? {
-            guard let message = messages.next() else { return nil }
-            return try source.decode(message)
+            while let message = messages.next() {
+                // The camera and the microphone; the IMU and inputs are the runner's.
+                guard message.channelID == source.cameraChannel.id || message.channelID == source.audioChannel?.id else { continue }
+                return try source.decode(message)
+            }
+            return nil
         }
     }
 }
@@ -105,6 +144,9 @@ public final class SessionSource {
 /// frames, and decodes into the caller's frame buffer, which is reused while the size holds.
 public final class FrameDecoder {
     private let jpeg = JPEGCodec()
+    /// Frames are turned this many degrees clockwise after decoding (0, 90, 180 or 270).
+    public var rotationClockwiseDegrees = 0
+    private var unturned: [UInt8] = []
 
     public init() {}
 
@@ -145,6 +187,11 @@ public final class FrameDecoder {
         frame.widthPixels = width
         frame.heightPixels = height
         frame.captureTimeNanoseconds = message.logTime
+        if rotationClockwiseDegrees != 0 {
+            swap(&unturned, &frame.pixels)
+            (frame.widthPixels, frame.heightPixels) = PixelConverter.rotateRGB(unturned, widthPixels: width, heightPixels: height,
+                                                                              clockwiseDegrees: rotationClockwiseDegrees, into: &frame.pixels)
+        }
     }
 
     static func decodeAudio(_ message: MCAPMessage, topic: String) throws -> AudioBlock {

@@ -131,6 +131,30 @@ public final class SessionWriter {
         try writer.write(channelID: channel, logTime: block.captureTimeNanoseconds, sequence: sequence, data: message.encoded())
     }
 
+    private var topicChannels: [String: (id: UInt16, sequence: UInt32)] = [:]
+    private var schemaIDs: [String: UInt16] = [:]
+
+    /// Writes one protobuf message on `topic` under the schema named `schema`, whose
+    /// `FileDescriptorSet` `descriptor` gives (asked for once, when the schema is first used).
+    public func write(topic: String, schema: String, descriptor: @autoclosure () -> [UInt8], logTime: UInt64, payload: [UInt8]) throws {
+        var channel: (id: UInt16, sequence: UInt32)
+        if let known = topicChannels[topic] {
+            channel = known
+        } else {
+            let schemaID: UInt16
+            if let id = schemaIDs[schema] {
+                schemaID = id
+            } else {
+                schemaID = try writer.addSchema(name: schema, encoding: "protobuf", data: descriptor())
+                schemaIDs[schema] = schemaID
+            }
+            channel = (try writer.addChannel(topic: topic, messageEncoding: "protobuf", schemaID: schemaID), 0)
+        }
+        try writer.write(channelID: channel.id, logTime: logTime, sequence: channel.sequence, data: payload)
+        channel.sequence &+= 1
+        topicChannels[topic] = channel
+    }
+
     public func addMetadata(name: String, _ metadata: [String: String]) throws {
         try writer.addMetadata(name: name, metadata: metadata)
     }

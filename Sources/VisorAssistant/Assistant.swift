@@ -265,12 +265,19 @@ public final class Assistant: @unchecked Sendable {
                              add: (AssistantStep) -> Void) -> Answer? {
         switch heard.intent {
         case .whatAmILookingAt:
-            let facts = sceneFacts(scene)
+            var facts = sceneFacts(scene)
+            // With eye tracking, what the wearer looks at comes first.
+            if let looked = gazedFact(scene, at: sessionTime) {
+                facts.removeAll { $0 == looked.fact }
+                facts.insert("You are looking at " + looked.phrase, at: 0)
+            }
             guard !facts.isEmpty else { return Answer(template: "Nothing I can name. The light is \(Assistant.lightWord(scene.lightLevel)).") }
             return Answer(template: facts.joined(separator: ". ") + ".", facts: facts, question: "What am I looking at?")
         case .readThis:
-            // Everything read of the view over the last seconds, block by block in reading order.
-            let lines = scene.texts.flatMap(\.lines)
+            // Everything read of the view over the last seconds, block by block in reading order;
+            // with eye tracking, the block the wearer looks at alone.
+            let gazed = scene.gazed(scene.texts.map(\.box), at: sessionTime)
+            let lines = gazed.map { scene.texts[$0].lines } ?? scene.texts.flatMap(\.lines)
             guard !lines.isEmpty else {
                 reading = nil
                 return Answer(template: "I see no text to read.")
@@ -345,6 +352,24 @@ public final class Assistant: @unchecked Sendable {
     }
 
     /// What is in view, as short facts (code builds them; nothing here is guessed).
+    /// The text, code or face the wearer looks at, as `sceneFacts` words it and as the object of
+    /// "You are looking at".
+    func gazedFact(_ scene: SceneContext, at sessionTime: UInt64) -> (fact: String, phrase: String)? {
+        if let i = scene.gazed(scene.texts.map(\.box), at: sessionTime) {
+            let text = scene.texts[i]
+            let fact = text.text.split(separator: " ").count > Self.wordsOfASign ? "A page of \(text.lines.count) lines begins \"\(text.lines[0])\""
+                : "A sign reads \"\(text.text)\""
+            return (fact, text.text.split(separator: " ").count > Self.wordsOfASign ? "a page that begins \"\(text.lines[0])\"" : "a sign that reads \"\(text.text)\"")
+        }
+        if let i = scene.gazed(scene.codes.map(\.box), at: sessionTime) {
+            let code = scene.codes[i]
+            let kind = code.symbology == "QR-Code" ? "QR code" : "barcode"
+            return ("A \(kind) says \"\(code.payload)\"", "a \(kind) that says \"\(code.payload)\"")
+        }
+        if scene.gazed(scene.faces.map(\.box), at: sessionTime) != nil { return ("", "a person's face") }
+        return nil
+    }
+
     public func sceneFacts(_ scene: SceneContext) -> [String] {
         var facts: [String] = []
         for text in scene.texts.prefix(2) {

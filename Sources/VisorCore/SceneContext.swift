@@ -27,8 +27,33 @@ public struct SceneContext: Equatable, Sendable {
     public static let heardLimit = 8
     /// What the assistant shows on the HUD now (see `OverlayItem.visible`).
     public var overlays: [OverlayItem] = []
+    /// Where the wearer looks in the view, when the glasses track the eyes.
+    public var gaze: GazePoint?
 
     public init() {}
+
+    /// The index of the box the wearer looks at: the one holding the gaze point, else the
+    /// nearest within `reach` pixels; nil without a gaze point of the last second.
+    public func gazed(_ boxes: [PixelRect], at sessionTime: UInt64, reach: Int = 48) -> Int? {
+        guard let gaze, gaze.confidence > 0, sessionTime &- gaze.timeNanoseconds <= 1_000_000_000 || gaze.timeNanoseconds > sessionTime else { return nil }
+        func distance(_ b: PixelRect) -> Int {
+            let dx = max(b.x - gaze.x, 0, gaze.x - (b.x + b.width)), dy = max(b.y - gaze.y, 0, gaze.y - (b.y + b.height))
+            return max(dx, dy)
+        }
+        guard let best = boxes.indices.min(by: { distance(boxes[$0]) < distance(boxes[$1]) }), distance(boxes[best]) <= reach else { return nil }
+        return best
+    }
+}
+
+/// Where the wearer looks, in the view's pixels (as shown), from eye tracking.
+public struct GazePoint: Equatable, Sendable {
+    public var x: Int
+    public var y: Int
+    public var confidence: Double
+    public var timeNanoseconds: UInt64
+    public init(x: Int, y: Int, confidence: Double, timeNanoseconds: UInt64) {
+        self.x = x; self.y = y; self.confidence = confidence; self.timeNanoseconds = timeNanoseconds
+    }
 }
 
 /// A stable reading of text in view.

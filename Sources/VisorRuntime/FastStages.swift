@@ -247,7 +247,7 @@ public final class TerminalStage: FastStage {
     public var profileName = ""
     /// Rebuilt only when the detections change, so that drawing them allocates nothing per frame.
     private var annotations: [Annotation] = []
-    private var annotated: (codes: [CodeSighting], texts: [TextSighting], faces: [FaceSighting]) = ([], [], [])
+    private var annotated: (codes: [CodeSighting], texts: [TextSighting], faces: [FaceSighting], gaze: GazePoint?) = ([], [], [], nil)
     private var panel: [PanelLine] = []
     private var history: [[UInt64]] = []
     private var panelAge = 0
@@ -259,12 +259,15 @@ public final class TerminalStage: FastStage {
         scene.codes.map { Annotation(box: $0.box, label: "\($0.symbology) \($0.payload)", red: 255, green: 190, blue: 0) }
             + scene.texts.map { Annotation(box: $0.box, label: "\($0.text) \(Int(($0.confidence * 100).rounded()))%", red: 0, green: 210, blue: 255) }
             + scene.faces.map { Annotation(box: $0.box, label: "face \(Int(($0.score * 100).rounded()))%", red: 255, green: 80, blue: 200) }
+            // Where the wearer looks: a small square, in white.
+            + (scene.gaze.map { [Annotation(box: PixelRect(x: $0.x - 6, y: $0.y - 6, width: 13, height: 13), label: "", red: 255, green: 255, blue: 255)] } ?? [])
     }
 
     public func process(_ state: inout FrameState) {
         guard let size = state.terminalView else { return }
-        if annotated.codes != state.scene.codes || annotated.texts != state.scene.texts || annotated.faces != state.scene.faces {
-            annotated = (state.scene.codes, state.scene.texts, state.scene.faces)
+        if annotated.codes != state.scene.codes || annotated.texts != state.scene.texts || annotated.faces != state.scene.faces
+            || annotated.gaze != state.scene.gaze {
+            annotated = (state.scene.codes, state.scene.texts, state.scene.faces, state.scene.gaze)
             annotations = Self.annotations(for: state.scene)
         }
         let panelWidth = size.columns >= 100 ? panelColumns : 0

@@ -144,6 +144,23 @@ public final class Pipeline {
         for case let motion as MotionStage in fastStages { motion.take(sample) }
     }
 
+    /// Where the wearer looks, in the camera's image as stored; turned as the frames are turned
+    /// (the view's size is the last frame's: a point before the first frame waits for it).
+    public func process(gazeX x: Double, y: Double, confidence: Double, at sessionTime: UInt64, rotationClockwiseDegrees: Int) {
+        let w = Double(state.frame.widthPixels), h = Double(state.frame.heightPixels)
+        guard w > 0, h > 0, x.isFinite, y.isFinite else { return }
+        // The view is the stored image turned; its width is the stored height for a quarter turn.
+        let (vx, vy): (Double, Double)
+        switch ((rotationClockwiseDegrees / 90) % 4 + 4) % 4 {
+        case 1: (vx, vy) = (w - 1 - y, x)
+        case 2: (vx, vy) = (w - 1 - x, h - 1 - y)
+        case 3: (vx, vy) = (y, h - 1 - x)
+        default: (vx, vy) = (x, y)
+        }
+        guard vx >= 0, vy >= 0, vx < w, vy < h else { state.scene.gaze = nil; return }
+        state.scene.gaze = GazePoint(x: Int(vx), y: Int(vy), confidence: confidence, timeNanoseconds: sessionTime)
+    }
+
     /// Acts on a touchpad gesture or button press, at its time on the session's clock: a tap
     /// wakes the assistant as the wake phrase does (the listener then takes the next words as
     /// the command), a long press stops its speech, a swipe forward reads on and a swipe back

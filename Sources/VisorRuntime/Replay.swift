@@ -108,6 +108,22 @@ public enum TerminalKey: Equatable, Sendable {
     case toggleDetections
     /// `q`.
     case quit
+    /// A glasses control, from the keyboard: `t` tap, `y` double tap, `l` long press, `]` swipe
+    /// forward, `[` swipe back, `c` capture.
+    case input(InputKind)
+
+    /// The control a key stands for.
+    public static func control(_ byte: UInt8) -> InputKind? {
+        switch byte {
+        case UInt8(ascii: "t"): return .tap
+        case UInt8(ascii: "y"): return .doubleTap
+        case UInt8(ascii: "l"): return .longPress
+        case UInt8(ascii: "]"): return .swipeForward
+        case UInt8(ascii: "["): return .swipeBack
+        case UInt8(ascii: "c"): return .capture
+        default: return nil
+        }
+    }
 }
 
 /// What a run did, and how long each part took.

@@ -60,6 +60,9 @@ public protocol SampleSink: AnyObject, Sendable {
     func imu(_ sample: ImuSample) throws
     /// A touchpad gesture or button press, its time on the session's clock (run's thread).
     func input(_ event: InputEvent) throws
+    /// Where the wearer looks, in the camera's image as stored (turned as the frames are), on
+    /// the session's clock (run's thread).
+    func gaze(x: Double, y: Double, confidence: Double, sessionTime: UInt64, rotationClockwiseDegrees: Int) throws
     /// An audio message left undecoded (`wantsAudio` was false): counted, and its time noted.
     func skippedAudio(sessionTime: UInt64)
     /// No frame to publish at (a microphone alone): publishes what was heard at `sessionTime`.
@@ -115,6 +118,15 @@ public final class SessionSamples: SampleSource {
                     try sink.imu(ImuSample(timeNanoseconds: sessionTime, gyro: (w.x, w.y, w.z), accel: (a.x, a.y, a.z)))
                     continue
                 }
+                if message.channelID == session.gazeChannel?.id {
+                    let gaze = try GazeMessage.decode(message.data[...])
+                    // A point in another camera's image (or none) is of no use to this view.
+                    if !gaze.imageFrameID.isEmpty, gaze.imageFrameID == session.cameraFrameID || session.cameraFrameID == nil {
+                        try sink.gaze(x: gaze.imageX, y: gaze.imageY, confidence: gaze.confidence, sessionTime: sessionTime,
+                                      rotationClockwiseDegrees: session.cameraRotationClockwiseDegrees)
+                    }
+                    continue
+                }
                 if message.channelID == session.inputChannel?.id {
                     try sink.input(InputEvent(timeNanoseconds: sessionTime, kind: try session.decodeInput(message), source: "session"))
                     continue
@@ -146,7 +158,24 @@ public final class DeviceSamples: SampleSource {
     public let capture: SensorCapture
     private let origin = Locked<UInt64?>(nil)
 
-    public init(_ capture: SensorCapture) { self.capture = capture }
+    /// A virtual IMU: samples played in real time from the start of the run (times relative to
+    /// the first), as `visor live --imu SESSION` plays a recorded IMU track.
+    private let imuTrack: [ImuSample]
+    private var nextImu = 0
+
+    public init(_ capture: SensorCapture, imuTrack: [ImuSample] = []) {
+        self.capture = capture
+        self.imuTrack = imuTrack
+    }
+
+    /// The IMU track's samples due by now, on the run's thread.
+    private func deliverImu(to sink: SampleSink) {
+        guard nextImu < imuTrack.count, let now = sessionTimeNow else { return }
+        while nextImu < imuTrack.count, imuTrack[nextImu].timeNanoseconds <= now {
+            do { try sink.imu(imuTrack[nextImu]) } catch { sink.fail(error); nextImu = imuTrack.count; return }
+            nextImu += 1
+        }
+    }
 
     public var runName: String { capture.camera?.path ?? "microphone" }
     public var cameraSchema: String { "" }
@@ -181,7 +210,7 @@ public final class DeviceSamples: SampleSource {
     public func deliver(to sink: SampleSink) throws -> SourceEnd {
         var lastIdle: UInt64 = 0
         let origin = self.origin
-        let (faults, ended) = capture.run(shouldStop: { sink.stopRequested }, poll: { _ = sink.poll() }, onFrame: { input, info in
+        let (faults, ended) = capture.run(shouldStop: { sink.stopRequested }, poll: { _ = sink.poll(); self.deliverImu(to: sink) }, onFrame: { input, info in
             do {
                 try sink.frame(input, sessionTime: self.sessionTime(info.captureTimeNanoseconds), wallClock: nil, arrival: info.captureTimeNanoseconds)
             } catch {
@@ -381,6 +410,10 @@ public final class Runner: SampleSink, @unchecked Sendable {
                     if paused { pausedAt = DispatchTime.now().uptimeNanoseconds } else { pausedFor += DispatchTime.now().uptimeNanoseconds - pausedAt }
                 case .step where !source.isLive: if paused { stepping = true }
                 case .pause, .step: break
+                case .input(let kind):
+                    // A control pressed now: at the live clock, or at the replay's last sample.
+                    let event = InputEvent(timeNanoseconds: source.sessionTimeNow ?? lastTime, kind: kind, source: "keyboard")
+                    do { try pipeline.handle(event) } catch { fail(error); return false }
                 case .toggleHUD: terminalStage?.encoder.showsHUD.toggle(); redrawNow = true
                 case .toggleDetections: terminalStage?.encoder.showsDetections.toggle(); redrawNow = true
                 case .quit: requestStop(); return false
@@ -455,6 +488,11 @@ public final class Runner: SampleSink, @unchecked Sendable {
         imuSamples += 1
         try deliverInputs(upTo: sample.timeNanoseconds)
         pipeline.process(imu: sample)
+    }
+
+    public func gaze(x: Double, y: Double, confidence: Double, sessionTime: UInt64, rotationClockwiseDegrees: Int) throws {
+        lastTime = max(lastTime, sessionTime)
+        pipeline.process(gazeX: x, y: y, confidence: confidence, at: sessionTime, rotationClockwiseDegrees: rotationClockwiseDegrees)
     }
 
     public func input(_ event: InputEvent) throws {

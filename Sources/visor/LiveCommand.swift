@@ -5,7 +5,9 @@ import VisorAssistant
 import VisorCore
 import VisorDevices
 import VisorDisplay
+import VisorPerception
 import VisorRuntime
+import VisorSession
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,6 +37,9 @@ struct Live: ParsableCommand {
     @Option(help: ArgumentHelp("The ALSA device the assistant speaks through, or none (default \"default\").", valueName: "PCM"))
     var speaker: String = "default"
 
+    @Option(help: ArgumentHelp("A virtual IMU: play the busiest visor.Imu channel of this session in real time from the start of the run (a laptop has no IMU).", valueName: "SESSION.mcap"))
+    var imu: String?
+
     @OptionGroup var snapshots: SnapshotOptions
 
     @OptionGroup var sensors: SensorArguments
@@ -54,8 +59,11 @@ struct Live: ParsableCommand {
 
     func run() throws {
         try reportingErrors(stoppable: true) {
-            try checkOutputs([("transcript", transcript), ("report", report)], inputs: runtime.inputFiles + [("camera", sensors.options.cameraPath)])
+            try checkOutputs([("transcript", transcript), ("report", report)], inputs: runtime.inputFiles + [("camera", sensors.options.cameraPath), (role: "IMU session", path: imu)])
             let profile = try runtime.loadProfile()
+            let imuTrack = try imu.map { path in
+                try ImuTrack.read(path).map { ImuSample(timeNanoseconds: $0.timeNanoseconds, gyro: ($0.gyro.x, $0.gyro.y, $0.gyro.z), accel: ($0.accel.x, $0.accel.y, $0.accel.z)) }
+            } ?? []
             let capture = try SensorCapture(sensors.options)
             let drawing = display.shouldDraw(headless: headless)
             var options = RunOptions(profile: profile)
@@ -88,7 +96,7 @@ struct Live: ParsableCommand {
                 // A sensor that fails is shown at once: on the screen, or here headless.
                 options.sensorLost = { printError("error: \($0)") }
             }
-            let runner = Runner(source: DeviceSamples(capture), options: options)
+            let runner = Runner(source: DeviceSamples(capture, imuTrack: imuTrack), options: options)
             screen?.enter()
             let result: RunResult
             do {

@@ -81,8 +81,20 @@ struct Record: ParsableCommand {
                     do { try body(r.writer) } catch { r.error = error }
                 }
             }
-            print("recording to \(output); Ctrl-C stops")
-            let (faults, ended) = capture.run(shouldStop: shouldStop, onFrame: { input, info in
+            // Keys typed while recording are the glasses' controls, stored on /input at their time.
+            let keyboard = TerminalScreen(keysOnly: true)
+            keyboard.enter()
+            defer { keyboard.leave() }
+            var inputs = 0
+            print("recording to \(output); Ctrl-C stops; t tap, y double tap, l long press, ] and [ swipe, c capture")
+            let (faults, ended) = capture.run(shouldStop: shouldStop, poll: {
+                for case .input(let kind) in keyboard.keys() {
+                    var now = timespec()
+                    clock_gettime(CLOCK_MONOTONIC, &now)
+                    store { try $0.writeInput(kind, source: "keyboard", timeNanoseconds: UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)) }
+                    inputs += 1
+                }
+            }, onFrame: { input, info in
                 store { writer in
                     guard case .buffer(let bytes, let layout) = input else { return }
                     if let redactor {
@@ -131,7 +143,7 @@ struct Record: ParsableCommand {
             }
             let droppedNote = capture.camera.map { $0.droppedFrames > 0 ? ", \($0.droppedFrames) frames dropped by the camera" : "" } ?? ""
             let overrunNote = capture.microphone.map { $0.overruns > 0 ? ", \($0.overruns) microphone overruns" : "" } ?? ""
-            print("wrote \(output): \(frames) frames and \(blocks) audio blocks\(droppedNote)\(overrunNote)")
+            print("wrote \(output): \(frames) frames and \(blocks) audio blocks\(inputs > 0 ? ", \(inputs) inputs" : "")\(droppedNote)\(overrunNote)")
             if !faults.isEmpty { throw ExitCode(2) }
         }
     }

@@ -9,6 +9,11 @@ final class TerminalScreen {
     private var saved = termios()
     private var rawMode = false
 
+    /// Reads keys only, drawing nothing: raw keys without echo, the screen left as it is.
+    private var keysOnly = false
+
+    init(keysOnly: Bool = false) { self.keysOnly = keysOnly }
+
     func enter() {
         if isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, &saved) == 0 {
             var raw = saved
@@ -19,6 +24,9 @@ final class TerminalScreen {
             }
             rawMode = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0
         }
+        // Keys alone (while recording): nothing drawn to undo, and a second Ctrl-C must not cut
+        // the recording short, so no emergency restore is registered; `leave` restores the mode.
+        if keysOnly { return }
         writeString("\u{1B}[?1049h\u{1B}[?25l\u{1B}[2J")
         // A second Ctrl-C exits at once: it puts the terminal back first.
         StopSignal.restoreTerminal(with: Array(Self.restoreSequence.utf8), mode: rawMode ? saved : nil)
@@ -27,9 +35,9 @@ final class TerminalScreen {
     private static let restoreSequence = "\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
 
     func leave() {
-        writeString(Self.restoreSequence)
+        if !keysOnly { writeString(Self.restoreSequence) }
         if rawMode { tcsetattr(STDIN_FILENO, TCSANOW, &saved); rawMode = false }
-        StopSignal.restoreTerminal(with: nil, mode: nil)
+        if !keysOnly { StopSignal.restoreTerminal(with: nil, mode: nil) }
     }
 
     func size() -> TerminalSize {
@@ -59,7 +67,10 @@ final class TerminalScreen {
             case UInt8(ascii: "q"), UInt8(ascii: "Q"): keys.append(.quit)
             case 0x1B where i + 2 < n && buffer[i + 1] == UInt8(ascii: "[") && buffer[i + 2] == UInt8(ascii: "C"):
                 keys.append(.step); i += 2
-            default: break
+            case 0x1B where i + 2 < n && buffer[i + 1] == UInt8(ascii: "["):
+                i += 2  // another arrow or function key: not a swipe
+            default:
+                if let control = TerminalKey.control(buffer[i]) { keys.append(.input(control)) }
             }
             i += 1
         }

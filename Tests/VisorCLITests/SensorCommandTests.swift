@@ -160,6 +160,33 @@ final class SensorCommandTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["kind"] as? String == "code" && $0["payload"] as? String == "Thalassiodracon" })
     }
 
+    /// A virtual IMU beside the virtual camera: `--imu` plays a session's IMU track in real time,
+    /// and the head's motion comes from it (a turn at 60 degrees a second after a second still).
+    func testLiveTakesHeadMotionFromAVirtualIMU() throws {
+        let device = try startDevices("codes.mcap")
+        let track = directory.appendingPathComponent("imu.mcap").path
+        let writer = try SessionWriter(path: track)
+        for i in 0..<800 {
+            let t = Double(i) / 200
+            let turn = t >= 1 ? 60 * Double.pi / 180 : 0
+            let message = ImuMessage(timestamp: FoxgloveTimestamp(nanoseconds: UInt64(t * 1e9)), frameID: "imu", sensor: "test",
+                                     angularVelocity: Vector3(0, turn, 0), linearAcceleration: Vector3(0, 9.81, 0))
+            try writer.write(topic: "/imu", schema: VisorSchema.imu.name, descriptor: VisorSchema.imu.fileDescriptorSet,
+                             logTime: UInt64(t * 1e9), payload: message.encoded())
+        }
+        try writer.finish()
+        let transcript = directory.appendingPathComponent("live-imu.jsonl").path
+        let run = try visor(["live", "--camera", device, "--mic", "none", "--headless", "--duration", "3", "--transcript", transcript, "--imu", track])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let motions = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "motion" }
+        XCTAssertEqual(motions.map { $0["state"] as? String }, ["still", "turning"], "\(motions)")
+        XCTAssertTrue(motions.allSatisfy { $0["source"] as? String == "imu" })
+        XCTAssertEqual(try XCTUnwrap(motions.last?["rate_deg_s"] as? Double), 60, accuracy: 3)
+        let noIMU = try visor(["live", "--camera", device, "--mic", "none", "--headless", "--duration", "1", "--imu", TestSupport.fixture("codes.mcap")])
+        XCTAssertNotEqual(noIMU.status, 0)
+        XCTAssertTrue(noIMU.stderr.contains("has no IMU channel"), noIMU.stderr)
+    }
+
     /// The microphone alone (no camera): wake phrases and commands through the real ALSA path
     /// (`visor vmic` playing the commands fixture), published as they are heard.
     func testLiveHearsCommandsFromTheMicrophoneAlone() throws {

@@ -102,6 +102,25 @@ final class TerminalSessionTests: XCTestCase {
     }
 }
 
+/// The glasses' controls from the keyboard.
+extension TerminalSessionTests {
+    func testKeysAreTheGlassesControls() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        let marker = "visor-tmux-\(UUID().uuidString.prefix(8))"
+        try startReplay(marker: marker)
+        try waitFor("the first frames") { try screen().contains("VISOR laptop") }
+        try tmux("send-keys", "-t", "visor", "t")
+        usleep(1_500_000)
+        try tmux("send-keys", "-t", "visor", "q")
+        try waitFor("q to quit") { try screen().contains("VISOR-EXITED 0") }
+        let events = try TestSupport.transcriptEvents("/tmp/\(marker).jsonl")
+        let input = try XCTUnwrap(events.first { $0["kind"] as? String == "input" })
+        XCTAssertEqual(input["source"] as? String, "keyboard")
+        XCTAssertEqual(input["action"] as? String, "wake")
+        XCTAssertTrue(events.contains { $0["kind"] as? String == "wake" && $0["phrase"] as? String == "tap" })
+    }
+}
+
 /// The terminal as users have it: narrow, dumb, colourless; keys while paused.
 extension TerminalSessionTests {
     /// Starts `visor replay` of the sign fixture in a tmux window of the given size, with extra

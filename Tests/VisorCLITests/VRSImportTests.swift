@@ -40,7 +40,7 @@ final class VRSImportTests: XCTestCase {
         let read = try json(official.stdout.split(separator: "\n").first.map(String.init) ?? "")
         let channels = try XCTUnwrap(read["channels"] as? [String: [String: Any]])
         let metadata = try XCTUnwrap(read["metadata"] as? [String: [String: String]])
-        XCTAssertEqual(read["attachments"] as? [String], ["calibration.json"])
+        XCTAssertEqual(read["attachments"] as? [String], ["calibration.json", "vrs-tags.json"])
 
         // "1202-1: 400 on /aria/imu/1; ..." names each converted stream's topic.
         let mapping = try XCTUnwrap(metadata["visor.import"]?["streams"]).split(separator: ";").map { part -> (String, String) in

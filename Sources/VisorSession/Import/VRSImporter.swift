@@ -206,13 +206,18 @@ public enum VRSImporter {
                 "rotation_clockwise_deg": text(device["rgb_rotation_clockwise_deg"]).isEmpty ? "0" : text(device["rgb_rotation_clockwise_deg"]),
             ])
         }
-        // The file's tags, but for the large ones (the calibration goes in as an attachment).
+        // The file's short tags as metadata; every tag, whole, as an attachment (the lens-shading
+        // tables and JSON blobs would bury the rest), and the factory calibration as its own.
         var small: [String: String] = [:]
-        for (key, value) in tags where key != "calib_json" && text(value).utf8.count <= 1024 { small[key] = text(value) }
+        for (key, value) in tags where text(value).utf8.count <= 200 { small[key] = text(value) }
         try writer.addMetadata(name: "vrs.tags", small)
         if let calibration = tags["calib_json"] as? String, !calibration.isEmpty {
             try writer.addAttachment(MCAPAttachment(logTime: 0, createTime: 0, name: "calibration.json", mediaType: "application/json",
                                                     data: Array(calibration.utf8)))
+        }
+        let everything = tags.mapValues { text($0) }
+        if everything.count > small.count, let json = try? JSONSerialization.data(withJSONObject: everything, options: [.sortedKeys]) {
+            try writer.addAttachment(MCAPAttachment(logTime: 0, createTime: 0, name: "vrs-tags.json", mediaType: "application/json", data: Array(json)))
         }
         return model
     }

@@ -18,6 +18,10 @@ public final class SessionSource {
     public let imuChannel: MCAPChannel?
     /// Touchpad and button events (`visor.Input`).
     public let inputChannel: MCAPChannel?
+    /// Eye gaze (`visor.Gaze`), used when its point is in the camera's image.
+    public let gazeChannel: MCAPChannel?
+    /// The camera's frame id (from `visor.camera`), which a gaze point names.
+    public let cameraFrameID: String?
     /// Log time of the session's first message: transcripts count time from here.
     public let startTimeNanoseconds: UInt64
 
@@ -75,9 +79,12 @@ public final class SessionSource {
         imuChannel = imu?.messageEncoding == "protobuf" ? imu : nil
         let input = try pick(nil, [VisorSchema.input.name], "input")
         inputChannel = input?.messageEncoding == "protobuf" ? input : nil
+        let gaze = try pick(nil, [VisorSchema.gaze.name], "gaze")
+        gazeChannel = gaze?.messageEncoding == "protobuf" ? gaze : nil
         startTimeNanoseconds = reader.statistics.messageStartTime
         let described = (try? reader.metadata())?.first { $0.name == "visor.camera" && ($0.metadata["topic"] ?? camera.topic) == camera.topic }
         let rotation = described.flatMap { Int($0.metadata["rotation_clockwise_deg"] ?? "") } ?? 0
+        cameraFrameID = described?.metadata["frame_id"]
         cameraRotationClockwiseDegrees = [0, 90, 180, 270].contains(rotation) ? rotation : 0
         decoder.rotationClockwiseDegrees = cameraRotationClockwiseDegrees
     }
@@ -98,7 +105,7 @@ public final class SessionSource {
     /// The camera, microphone, IMU and input messages, undecoded, in capture-time order.
     public func messages() -> MCAPMessageIterator {
         var ids: Set<UInt16> = [cameraChannel.id]
-        for channel in [audioChannel, imuChannel, inputChannel].compactMap({ $0 }) { ids.insert(channel.id) }
+        for channel in [audioChannel, imuChannel, inputChannel, gazeChannel].compactMap({ $0 }) { ids.insert(channel.id) }
         return reader.messages(channelIDs: ids)
     }
 
@@ -208,5 +215,27 @@ public final class FrameDecoder {
         }
         return AudioBlock(sampleRateHertz: Int(audio.sampleRate), channelCount: Int(audio.numberOfChannels),
                           samples: samples, captureTimeNanoseconds: message.logTime)
+    }
+}
+
+/// A session's IMU track, read whole: the busiest `visor.Imu` channel's samples as (time since
+/// its first sample, gyroscope rad/s, accelerometer m/s^2).
+public enum ImuTrack {
+    /// - Throws: `VisorError` when the session cannot be read or has no IMU channel.
+    public static func read(_ path: String) throws -> [(timeNanoseconds: UInt64, gyro: Vector3, accel: Vector3)] {
+        let reader = try MCAPReader(path: path)
+        let channels = reader.channels.values.filter { reader.schemas[$0.schemaID]?.name == VisorSchema.imu.name && $0.messageEncoding == "protobuf" }
+        guard let channel = channels.max(by: { (reader.statistics.channelMessageCounts[$0.id] ?? 0, $1.id) < (reader.statistics.channelMessageCounts[$1.id] ?? 0, $0.id) }) else {
+            throw VisorError("\(path) has no IMU channel (visor.Imu)")
+        }
+        var samples: [(timeNanoseconds: UInt64, gyro: Vector3, accel: Vector3)] = []
+        var first: UInt64?
+        for message in reader.messages(channelIDs: [channel.id]) {
+            let imu = try ImuMessage.decode(message.data[...])
+            let start = first ?? message.logTime
+            first = start
+            samples.append((message.logTime - start, imu.angularVelocity, imu.linearAcceleration))
+        }
+        return samples
     }
 }

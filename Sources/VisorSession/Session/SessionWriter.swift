@@ -155,6 +155,15 @@ public final class SessionWriter {
         topicChannels[topic] = channel
     }
 
+    public static let inputTopic = "/input"
+
+    /// Writes a touchpad gesture or button press (`visor.Input` on `/input`) at its time.
+    public func writeInput(_ kind: InputKind, source: String, timeNanoseconds: UInt64) throws {
+        let message = InputMessage(timestamp: FoxgloveTimestamp(nanoseconds: timeNanoseconds), kind: kind.rawValue, source: source)
+        try write(topic: Self.inputTopic, schema: VisorSchema.input.name, descriptor: VisorSchema.input.fileDescriptorSet,
+                  logTime: timeNanoseconds, payload: message.encoded())
+    }
+
     public func addMetadata(name: String, _ metadata: [String: String]) throws {
         try writer.addMetadata(name: name, metadata: metadata)
     }

@@ -15,9 +15,12 @@ public final class ConvertStage: FastStage {
     private let schema: String
     private let topic: String
 
-    public init(schema: String, topic: String) {
+    /// - Parameter rotationClockwiseDegrees: how the session's frames are turned to be shown
+    ///   upright (its `visor.camera` metadata; Aria Gen 1's RGB camera is 90).
+    public init(schema: String, topic: String, rotationClockwiseDegrees: Int = 0) {
         self.schema = schema
         self.topic = topic
+        decoder.rotationClockwiseDegrees = rotationClockwiseDegrees
     }
 
     public func process(_ state: inout FrameState) throws {
@@ -259,7 +262,7 @@ public final class TerminalStage: FastStage {
         scene.codes.map { Annotation(box: $0.box, label: "\($0.symbology) \($0.payload)", red: 255, green: 190, blue: 0) }
             + scene.texts.map { Annotation(box: $0.box, label: "\($0.text) \(Int(($0.confidence * 100).rounded()))%", red: 0, green: 210, blue: 255) }
             + scene.faces.map { Annotation(box: $0.box, label: "face \(Int(($0.score * 100).rounded()))%", red: 255, green: 80, blue: 200) }
-            // Where the wearer looks: a small square, in white.
+            // Where the wearer looks: a small square, in white (the scene keeps only a fresh, confident point).
             + (scene.gaze.map { [Annotation(box: PixelRect(x: $0.x - 6, y: $0.y - 6, width: 13, height: 13), label: "", red: 255, green: 255, blue: 255)] } ?? [])
     }
 

@@ -145,7 +145,8 @@ public final class Pipeline {
     }
 
     /// Where the wearer looks, in the camera's image as stored; turned as the frames are turned
-    /// (the view's size is the last frame's: a point before the first frame waits for it).
+    /// (the view's size is the last frame's: a point before the first frame is dropped). A
+    /// point outside the view, or of no confidence, clears the gaze.
     public func process(gazeX x: Double, y: Double, confidence: Double, at sessionTime: UInt64, rotationClockwiseDegrees: Int) {
         let w = Double(state.frame.widthPixels), h = Double(state.frame.heightPixels)
         guard w > 0, h > 0, x.isFinite, y.isFinite else { return }
@@ -157,7 +158,7 @@ public final class Pipeline {
         case 3: (vx, vy) = (y, h - 1 - x)
         default: (vx, vy) = (x, y)
         }
-        guard vx >= 0, vy >= 0, vx < w, vy < h else { state.scene.gaze = nil; return }
+        guard confidence > 0, vx >= 0, vy >= 0, vx < w, vy < h else { state.scene.gaze = nil; return }
         state.scene.gaze = GazePoint(x: Int(vx), y: Int(vy), confidence: confidence, timeNanoseconds: sessionTime)
     }
 

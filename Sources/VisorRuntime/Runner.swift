@@ -18,6 +18,8 @@ public protocol SampleSource: AnyObject {
     /// How the camera's messages are encoded (a session's schema and topic; empty for devices).
     var cameraSchema: String { get }
     var cameraTopic: String { get }
+    /// How the camera's frames are turned to be shown upright (0 for a device).
+    var cameraRotationClockwiseDegrees: Int { get }
     var hasMicrophone: Bool { get }
     /// The camera frames it holds, when it knows (the status line's "frame 12/300").
     var expectedFrames: Int? { get }
@@ -92,6 +94,7 @@ public final class SessionSamples: SampleSource {
     public var runName: String { session.reader.path }
     public var cameraSchema: String { session.cameraSchema }
     public var cameraTopic: String { session.cameraChannel.topic }
+    public var cameraRotationClockwiseDegrees: Int { session.cameraRotationClockwiseDegrees }
     public var hasMicrophone: Bool { session.audioChannel != nil }
     public var expectedFrames: Int? { Int(session.cameraMessageCount) }
     public var isLive: Bool { false }
@@ -128,7 +131,10 @@ public final class SessionSamples: SampleSource {
                     continue
                 }
                 if message.channelID == session.inputChannel?.id {
-                    try sink.input(InputEvent(timeNanoseconds: sessionTime, kind: try session.decodeInput(message), source: "session"))
+                    // A control Visor does not know is skipped (its transcript says nothing of it).
+                    if let kind = try? session.decodeInput(message) {
+                        try sink.input(InputEvent(timeNanoseconds: sessionTime, kind: kind, source: "session"))
+                    }
                     continue
                 }
                 guard message.channelID == session.cameraChannel.id else {
@@ -180,6 +186,7 @@ public final class DeviceSamples: SampleSource {
     public var runName: String { capture.camera?.path ?? "microphone" }
     public var cameraSchema: String { "" }
     public var cameraTopic: String { "" }
+    public var cameraRotationClockwiseDegrees: Int { 0 }
     public var hasMicrophone: Bool { capture.microphone != nil }
     public var expectedFrames: Int? { nil }
     public var isLive: Bool { true }
@@ -299,7 +306,7 @@ public final class Runner: SampleSink, @unchecked Sendable {
 
     /// The fast stages a run has, in order.
     public func fastStages() throws -> [FastStage] {
-        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraTopic), LightStage(), MotionStage(),
+        var stages: [FastStage] = [ConvertStage(schema: source.cameraSchema, topic: source.cameraTopic, rotationClockwiseDegrees: source.cameraRotationClockwiseDegrees), LightStage(), MotionStage(),
                                    HUDStage(), try DisplayStage(profile: options.profile)]
         if let terminal = options.terminal {
             let stage = TerminalStage()
@@ -445,7 +452,11 @@ public final class Runner: SampleSink, @unchecked Sendable {
     public func audio(_ block: AudioBlock) throws {
         audioCount.add(1, ordering: .relaxed)
         // A live source calls from its microphone's thread: only the thread-safe parts.
-        if !source.isLive { lastTime = max(lastTime, block.captureTimeNanoseconds) }
+        if !source.isLive {
+            lastTime = max(lastTime, block.captureTimeNanoseconds)
+            // A tap in the input file wakes the listener before the audio that follows it.
+            try deliverInputs(upTo: block.captureTimeNanoseconds)
+        }
         if listening { pipeline.process(audio: block) }
         try output?.writeAudio(block)
     }

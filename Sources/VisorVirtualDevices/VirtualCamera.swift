@@ -480,6 +480,7 @@ final class FrameSupply {
         let count = source.cameraMessageCount
         guard count > 0 else { throw VisorError("\(path) has no camera frames to serve") }
         self.loop = loop
+        decoder.rotationClockwiseDegrees = source.cameraRotationClockwiseDegrees
         var first = source.reader.messages(channelIDs: [source.cameraChannel.id])
         guard let message = first.next() else { throw VisorError("\(path) has no readable camera frames") }
         try decoder.decode(message, schema: source.cameraSchema, topic: source.cameraChannel.topic, into: &frame)

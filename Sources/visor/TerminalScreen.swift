@@ -24,9 +24,12 @@ final class TerminalScreen {
             }
             rawMode = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0
         }
-        // Keys alone (while recording): nothing drawn to undo, and a second Ctrl-C must not cut
-        // the recording short, so no emergency restore is registered; `leave` restores the mode.
-        if keysOnly { return }
+        // Keys alone (while recording): nothing drawn to undo; a second Ctrl-C's exit puts the
+        // keyboard mode back.
+        if keysOnly {
+            if rawMode { StopSignal.restoreTerminal(with: [], mode: saved) }
+            return
+        }
         writeString("\u{1B}[?1049h\u{1B}[?25l\u{1B}[2J")
         // A second Ctrl-C exits at once: it puts the terminal back first.
         StopSignal.restoreTerminal(with: Array(Self.restoreSequence.utf8), mode: rawMode ? saved : nil)
@@ -37,7 +40,7 @@ final class TerminalScreen {
     func leave() {
         if !keysOnly { writeString(Self.restoreSequence) }
         if rawMode { tcsetattr(STDIN_FILENO, TCSANOW, &saved); rawMode = false }
-        if !keysOnly { StopSignal.restoreTerminal(with: nil, mode: nil) }
+        StopSignal.restoreTerminal(with: nil, mode: nil)
     }
 
     func size() -> TerminalSize {
@@ -69,6 +72,8 @@ final class TerminalScreen {
                 keys.append(.step); i += 2
             case 0x1B where i + 2 < n && buffer[i + 1] == UInt8(ascii: "["):
                 i += 2  // another arrow or function key: not a swipe
+            case 0x1B where i + 1 < n:
+                i += 1  // Alt and a key: not a control
             default:
                 if let control = TerminalKey.control(buffer[i]) { keys.append(.input(control)) }
             }

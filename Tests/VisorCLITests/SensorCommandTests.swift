@@ -166,7 +166,7 @@ final class SensorCommandTests: XCTestCase {
         let device = try startDevices("codes.mcap")
         let track = directory.appendingPathComponent("imu.mcap").path
         let writer = try SessionWriter(path: track)
-        for i in 0..<800 {
+        for i in 0..<2000 {  // 10 s, longer than the run
             let t = Double(i) / 200
             let turn = t >= 1 ? 60 * Double.pi / 180 : 0
             let message = ImuMessage(timestamp: FoxgloveTimestamp(nanoseconds: UInt64(t * 1e9)), frameID: "imu", sensor: "test",
@@ -176,7 +176,7 @@ final class SensorCommandTests: XCTestCase {
         }
         try writer.finish()
         let transcript = directory.appendingPathComponent("live-imu.jsonl").path
-        let run = try visor(["live", "--camera", device, "--mic", "none", "--headless", "--duration", "3", "--transcript", transcript, "--imu", track])
+        let run = try visor(["live", "--camera", device, "--mic", "none", "--headless", "--duration", "5", "--transcript", transcript, "--imu", track])
         XCTAssertEqual(run.status, 0, run.stderr)
         let motions = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "motion" }
         XCTAssertEqual(motions.map { $0["state"] as? String }, ["still", "turning"], "\(motions)")

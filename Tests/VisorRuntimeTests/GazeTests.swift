@@ -13,7 +13,9 @@ final class GazeTests: XCTestCase {
     /// 6 s of a 640x480 view with EXIT on the left and COFFEE on the right (DejaVu Sans Bold,
     /// drawn by FFmpeg), `words` said at 2.5 s in flite's slt voice, and, when given, the gaze
     /// held at `gaze` (image pixels) at 30 Hz.
-    private func session(words: String, gaze: (Double, Double)?, name: String) throws -> String {
+    /// `turned`: the frames are stored turned 90 degrees anticlockwise (as Aria Gen 1's RGB camera
+    /// stores them) with `visor.camera` saying to turn them back; `gaze` is then in the stored image.
+    private func session(words: String, gaze: (Double, Double)?, turned: Bool = false, name: String) throws -> String {
         let dir = try TestSupport.temporaryDirectory(self)
         let png = dir.appendingPathComponent("signs.png").path
         let font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -29,10 +31,16 @@ final class GazeTests: XCTestCase {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: png)))
         let size = try bytes.withUnsafeBytes { try PNGCodec.decode($0, into: &pixels) }
         XCTAssertEqual([size.0, size.1], [640, 480])
+        var (width, height) = (640, 480)
+        if turned {
+            var stored: [UInt8] = []
+            (width, height) = PixelConverter.rotateRGB(pixels, widthPixels: 640, heightPixels: 480, clockwiseDegrees: 270, into: &stored)
+            pixels = stored
+        }
 
         let path = dir.appendingPathComponent("\(name).mcap").path
         let writer = try SessionWriter(path: path)
-        try writer.addMetadata(name: "visor.camera", ["topic": SessionWriter.cameraTopic, "frame_id": "camera", "rotation_clockwise_deg": "0"])
+        try writer.addMetadata(name: "visor.camera", ["topic": SessionWriter.cameraTopic, "frame_id": "camera", "rotation_clockwise_deg": turned ? "90" : "0"])
         let start: UInt64 = 1_000_000_000
         let speechStart = 2.5 * 16000
         // In time order: a frame every 100 ms, audio every 20 ms, gaze every 33 ms.
@@ -43,7 +51,7 @@ final class GazeTests: XCTestCase {
         for e in events.sorted(by: { ($0.t, $0.kind) < ($1.t, $1.kind) }) {
             switch e.kind {
             case 0:
-                try writer.writeFrame(Frame(widthPixels: 640, heightPixels: 480, pixels: pixels, captureTimeNanoseconds: start + e.t))
+                try writer.writeFrame(Frame(widthPixels: width, heightPixels: height, pixels: pixels, captureTimeNanoseconds: start + e.t))
             case 1:
                 var block = [Int16](repeating: 0, count: 320)
                 for j in 0..<320 {
@@ -80,6 +88,14 @@ final class GazeTests: XCTestCase {
         XCTAssertEqual(left, ["EXIT"])
         let right = try answers(try session(words: "hey glasses. read this.", gaze: (500, 230), name: "right"))
         XCTAssertEqual(right, ["COFFEE"])
+    }
+
+    /// A camera stored turned (Aria Gen 1's) is read upright in a replay, and the gaze point,
+    /// given in the stored image, turns with it: COFFEE, at (500, 230) upright, is stored at
+    /// (230, 639 - 500).
+    func testATurnedCameraIsReadUprightAndItsGazeTurnsWithIt() throws {
+        let path = try session(words: "hey glasses. read this.", gaze: (230, 139), turned: true, name: "turned")
+        XCTAssertEqual(try answers(path), ["COFFEE"])
     }
 
     func testWhatAmILookingAtNamesTheGazedSignFirst() throws {

@@ -52,8 +52,8 @@ public enum VRSImporter {
         let target = try ScratchTarget(outputPath)
         var options = MCAPWriter.Options()
         options.compression = compression
-        let writer = try SessionWriter(path: target.scratchPath ?? outputPath, options: options)
         do {
+            let writer = try SessionWriter(path: target.scratchPath ?? outputPath, options: options)
             let summary = try convert(stream, into: writer, recording: recording, jpegQuality: jpegQuality, shouldStop: shouldStop)
             try writer.finish()
             try target.commit()
@@ -216,7 +216,7 @@ public enum VRSImporter {
                                                     data: Array(calibration.utf8)))
         }
         let everything = tags.mapValues { text($0) }
-        if everything.count > small.count, let json = try? JSONSerialization.data(withJSONObject: everything, options: [.sortedKeys]) {
+        if let json = try? JSONSerialization.data(withJSONObject: everything, options: [.sortedKeys]) {
             try writer.addAttachment(MCAPAttachment(logTime: 0, createTime: 0, name: "vrs-tags.json", mediaType: "application/json", data: Array(json)))
         }
         return model
@@ -233,18 +233,22 @@ private final class ExportProcess {
     private var atEnd = false
 
     init(script: String, arguments: [String]) throws {
+        do { process.executableURL = try FFmpeg.locate("python3") } catch { throw VisorError("python3 is needed to read VRS recordings; it is not on PATH") }
         errorPath = NSTemporaryDirectory() + "visor-vrs-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         guard FileManager.default.createFile(atPath: errorPath, contents: nil), let errors = FileHandle(forWritingAtPath: errorPath) else {
             throw VisorError("cannot create a scratch file in \(NSTemporaryDirectory())")
         }
-        process.executableURL = try FFmpeg.locate("python3")
         process.arguments = [script] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         // A file, not a pipe: the library's log lines could fill a pipe nobody reads yet.
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw VisorError("cannot run python3: \(error.localizedDescription)") }
+        do { try process.run() } catch {
+            try? errors.close()
+            unlink(errorPath)
+            throw VisorError("cannot run python3: \(error.localizedDescription)")
+        }
         try? errors.close()
         output = pipe.fileHandleForReading
     }

@@ -48,9 +48,20 @@ class Output:
 
     def write(self, header, payload=b""):
         header["size"] = len(payload)
-        self.file.write(json.dumps(header, separators=(",", ":")).encode() + b"\n")
+        self.file.write(json.dumps(finite(header), separators=(",", ":"), allow_nan=False).encode() + b"\n")
         if payload:
             self.file.write(payload)
+
+
+def finite(value):
+    """The record with every non-finite number (a sensor's NaN) made 0, so that it is JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else 0.0
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
 
 
 def type_of(stream_id):
@@ -66,10 +77,12 @@ def first_metadata(record):
 
 
 class To16k:
-    """Any rate to 16 kHz mono pcm-s16 in 20 ms blocks: a windowed-sinc low-pass below 8 kHz,
-    then linear interpolation at the new rate (at a whole ratio, as 48 kHz is, plain decimation).
-    State runs across records; a record that does not follow on from the last (a gap of more
-    than 50 ms) starts afresh at its own time."""
+    """Any rate to 16 kHz mono pcm-s16 in 20 ms blocks: a windowed-sinc low-pass at 7 kHz, then
+    linear interpolation at the new rate (at a whole ratio, as 48 kHz is, plain decimation).
+    State runs across records. A record that follows on from the last within 50 ms re-anchors
+    the clock by the difference (the audio clock drifts against the device's), so that block
+    times follow the device's clock without a break in the sound; a larger gap starts afresh
+    at the record's own time."""
 
     BLOCK = 320
 
@@ -78,9 +91,11 @@ class To16k:
         self.np = np
         self.rate = rate
         if rate > 16000:
-            n = 8 * (rate // 16000) * 2 + 1
+            # 4 ms of taps (193 at 48 kHz): the Blackman window's transition is about 1.4 kHz
+            # wide, so the band passes to about 6.3 kHz and 8 kHz and above are down over 70 dB.
+            n = 4 * rate // 1000 + 1
             k = np.arange(n) - (n - 1) / 2
-            cutoff = 7200.0 / rate
+            cutoff = 7000.0 / rate
             taps = 2 * cutoff * np.sinc(2 * cutoff * k) * np.blackman(n)
             self.taps = taps / taps.sum()
         else:
@@ -103,6 +118,8 @@ class To16k:
             for block in self.flush():
                 yield block
             self.reset(time_ns)
+        else:
+            self.start_ns += time_ns - expected
         # Filtered input, aligned so that filtered[i] is input sample i - delay.
         buffer = np.concatenate([self.history, mono])
         filtered = np.convolve(buffer, self.taps, mode="valid")
@@ -239,19 +256,21 @@ def main():
             try:
                 from projectaria_tools.core import data_provider
             except ImportError:
+                data_provider = None
+            if data_provider is None or StreamId is None or get_gaze_vector_reprojection is None:
                 fail("stream %s needs projectaria-tools to decode (run tools/setup)" % stream_id)
             provider = data_provider.create_vrs_data_provider(path)
             if provider is None:
                 fail("projectaria-tools cannot read %s" % path)
             providers.append(provider)
         return providers[0]
-    selected = reader.filtered_by_fields(stream_ids=set(topics), record_types={"data"})
-    for record in selected:
+    def convert(record):
         stream_id = record.stream_id
         kind, topic = topics[stream_id]
         index = counts[stream_id]
         meta = first_metadata(record)
-        t = int(meta.get("capture_timestamp_ns", meta.get("system_timestamp_ns", round(record.timestamp * 1e9))))
+        # The device's capture time; the record's own time (the same clock) where there is none.
+        t = int(meta["capture_timestamp_ns"]) if "capture_timestamp_ns" in meta else int(round(record.timestamp * 1e9))
         frame = stream_id
         if kind == "image":
             spec = record.image_specs[0]
@@ -262,6 +281,8 @@ def main():
             if "h.265" in codec or "h265" in codec or "hevc" in codec:
                 pixels = np.ascontiguousarray(aria(stream_id).get_image_data_by_index(StreamId(stream_id), index)[0].to_numpy_array())
                 channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+                if pixels.dtype != np.uint8 or channels not in (1, 3):
+                    fail("stream %s decodes to images of %s with %d channels, which Visor does not convert" % (stream_id, pixels.dtype, channels))
                 header.update(format="raw", encoding={1: "mono8", 3: "rgb8"}[channels], width=int(pixels.shape[1]),
                               height=int(pixels.shape[0]), stride=int(pixels.shape[1]) * channels, source="h265")
                 output.write(header, pixels.tobytes())
@@ -325,13 +346,29 @@ def main():
             if camera is not None and rgb_streams:
                 point = get_gaze_vector_reprojection(gaze, "camera-rgb", calibration, camera, float(gaze.depth) if gaze.depth > 0 else 1.0)
                 if point is not None:
-                    header.update(image_frame=rgb_streams[0], image_x=float(point[0]), image_y=float(point[1]))
+                    # The factory calibration may be for another resolution than the one recorded
+                    # (a binned or cropped profile): scale the point to the stored image.
+                    calibrated = camera.get_image_size()
+                    stored = configs[rgb_streams[0]]
+                    sx = float(stored.get("image_width", 0) or calibrated[0]) / float(calibrated[0])
+                    sy = float(stored.get("image_height", 0) or calibrated[1]) / float(calibrated[1])
+                    header.update(image_frame=rgb_streams[0], image_x=float(point[0]) * sx, image_y=float(point[1]) * sy)
             output.write(header)
         elif kind == "pose":
             output.write({"type": "pose", "topic": topic, "t": t, "frame": "odometry",
                           "position": [float(v) for v in meta["txyz_odometry_device"]],
                           "orientation": [float(v) for v in meta["qxyzw_odometry_device"]]})
         counts[stream_id] += 1
+
+    selected = reader.filtered_by_fields(stream_ids=set(topics), record_types={"data"})
+    for record in selected:
+        try:
+            convert(record)
+        except SystemExit:
+            raise
+        except Exception as error:  # one line naming the record, not a traceback
+            fail("stream %s, record %d: %s: %s" % (record.stream_id, counts.get(record.stream_id, 0), type(error).__name__, error))
+
     for stream_id, converter in converters.items():
         for block_time, block in converter.flush():
             output.write({"type": "audio", "topic": topics[stream_id][1], "t": block_time, "rate": 16000, "channels": 1}, block)

@@ -160,6 +160,42 @@ final class SensorCommandTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["kind"] as? String == "code" && $0["payload"] as? String == "Thalassiodracon" })
     }
 
+    /// Keys typed while `visor record` runs in a real terminal (tmux) are stored on `/input` as
+    /// the glasses' controls, at their time, and a replay of the recording acts on them.
+    func testRecordStoresTheKeysAsInputs() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { return XCTFail("tmux is not installed (tools/setup installs it)") }
+        let device = try startDevices("codes.mcap")
+        let out = directory.appendingPathComponent("keys.mcap").path
+        let socket = "visor-test-\(UUID().uuidString.prefix(8))"
+        defer { _ = try? TestSupport.tmux(socket: socket, ["kill-server"]) }
+        let command = "\(TestSupport.visorPath) record --camera \(device) --mic none --duration 4 -o \(out); echo VISOR-EXITED $?; sleep 60"
+        XCTAssertEqual(try TestSupport.tmux(socket: socket, ["new-session", "-d", "-s", "rec", "-x", "120", "-y", "20", "sh", "-c", command]).status, 0)
+        func screen() throws -> String { try TestSupport.tmux(socket: socket, ["capture-pane", "-p", "-t", "rec"]).stdout }
+        var deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, !(try screen().contains("recording to")) { usleep(100_000) }
+        usleep(1_000_000)
+        XCTAssertEqual(try TestSupport.tmux(socket: socket, ["send-keys", "-t", "rec", "c"]).status, 0)
+        usleep(300_000)
+        XCTAssertEqual(try TestSupport.tmux(socket: socket, ["send-keys", "-t", "rec", "t"]).status, 0)
+        deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !(try screen().contains("VISOR-EXITED")) { usleep(100_000) }
+        let shown = try screen()
+        XCTAssertTrue(shown.contains("VISOR-EXITED 0"), shown)
+        XCTAssertTrue(shown.contains("2 inputs"), shown)
+        let source = try SessionSource(path: out)
+        let channel = try XCTUnwrap(source.inputChannel, "the recording has an input channel")
+        let kinds = try source.reader.messages(channelIDs: [channel.id]).map { try source.decodeInput($0) }
+        XCTAssertEqual(kinds, [.capture, .tap])
+        // Replayed, the capture button takes a photo.
+        let transcript = directory.appendingPathComponent("keys.jsonl").path
+        let replay = try visor(["replay", out, "--headless", "--no-model", "--transcript", transcript,
+                                "--gallery", directory.appendingPathComponent("photos").path, "--memory", directory.appendingPathComponent("m.sqlite").path])
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        let inputs = try TestSupport.transcriptEvents(transcript).filter { $0["kind"] as? String == "input" }
+        XCTAssertEqual(inputs.compactMap { $0["action"] as? String }, ["take_photo", "wake"])
+        XCTAssertEqual(inputs.first?["source"] as? String, "session")
+    }
+
     /// A virtual IMU beside the virtual camera: `--imu` plays a session's IMU track in real time,
     /// and the head's motion comes from it (a turn at 60 degrees a second after a second still).
     func testLiveTakesHeadMotionFromAVirtualIMU() throws {

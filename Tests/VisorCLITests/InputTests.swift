@@ -21,7 +21,8 @@ final class InputTests: XCTestCase {
 
     private func replay(_ session: String, input: [String]?, profile: String = "laptop", asr: String = "pocketsphinx", dir: URL, name: String) throws -> [[String: Any]] {
         let transcript = dir.appendingPathComponent("\(name).jsonl").path
-        var arguments = ["replay", session, "--headless", "--no-model", "--profile", profile, "--asr", asr, "--transcript", transcript,
+        // No perception stage: what is tested is the controls, speech and the assistant.
+        var arguments = ["replay", session, "--headless", "--no-model", "--stages", "speech,assistant", "--profile", profile, "--asr", asr, "--transcript", transcript,
                          "--memory", dir.appendingPathComponent("\(name).sqlite").path, "--gallery", dir.appendingPathComponent("\(name)-photos").path]
         if let input {
             let file = dir.appendingPathComponent("\(name)-input.jsonl")

@@ -73,7 +73,8 @@ final class GazeTests: XCTestCase {
 
     private func answers(_ path: String) throws -> [String] {
         let memory = try TestSupport.temporaryDirectory(self).appendingPathComponent("memory.sqlite").path
-        let run = try TestSupport.visor("replay", path, "--headless", "--no-model", "--memory", memory, "--transcript", path + ".jsonl")
+        // Text is the only stage these answers need (faces and codes would only slow the run).
+        let run = try TestSupport.visor("replay", path, "--headless", "--no-model", "--stages", "text,speech,assistant", "--memory", memory, "--transcript", path + ".jsonl")
         XCTAssertEqual(run.status, 0, run.stderr)
         return try TestSupport.transcriptEvents(path + ".jsonl")
             .filter { $0["kind"] as? String == "overlay" && $0["action"] as? String == "show" && $0["source"] as? String == "template" }

@@ -143,7 +143,9 @@ final class SchedulerTests: XCTestCase {
         let before = try XCTUnwrap(baseline.metrics.captureToHUD.summary), after = try XCTUnwrap(loaded.metrics.captureToHUD.summary)
         XCTAssertLessThan(after.p50, max(before.p50 * 3, before.p50 + 2_000_000), "the fast path does not wait for the slow stage")
         // Not the maximum: one scheduling hiccup on a loaded 2-core machine says nothing about flow.
-        XCTAssertLessThan(after.p90, max(before.p90 * 3, before.p90 + 3_000_000))
+        // The p90 of two runs on a busy machine differs by 3x on its own (CI saw 53 ms then 182 ms):
+        // the margin is wide, and still far below the 300 ms a frame would wait behind the stage.
+        XCTAssertLessThan(after.p90, max(before.p90 * 4, before.p90 + 5_000_000))
     }
 
     func testLatencyDoesNotGrowWithTheLengthOfARun() throws {

@@ -38,6 +38,12 @@ public struct VoiceActivityDetector: Sendable {
     public private(set) var quietRun = 0
     /// Whether the last frame was loud.
     public private(set) var lastFrameLoud = false
+    /// Whether the last frame was loud on its own level, not the smoothed one: the voice's own
+    /// sound, without the tail that averaging over `smoothingFrames` drags behind its end. The
+    /// end of a word is the last such frame.
+    public private(set) var lastFrameVoiced = false
+    /// The last frame's own level (dBFS), unsmoothed.
+    public private(set) var frameLevel: Double = -96
 
     public init() {}
 
@@ -56,6 +62,7 @@ public struct VoiceActivityDetector: Sendable {
         var sum = 0.0
         for sample in frame { let v = Double(sample); sum += v * v }
         var power = sum / Double(max(1, frame.count)) / (32768 * 32768)
+        let ownLevel = max(-96, 10 * log10(max(power, 1e-12)))
         if smoothingFrames > 1 {
             powers.append(power)
             if powers.count > smoothingFrames { powers.removeFirst() }
@@ -71,6 +78,8 @@ public struct VoiceActivityDetector: Sendable {
         peak = max(level, peak - 0.05)
         let loud = level > noiseFloor + margin && level > -55 && peakDrop.map { level > peak - $0 } ?? true
         lastFrameLoud = loud
+        frameLevel = ownLevel
+        lastFrameVoiced = ownLevel > noiseFloor + margin && ownLevel > -55 && peakDrop.map { ownLevel > peak - $0 } ?? true
         if loud { loudRun += 1; quietRun = 0 } else { loudRun = 0; quietRun += 1 }
         if !inVoice && loudRun >= 3 { inVoice = true; return .started }
         if inVoice && quietRun >= hangover { inVoice = false; return .ended }

@@ -74,8 +74,18 @@ public final class WhisperListener: SpeechListening {
     private var deadline: UInt64 = 0
     /// The command waiting for its dictation.
     private var awaiting: (intent: VoiceIntent, start: UInt64, end: UInt64)?
-    /// The early transcription of the stretch in progress, when it was no whole command.
+    /// The early transcription of the stretch in progress, when it was no whole command (voice
+    /// after it arms the next).
     private var earlyTried = false
+    /// The end of the last frame loud on its own level, or of the quiet tail of its word, over
+    /// the floor (a sample index): where the wearer's last word ended. What is heard ends there, not where the pause that ended it was noticed, so
+    /// the wait for that pause counts in the answer's latency.
+    private var voicedEnd: UInt64 = 0
+    /// Frames since the last one that was loud within `peakDrop` of the voice's peak (what arms
+    /// early transcription).
+    private var sinceVoiced = 0
+    /// Whether the frames since that one are still over the floor: the tail of its word.
+    private var inWordTail = false
     private let logger = Logger(label: "visor.speech.whisper")
 
     public init(recognizer: WhisperRecognizer, wakePhrases: [String] = SpeechListener.defaultWakePhrases,
@@ -120,6 +130,21 @@ public final class WhisperListener: SpeechListening {
         vad.hangover = state == .dictation ? dictationPauseFrames : pauseFrames
         let change = vad.process(frame)
         sampleCount += UInt64(frame.count)
+        if vad.lastFrameVoiced {
+            voicedEnd = sampleCount
+            inWordTail = true
+            if sinceVoiced >= earlyPauseFrames { earlyTried = false }
+            sinceVoiced = 0
+        } else {
+            sinceVoiced += 1
+            // A word's quiet end (the "s" of "glasses", 20 dB under its vowels) is still the word
+            // while it stays over the floor.
+            if inWordTail && vad.frameLevel > vad.noiseFloor + vad.margin && vad.frameLevel > -70 {
+                voicedEnd = sampleCount
+            } else {
+                inWordTail = false
+            }
+        }
         if change == .started {
             inStretch = true
             earlyTried = false
@@ -137,7 +162,7 @@ public final class WhisperListener: SpeechListening {
             let long = Double(stretch.count) / Double(rate) >= maximumStretchSeconds
             if vad.quietRun >= pause || long || change == .ended {
                 endStretch(trailingQuiet: vad.quietRun, into: &heard)
-            } else if !earlyTried && vad.quietRun == earlyPauseFrames && state != .dictation {
+            } else if !earlyTried && sinceVoiced >= earlyPauseFrames && state != .dictation {
                 earlyTried = true
                 early(into: &heard)
             }
@@ -169,7 +194,7 @@ public final class WhisperListener: SpeechListening {
     /// Transcribes the stretch so far when it may be a whole command, and acts on it if it is
     /// one that takes no words.
     private func early(into heard: inout [HeardSpeech]) {
-        // The stretch so far; of its pause, 200 ms (early transcription starts 200 ms into it).
+        // The stretch so far, the pause included.
         let audio = Array(stretch.dropLast(max(0, (vad.quietRun - earlyPauseFrames) * VoiceActivityDetector.frameSamples)))
         guard let text = transcribe(audio, maxTokens: 24, window: .command, prompted: true) else { return }
         let words = SpokenCommands.words(text)
@@ -182,11 +207,15 @@ public final class WhisperListener: SpeechListening {
         // of the stretch is a pause (after a wake phrase, the command comes as a stretch of its own).
         let wakeAlone = state == .waiting && commandWords.isEmpty
         guard wakeAlone || (commands.command(in: Array(commandWords)).map { !$0.takesWords } ?? false) else { return }
-        let end = stretchStart + UInt64(audio.count)
+        let end = wordsEnd(start: stretchStart, audioEnd: stretchStart + UInt64(audio.count))
+        logger.debug("early: \((sampleCount - end) * 1000 / rate) ms after the last word")
         emit(words: words, text: text, start: stretchStart, end: end, into: &heard)
         cutStretch()
         vad.endVoice()
     }
+
+    /// Where the words of a stretch's audio end: at its last voiced frame.
+    private func wordsEnd(start: UInt64, audioEnd: UInt64) -> UInt64 { min(audioEnd, max(start + 1, voicedEnd)) }
 
     /// Ends the stretch in progress; its last half second is the lead-in of the next.
     private func cutStretch() {
@@ -199,7 +228,7 @@ public final class WhisperListener: SpeechListening {
         // 300 ms of the pause stay: a word's quiet end is in it.
         let keep = max(0, stretch.count - max(0, trailingQuiet - 30) * VoiceActivityDetector.frameSamples)
         let audio = Array(stretch.prefix(keep))
-        let start = stretchStart, end = stretchStart + UInt64(audio.count)
+        let start = stretchStart, end = wordsEnd(start: stretchStart, audioEnd: stretchStart + UInt64(audio.count))
         cutStretch()
         if vad.inVoice { vad.endVoice() }
         let dictating = state == .dictation

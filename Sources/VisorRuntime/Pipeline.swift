@@ -89,7 +89,7 @@ public final class Pipeline {
         let latencies = slowStages.map { options.profile.modelledLatencyNanoseconds($0.name) }
         ownMetrics = RuntimeMetrics(fastStageNames: fastStages.map(\.name), slowStageNames: slowStages.map(\.name),
                                     slowStageBudgets: latencies, frameBudgetNanoseconds: options.profile.frameBudgetNanoseconds)
-        ownMetrics.speechResults = LatencySeries(budgetNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name))
+        ownMetrics.speechResults = LatencySeries(budgetNanoseconds: options.speech?.modelledLatency ?? options.profile.modelledLatencyNanoseconds(SpeechStage.name))
         ownMetrics.modelLoadNanoseconds = (options.assistant?.assistant.model as? LanguageModel)?.loadNanoseconds
         // Three worker groups, so that none waits behind another: the slow stages' pool, the
         // listener's thread, the assistant's thread. On a machine with few cores they share the

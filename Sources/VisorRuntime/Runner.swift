@@ -350,7 +350,7 @@ public final class Runner: SampleSink, @unchecked Sendable {
         if let wakePhrases = options.wakePhrases, source.hasMicrophone {
             let memory = options.assistant?.memory
             pipelineOptions.speech = try SpeechStage(wakePhrases: wakePhrases, recognition: options.recognition,
-                                                     modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(SpeechStage.name),
+                                                     modelledLatencyNanoseconds: options.profile.modelledLatencyNanoseconds(options.recognition.latencyKey),
                                                      contextWords: memory.map { m in { (try? m.vocabulary()) ?? [] } })
         }
         if let assistant = options.assistant {

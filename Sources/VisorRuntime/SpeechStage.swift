@@ -33,7 +33,9 @@ public final class SpeechStage: @unchecked Sendable {
     }
 
     private let listener: SpeechListening
-    private let modelledLatency: UInt64
+    /// The profile's latency for this recogniser (`latencyKey`): when its results are visible in
+    /// deterministic scheduling, and what the verdict holds its decisions to.
+    public let modelledLatency: UInt64
     private var resampler: AudioResampler?
     private var mono: [Int16] = []
     private var resampled: [Int16] = []
@@ -47,7 +49,7 @@ public final class SpeechStage: @unchecked Sendable {
 
     /// - Parameters:
     ///   - wakePhrases: the phrases that wake the assistant.
-    ///   - modelledLatencyNanoseconds: the profile's `speech` latency (deterministic scheduling).
+    ///   - modelledLatencyNanoseconds: the profile's latency for the recogniser (`recognition.latencyKey`).
     ///   - contextWords: words the wearer's context makes likely (see `SpeechListener.contextWords`),
     ///     read on the listening thread.
     ///   - recognition: Whisper, or PocketSphinx's keyword spotting, grammar and language model.
@@ -129,6 +131,14 @@ public enum SpeechRecognition: Sendable, Equatable {
     case whisper(modelPath: String = WhisperRecognizer.defaultModelPath, threads: Int = 2)
     /// PocketSphinx: keyword spotting, a command grammar, a language model for dictation.
     case pocketsphinx
+
+    /// The device profile's `modelled_latency_ms` key for this recogniser's decisions.
+    public var latencyKey: String {
+        switch self {
+        case .whisper: "speech_whisper"
+        case .pocketsphinx: SpeechStage.name
+        }
+    }
 
     /// From `--asr`: `whisper` or `pocketsphinx`.
     public init?(name: String, whisperModel: String? = nil) {

@@ -32,7 +32,7 @@ public struct StageRegistration: Sendable {
 extension SpeechStage {
     public static let registration = StageRegistration(
         name: name, summary: "speech: the wake phrase, commands and dictation (PocketSphinx, or Whisper with --asr whisper)",
-        draws: "what was heard, on the status line", input: .audio, latencyKeys: ["speech"])
+        draws: "what was heard, on the status line", input: .audio, latencyKeys: ["speech", "speech_whisper"])
 }
 
 extension AssistantStage {

@@ -167,7 +167,7 @@ final class BadInputTests: XCTestCase {
         let misspelt = dir.appendingPathComponent("misspelt.json").path
         try JSONSerialization.data(withJSONObject: laptop).write(to: URL(fileURLWithPath: misspelt))
         assertCleanFailure(try TestSupport.visor("replay", street, "--headless", "--profile", misspelt), status: 1,
-                           mentions: "profile \(misspelt): unknown key modelled_latency_ms.face (keys: codes, text, faces, speech, assistant, language_model, speech_synthesis)")
+                           mentions: "profile \(misspelt): unknown key modelled_latency_ms.face (keys: codes, text, faces, speech, speech_whisper, assistant, language_model, speech_synthesis)")
         let help = try TestSupport.visor("replay", "--help")
         let flat = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         XCTAssertTrue(flat.contains("codes, text, faces, speech, assistant, or none"), help.stdout)

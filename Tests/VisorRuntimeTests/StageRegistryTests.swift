@@ -30,7 +30,7 @@ final class StageRegistryTests: XCTestCase {
         for profile in try DeviceProfiles.shipped() { XCTAssertNil(StageRegistry.latencyProblem(profile), profile.name) }
         var profile = try DeviceProfiles.load("laptop")
         profile.modelledLatencyMilliseconds["ocr"] = 50
-        XCTAssertEqual(StageRegistry.latencyProblem(profile), "unknown key modelled_latency_ms.ocr (keys: codes, text, faces, speech, assistant, language_model, speech_synthesis)")
+        XCTAssertEqual(StageRegistry.latencyProblem(profile), "unknown key modelled_latency_ms.ocr (keys: codes, text, faces, speech, speech_whisper, assistant, language_model, speech_synthesis)")
         profile.modelledLatencyMilliseconds["ocr"] = nil
         profile.modelledLatencyMilliseconds["text"] = nil
         XCTAssertEqual(StageRegistry.latencyProblem(profile), "missing field modelled_latency_ms.text (every stage's modelled latency is needed)")

@@ -42,8 +42,10 @@ public struct VoiceActivityDetector: Sendable {
     /// sound, without the tail that averaging over `smoothingFrames` drags behind its end. The
     /// end of a word is the last such frame.
     public private(set) var lastFrameVoiced = false
-    /// The last frame's own level (dBFS), unsmoothed.
-    public private(set) var frameLevel: Double = -96
+    /// Whether the last frame's own level was over the floor by the margin (and above -70 dBFS),
+    /// however far under the voice's peak: a word's quiet end, the "s" of "glasses", 20 dB under
+    /// its vowels.
+    public private(set) var lastFrameOverFloor = false
 
     public init() {}
 
@@ -76,10 +78,11 @@ public struct VoiceActivityDetector: Sendable {
         } else if frames == 0 || level < noiseFloor { noiseFloor = max(-90, level) } else { noiseFloor += 0.03 }
         frames += 1
         peak = max(level, peak - 0.05)
-        let loud = level > noiseFloor + margin && level > -55 && peakDrop.map { level > peak - $0 } ?? true
+        func isLoud(_ level: Double) -> Bool { level > noiseFloor + margin && level > -55 && peakDrop.map { level > peak - $0 } ?? true }
+        let loud = isLoud(level)
         lastFrameLoud = loud
-        frameLevel = ownLevel
-        lastFrameVoiced = ownLevel > noiseFloor + margin && ownLevel > -55 && peakDrop.map { ownLevel > peak - $0 } ?? true
+        lastFrameVoiced = isLoud(ownLevel)
+        lastFrameOverFloor = ownLevel > noiseFloor + margin && ownLevel > -70
         if loud { loudRun += 1; quietRun = 0 } else { loudRun = 0; quietRun += 1 }
         if !inVoice && loudRun >= 3 { inVoice = true; return .started }
         if inVoice && quietRun >= hangover { inVoice = false; return .ended }

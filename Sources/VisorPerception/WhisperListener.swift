@@ -77,9 +77,10 @@ public final class WhisperListener: SpeechListening {
     /// The early transcription of the stretch in progress, when it was no whole command (voice
     /// after it arms the next).
     private var earlyTried = false
-    /// The end of the last frame loud on its own level, or of the quiet tail of its word, over
-    /// the floor (a sample index): where the wearer's last word ended. What is heard ends there, not where the pause that ended it was noticed, so
-    /// the wait for that pause counts in the answer's latency.
+    /// The end of the last frame loud on its own level, or of the quiet tail of its word over
+    /// the floor (a sample index): where the wearer's last word ended. What is heard ends there,
+    /// not where the pause after it was noticed, so the wait for that pause counts in the
+    /// answer's latency.
     private var voicedEnd: UInt64 = 0
     /// Frames since the last one that was loud within `peakDrop` of the voice's peak (what arms
     /// early transcription).
@@ -137,13 +138,9 @@ public final class WhisperListener: SpeechListening {
             sinceVoiced = 0
         } else {
             sinceVoiced += 1
-            // A word's quiet end (the "s" of "glasses", 20 dB under its vowels) is still the word
-            // while it stays over the floor.
-            if inWordTail && vad.frameLevel > vad.noiseFloor + vad.margin && vad.frameLevel > -70 {
-                voicedEnd = sampleCount
-            } else {
-                inWordTail = false
-            }
+            // A word's quiet end is still the word while it stays over the floor.
+            inWordTail = inWordTail && vad.lastFrameOverFloor
+            if inWordTail { voicedEnd = sampleCount }
         }
         if change == .started {
             inStretch = true
@@ -194,7 +191,8 @@ public final class WhisperListener: SpeechListening {
     /// Transcribes the stretch so far when it may be a whole command, and acts on it if it is
     /// one that takes no words.
     private func early(into heard: inout [HeardSpeech]) {
-        // The stretch so far, the pause included.
+        // The stretch so far, its pause included; when the level detector already counts more
+        // quiet than `earlyPauseFrames` (rare: its smoothing lags), only that much of it.
         let audio = Array(stretch.dropLast(max(0, (vad.quietRun - earlyPauseFrames) * VoiceActivityDetector.frameSamples)))
         guard let text = transcribe(audio, maxTokens: 24, window: .command, prompted: true) else { return }
         let words = SpokenCommands.words(text)

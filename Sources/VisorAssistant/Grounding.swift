@@ -1,6 +1,7 @@
 /// Checks that an answer says nothing its facts do not: every number, every name (a capitalised
-/// word that does not start a sentence) and every quoted word in the answer must appear in the
-/// facts, and a quotation must be quoted as a fact has it. A language model phrases facts; it must not add any. ("One" as a pronoun and "a
+/// word that does not start a sentence), every quoted word and every word for a kind of thing in
+/// view ("picture", "man", "sign") in the answer must appear in the facts, and a quotation must be
+/// quoted as a fact has it. A language model phrases facts; it must not add any. ("One" as a pronoun and "a
 /// second" as time are not numbers.)
 public enum Grounding {
     /// The words of `answer` that its facts do not support; empty when the answer is grounded.
@@ -36,8 +37,32 @@ public enum Grounding {
             }
             sentenceStart = token.endsSentence
         }
+        // What kind of thing is in view: "a picture of a person" where the facts say a person
+        // is in view is a claim the facts do not make.
+        let factThings = Set(facts.flatMap { words(in: $0) }.compactMap(thingInView))
+        for word in words(in: answer) {
+            if let thing = thingInView(word), !factThings.contains(thing), !missing.contains(word) { missing.append(word) }
+        }
         return missing
     }
+
+    /// The kind of thing in view a word names (plural or singular), or nil for any other word.
+    static func thingInView(_ word: String) -> String? {
+        let lower = word.lowercased()
+        let irregular = ["people": "person", "men": "man", "women": "woman", "children": "child"]
+        if let singular = irregular[lower] { return singular }
+        if thingsInView.contains(lower) { return lower }
+        if lower.hasSuffix("s"), thingsInView.contains(String(lower.dropLast())) { return String(lower.dropLast()) }
+        return nil
+    }
+
+    /// Words that say what is in view, which a model adds from its own idea of a scene ("a
+    /// picture", "a man", "a screen"): only the facts may say them.
+    static let thingsInView: Set<String> = [
+        "picture", "photo", "photograph", "image", "painting", "drawing", "poster", "screen", "television", "monitor",
+        "statue", "mirror", "reflection", "video", "man", "woman", "boy", "girl", "child", "baby", "person", "crowd",
+        "sign", "page", "book", "document", "menu", "label", "map", "code", "barcode",
+    ]
 
     /// The clauses of `answer` that join words of separate facts into one claim: "You took a
     /// photo of a car on level three" from "You took a photo" and "You noted: the car is on level

@@ -64,12 +64,29 @@ public final class TextReader {
         TessBaseAPIDelete(api)
     }
 
-    /// The words read in a region of a packed-RGB frame. A band at the top or bottom of the
-    /// region where nothing was read, and tall enough for a line of text, is read again on its
-    /// own, with local (tiled Otsu) thresholding: one global threshold for the whole region loses
-    /// a line printed on a darker colour (the black-on-orange header of a black-on-white sign).
+    /// The words read in a region of a packed-RGB frame. A region found too tight (a word
+    /// touching its left or right edge: a letter may be cut off) is read again grown by its
+    /// height on each side and a third of it above and below, and the reading with more letters
+    /// stands. Where nothing was read, the grown region is read once more in the single-block
+    /// layout: a plate of one or two lines whose words the sparse layout does not find. A band at
+    /// the top or bottom of the region where nothing was read, and tall enough for a line of
+    /// text, is read again on its own, with local (tiled Otsu) thresholding: one global threshold
+    /// for the whole region loses a line printed on a darker colour (the black-on-orange header
+    /// of a black-on-white sign).
     public func read(_ frame: Frame, region box: PixelRect) -> [RecognizedWord] {
-        var words = readOnce(frame, region: box)
+        let words = readRegion(frame, region: box, layout: .sparse)
+        let edge = 2
+        guard words.isEmpty || words.contains(where: { $0.box.x <= box.x + edge || $0.box.maxX >= box.maxX - edge }) else { return words }
+        let dx = max(16, box.height), dy = max(8, box.height / 3)
+        let x0 = max(0, box.x - dx), y0 = max(0, box.y - dy)
+        let grown = PixelRect(x: x0, y: y0, width: min(frame.widthPixels, box.maxX + dx) - x0, height: min(frame.heightPixels, box.maxY + dy) - y0)
+        let again = readRegion(frame, region: grown, layout: words.isEmpty ? .block : .sparse)
+        func letters(_ words: [RecognizedWord]) -> Int { words.reduce(0) { $0 + $1.text.count } }
+        return letters(again) > letters(words) ? again : words
+    }
+
+    private func readRegion(_ frame: Frame, region box: PixelRect, layout: Layout) -> [RecognizedWord] {
+        var words = readOnce(frame, region: box, layout: layout)
         guard !words.isEmpty else { return words }
         let top = words.map { $0.box.y }.min()!, bottom = words.map { $0.box.maxY }.max()!
         let lineHeight = words.map { $0.box.height }.sorted()[words.count / 2]
@@ -89,6 +106,8 @@ public final class TextReader {
         case sparse
         /// Columns, blocks and lines (Tesseract's automatic page segmentation): pages and paragraphs.
         case page
+        /// One block of lines (Tesseract's single-block mode): a sign's plate.
+        case block
     }
 
     /// The words of the whole frame, read at its own size in one layout. The whole view is what
@@ -142,7 +161,12 @@ public final class TextReader {
         }
         var words: [RecognizedWord] = []
         grey.withUnsafeBufferPointer { buffer in
-            TessBaseAPISetPageSegMode(api, layout == .sparse ? PSM_SPARSE_TEXT : PSM_AUTO)
+            let mode: TessPageSegMode = switch layout {
+            case .sparse: PSM_SPARSE_TEXT
+            case .page: PSM_AUTO
+            case .block: PSM_SINGLE_BLOCK
+            }
+            TessBaseAPISetPageSegMode(api, mode)
             TessBaseAPISetImage(api, buffer.baseAddress, Int32(width), Int32(height), 1, Int32(width))
             TessBaseAPISetSourceResolution(api, 300)
             TessBaseAPISetVariable(api, "thresholding_method", localThreshold ? "1" : "0")
@@ -160,14 +184,68 @@ public final class TextReader {
                 TessPageIteratorBoundingBox(TessResultIteratorGetPageIterator(iterator), RIL_WORD, &left, &top, &right, &bottom)
                 let cleaned = Self.clean(text)
                 guard confidence >= cut, !cleaned.isEmpty else { continue }
-                words.append(RecognizedWord(text: cleaned, confidence: confidence, box: [
+                let found = RecognizedWord(text: cleaned, confidence: confidence, box: [
                     x0 + Int(left) / scale, y0 + Int(top) / scale, Int(right - left) / scale, Int(bottom - top) / scale,
-                ]))
+                ])
+                words += split(found, letterSpans: Self.mightBeTwoWords(cleaned) ? letterSpans(iterator) : []) { x0 + $0 / scale }
             } while TessResultIteratorNext(iterator, RIL_WORD) != 0
         }
         TessBaseAPIClear(api)
         return words
     }
+
+    /// Two words read as one ("NOPARKING": on a sign the gap between words can be narrower than
+    /// the gap Tesseract expects) come back as two: when the whole is not in Tesseract's
+    /// dictionary, its widest gap between letters is clearly wider than its others (half as wide
+    /// again, and a pixel more), and the two sides of that gap are dictionary words. Evenly
+    /// spaced letters are never split (a word of another language, typewriter print). The boxes
+    /// are cut at the gap.
+    /// - Parameters:
+    ///   - letterSpans: each letter's left and right edge in the pixels Tesseract read, in order.
+    ///   - toFrame: those pixels' x in the frame.
+    func split(_ word: RecognizedWord, letterSpans: [(left: Int, right: Int)], toFrame: (Int) -> Int) -> [RecognizedWord] {
+        let letters = Array(word.text)
+        guard Self.mightBeTwoWords(word.text), letterSpans.count == letters.count, !isDictionaryWord(word.text) else { return [word] }
+        let gaps = (1..<letters.count).map { letterSpans[$0].left - letterSpans[$0 - 1].right }
+        guard let widest = gaps.indices.max(by: { gaps[$0] < gaps[$1] }) else { return [word] }
+        let others = gaps.enumerated().filter { $0.offset != widest }.map(\.element).sorted()
+        let typical = others[others.count / 2]
+        let cut = widest + 1
+        guard cut >= 2, letters.count - cut >= 2, gaps[widest] * 2 >= typical * 3 + 2,
+              isDictionaryWord(String(letters[..<cut])), isDictionaryWord(String(letters[cut...])) else { return [word] }
+        let middle = toFrame(letterSpans[widest].right), start = toFrame(letterSpans[cut].left), end = word.box.x + word.box.width
+        var first = word, second = word
+        first.text = String(letters[..<cut]); first.box.width = max(1, middle - word.box.x)
+        second.text = String(letters[cut...]); second.box.x = start; second.box.width = max(1, end - start)
+        return [first, second]
+    }
+
+    /// Letters only, five or more, in one case: what a split may apply to.
+    static func mightBeTwoWords(_ text: String) -> Bool {
+        text.count >= 5 && text.allSatisfy(\.isLetter) && (text.allSatisfy(\.isUppercase) || text.allSatisfy(\.isLowercase))
+    }
+
+    /// The left and right edges, in the pixels Tesseract read, of each letter of the word the
+    /// iterator is at; empty when its symbols are not the word's letters one for one (punctuation
+    /// was cleaned).
+    private func letterSpans(_ iterator: OpaquePointer) -> [(left: Int, right: Int)] {
+        guard let copy = TessResultIteratorCopy(iterator) else { return [] }
+        defer { TessResultIteratorDelete(copy) }
+        let page = TessResultIteratorGetPageIterator(copy)
+        var spans: [(left: Int, right: Int)] = []
+        var text = ""
+        repeat {
+            var left: Int32 = 0, top: Int32 = 0, right: Int32 = 0, bottom: Int32 = 0
+            TessPageIteratorBoundingBox(page, RIL_SYMBOL, &left, &top, &right, &bottom)
+            if let raw = TessResultIteratorGetUTF8Text(copy, RIL_SYMBOL) { text += String(cString: raw); TessDeleteText(raw) }
+            spans.append((Int(left), Int(right)))
+            if TessPageIteratorIsAtFinalElement(page, RIL_WORD, RIL_SYMBOL) != 0 { break }
+        } while TessPageIteratorNext(page, RIL_SYMBOL) != 0
+        return text.allSatisfy(\.isLetter) && text.count == spans.count ? spans : []
+    }
+
+    /// Whether Tesseract's language data holds the word in its dictionary.
+    func isDictionaryWord(_ word: String) -> Bool { TessBaseAPIIsValidWord(api, word) != 0 }
 
     /// The word without the punctuation Tesseract reads at its edges from sign borders and
     /// shadows; empty when no letter or digit is left, or when a single letter stands alone

@@ -256,8 +256,11 @@ public final class TextTracker {
         var result: [Sighting] = []
         for members in groups.values {
             let slotsIn = members.map { words[$0] }
-            // Lone characters with nothing beside them are marks far more often than text.
-            guard slotsIn.contains(where: { $0.best.text.count > 1 }) else { continue }
+            // Lone characters, and a pair of letters, with no longer word beside them are texture
+            // read as letters ("ss" on fur, "er" on a skyline) far more often than text; a number
+            // of two digits stands alone (a table's cell, a speed limit).
+            guard slotsIn.contains(where: { $0.best.text.count > 2 || ($0.best.text.count == 2 && $0.best.text.allSatisfy(\.isNumber)) })
+            else { continue }
             // Lines from the top: a word whose baseline is within half a word's height of the
             // line's first one is on that line; then left to right.
             var lines: [[(slot: Slot, best: Slot.Spelling)]] = []

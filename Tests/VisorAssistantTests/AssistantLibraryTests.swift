@@ -79,6 +79,17 @@ final class GroundingTests: XCTestCase {
         XCTAssertEqual(Grounding.unsupported(answer: "It says \"walking\".", facts: facts), [])
     }
 
+    /// What kind of thing is in view is the facts' to say, not the model's.
+    func testAKindOfThingInViewMustComeFromTheFacts() {
+        let facts = ["One person is in view"]
+        XCTAssertEqual(Grounding.unsupported(answer: "It's actually a picture of a person.", facts: facts), ["picture"])
+        XCTAssertEqual(Grounding.unsupported(answer: "A man is in front of you.", facts: facts), ["man"])
+        XCTAssertEqual(Grounding.unsupported(answer: "There is one person in view.", facts: facts), [])
+        XCTAssertEqual(Grounding.unsupported(answer: "Two people are in view.", facts: ["2 people are in view"]), [], "plural and singular are one kind")
+        XCTAssertEqual(Grounding.unsupported(answer: "A sign says \"EXIT\".", facts: ["A sign reads \"EXIT\""]), [])
+        XCTAssertEqual(Grounding.unsupported(answer: "The page says \"EXIT\".", facts: ["A sign reads \"EXIT\""]), ["page"])
+    }
+
     /// Words that are each in the facts, joined into a claim that is in none of them.
     func testAClaimMustComeFromOneFact() {
         let facts = ["You noted: the car is on level three", "You took a photo"]

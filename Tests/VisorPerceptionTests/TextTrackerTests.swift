@@ -97,4 +97,14 @@ final class TextTrackerTests: XCTestCase {
         for n in 0..<3 { _ = tracker.update(words: words.shuffled(), time: UInt64(n) * frame) }
         XCTAssertEqual(tracker.current.map(\.lines), [text])
     }
+
+    func testTwoLettersAloneAreTextureButTwoDigitsAreANumber() {
+        let tracker = TextTracker()
+        // Read steadily in three frames: "er" on a skyline, "ss" on fur, a speed limit's "30",
+        // and "NO" beside "ENTRY".
+        let words = [word("er", x: 40, y: 60, width: 24), word("ss", x: 300, y: 300, width: 24), word("30", x: 500, y: 100, width: 30),
+                     word("NO", x: 100, y: 200, width: 30), word("ENTRY", x: 140, y: 200, width: 70)]
+        for n in 0..<3 { _ = tracker.update(words: words, time: UInt64(n) * frame) }
+        XCTAssertEqual(Set(tracker.current.map(\.text)), ["30", "NO ENTRY"])
+    }
 }

@@ -55,8 +55,8 @@ public final class WhisperListener: SpeechListening {
     /// audio begins with it, as if it had been said already; after a sentence, it writes it.
     /// Dictation goes unprompted.
     let prompt: String
-    /// The prompt for the stretch after a wake phrase heard alone: commands after wake phrases,
-    /// then the wake phrase that was heard (`wakeHeard`).
+    /// The prompt for the stretch after a wake phrase heard alone: every command once, then the
+    /// wake phrase that was heard (`wakeHeard`).
     private let commandExamples: String
     private var wakeHeard = ""
     private let rate = UInt64(WhisperRecognizer.sampleRateHertz)
@@ -96,7 +96,11 @@ public final class WhisperListener: SpeechListening {
         self.commands = SpokenCommands(wakePhrases: wakePhrases, commands: commands)
         commandList = commands
         prompt = "I talk to my glasses. " + Self.examples(["what time is it?", "stop."], wakePhrases: wakePhrases)
-        commandExamples = Self.examples(["read this.", "stop.", "take a photo.", "what time is it?"], wakePhrases: wakePhrases)
+        // After a wake phrase, every command once and none favoured: with a few of them as
+        // examples, Whisper in babble wrote those ("what time is it?") for a command it could not
+        // make out. No wake phrase among them: a prompt full of wake phrases has Whisper write
+        // one into noise and other people's talk.
+        commandExamples = commands.map { Self.capitalised(Self.sentence($0.phrase)) }.joined(separator: " ")
         vad.hangover = pauseFrames
         // Whisper tells speech from noise better than a level does: let more through to it.
         vad.margin = 6
@@ -114,6 +118,13 @@ public final class WhisperListener: SpeechListening {
     }
 
     private static func capitalised(_ phrase: String) -> String { phrase.prefix(1).uppercased() + phrase.dropFirst() }
+
+    /// A command as written: "what am I looking at?", "take a photo."
+    static func sentence(_ phrase: String) -> String {
+        let words = phrase.split(separator: " ").map { $0 == "i" ? "I" : String($0) }
+        let question = ["what", "where", "who", "how", "when", "which", "is", "are", "can", "do"].contains(words.first ?? "")
+        return words.joined(separator: " ") + (question ? "?" : ".")
+    }
 
     private func time(ofSample index: UInt64) -> UInt64 { clock.time(ofSample: index) }
 

@@ -49,12 +49,13 @@ public enum Grounding {
     /// The kind of thing in view a word names (plural or singular), or nil for any other word.
     static func thingInView(_ word: String) -> String? {
         let lower = word.lowercased()
-        let irregular = ["people": "person", "men": "man", "women": "woman", "children": "child"]
-        if let singular = irregular[lower] { return singular }
+        if let singular = irregularPlurals[lower] { return singular }
         if thingsInView.contains(lower) { return lower }
         if lower.hasSuffix("s"), thingsInView.contains(String(lower.dropLast())) { return String(lower.dropLast()) }
         return nil
     }
+
+    static let irregularPlurals = ["people": "person", "men": "man", "women": "woman", "children": "child"]
 
     /// Words that say what is in view, which a model adds from its own idea of a scene ("a
     /// picture", "a man", "a screen"): only the facts may say them.

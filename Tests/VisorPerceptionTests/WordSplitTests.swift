@@ -13,8 +13,11 @@ final class WordSplitTests: XCTestCase {
         }
     }
 
+    private var reader: TextReader!
+
+    override func setUpWithError() throws { reader = try TextReader() }
+
     private func split(_ text: String, _ spans: [(left: Int, right: Int)]) throws -> [String] {
-        let reader = try TextReader()
         let word = RecognizedWord(text: text, confidence: 90, box: [100, 50, spans.last!.right, 20])
         let parts = reader.split(word, letterSpans: spans) { 100 + $0 }
         // The parts' boxes tile the word's, at the gap.

@@ -73,16 +73,53 @@ public final class TextReader {
     /// text, is read again on its own, with local (tiled Otsu) thresholding: one global threshold
     /// for the whole region loses a line printed on a darker colour (the black-on-orange header
     /// of a black-on-white sign).
-    public func read(_ frame: Frame, region box: PixelRect) -> [RecognizedWord] {
+    ///
+    /// Neither second read is made where the words read already, in the whole view, cover it: a
+    /// word at least as long over each word at the region's edge, or, for a region with nothing
+    /// read, words across three quarters of its width. On a page, the whole view reads every
+    /// line whole, and reading its regions twice more would only read those lines again.
+    /// - Parameter known: the words read in the same frame by other passes (the whole view).
+    public func read(_ frame: Frame, region box: PixelRect, known: [RecognizedWord] = []) -> [RecognizedWord] {
         let words = readRegion(frame, region: box, layout: .sparse)
         let edge = 2
-        guard words.isEmpty || words.contains(where: { $0.box.x <= box.x + edge || $0.box.maxX >= box.maxX - edge }) else { return words }
+        let cut = words.filter { $0.box.x <= box.x + edge || $0.box.maxX >= box.maxX - edge }
+        guard words.isEmpty || !cut.isEmpty else { return words }
+        if words.isEmpty ? Self.covers(known, across: box) : cut.allSatisfy({ word in known.contains { Self.overlaps($0.box, word.box) && $0.text.count >= word.text.count } }) {
+            return words
+        }
         let dx = max(16, box.height), dy = max(8, box.height / 3)
         let x0 = max(0, box.x - dx), y0 = max(0, box.y - dy)
         let grown = PixelRect(x: x0, y: y0, width: min(frame.widthPixels, box.maxX + dx) - x0, height: min(frame.heightPixels, box.maxY + dy) - y0)
         let again = readRegion(frame, region: grown, layout: words.isEmpty ? .block : .sparse)
         func letters(_ words: [RecognizedWord]) -> Int { words.reduce(0) { $0 + $1.text.count } }
         return letters(again) > letters(words) ? again : words
+    }
+
+    /// Whether two boxes share columns and half the height of the shorter.
+    static func overlaps(_ a: PixelRect, _ b: PixelRect) -> Bool {
+        let across = min(a.maxX, b.maxX) - max(a.x, b.x), down = min(a.maxY, b.maxY) - max(a.y, b.y)
+        return across > 0 && down * 2 >= min(a.height, b.height)
+    }
+
+    /// Whether the words that lie in a box (half their height inside it, at least) span three
+    /// quarters of its width between them, and, each counted with half its height above and
+    /// below (the space between lines), three quarters of its height.
+    public static func covers(_ words: [RecognizedWord], across box: PixelRect) -> Bool {
+        let inside = words.filter { word in
+            let down = min(word.box.maxY, box.maxY) - max(word.box.y, box.y)
+            return down * 2 >= word.box.height && word.box.maxX > box.x && word.box.x < box.maxX
+        }
+        func covered(_ spans: [(Int, Int)], from low: Int, to high: Int) -> Int {
+            var covered = 0, end = low
+            for (start, stop) in spans.map({ (max($0.0, low), min($0.1, high)) }).sorted(by: { $0.0 < $1.0 }) where stop > end {
+                covered += stop - max(start, end)
+                end = stop
+            }
+            return covered
+        }
+        let across = covered(inside.map { ($0.box.x, $0.box.maxX) }, from: box.x, to: box.maxX)
+        let down = covered(inside.map { ($0.box.y - $0.box.height / 2, $0.box.maxY + $0.box.height / 2) }, from: box.y, to: box.maxY)
+        return across * 4 >= box.width * 3 && down * 4 >= box.height * 3
     }
 
     private func readRegion(_ frame: Frame, region box: PixelRect, layout: Layout) -> [RecognizedWord] {

@@ -21,6 +21,7 @@ public final class TextStage: SlowStage {
     private let finder = TextRegionFinder()
     private let reader: TextReader
     private let tracker = TextTracker()
+    private var readings = 0
     private let logger = Logger(label: "visor.text")
 
     public init(language: String = "eng") throws { reader = try TextReader(language: language) }
@@ -31,11 +32,18 @@ public final class TextStage: SlowStage {
 
     public func analyze(_ frame: Frame) throws -> SlowStageOutput {
         let start = DispatchTime.now().uptimeNanoseconds
-        let sparse = reader.readWhole(frame, layout: .sparse)
+        // The whole view in one layout per reading, the two in turn: a steady view is read in
+        // both within two readings, and the tracker counts a word only once it was read twice.
+        readings += 1
+        let sparse = readings % 2 == 1 ? reader.readWhole(frame, layout: .sparse) : []
         let afterSparse = DispatchTime.now().uptimeNanoseconds
-        let page = reader.readWhole(frame, layout: .page)
+        let page = readings % 2 == 0 ? reader.readWhole(frame, layout: .page) : []
         let afterPage = DispatchTime.now().uptimeNanoseconds
-        let regions = finder.find(in: frame).map { region in (box: region.box, words: reader.read(frame, region: region.box)) }
+        // A region the whole view has already read across is not read again.
+        let known = sparse + page
+        let regions = finder.find(in: frame).filter { !TextReader.covers(known, across: $0.box) }.map { region in
+            (box: region.box, words: reader.read(frame, region: region.box, known: known))
+        }
         if logger.logLevel <= .debug {
             let end = DispatchTime.now().uptimeNanoseconds
             logger.debug("text passes: sparse \((afterSparse - start) / 1_000_000) ms, page \((afterPage - afterSparse) / 1_000_000) ms, \(regions.count) regions \((end - afterPage) / 1_000_000) ms")

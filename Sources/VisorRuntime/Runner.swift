@@ -375,8 +375,10 @@ public final class Runner: SampleSink, @unchecked Sendable {
         }
 
         // The frame path runs on this thread: a short slice lets it preempt the slow stages'
-        // workers (started above, with the default slice) as soon as a frame arrives.
+        // workers (started above, with the default slice) as soon as a frame arrives. The
+        // thread goes back to the default one after: threads its caller starts later inherit it.
         WorkerThread.requestShortSlice()
+        defer { WorkerThread.restoreDefaultSlice() }
         var end = try source.deliver(to: self)
         reportLost(at: source.sessionTimeNow)
         // Input events past the last sample still act (the answers are published as the run finishes).

@@ -23,23 +23,6 @@ final class BadInputTests: XCTestCase {
         return path
     }
 
-    /// On a CPU without x86-64-v3 (qemu's Nehalem, an x86-64-v2 CPU), the language model and
-    /// Whisper, whose libraries are built for x86-64-v3, are refused in one line before they are
-    /// called: the process used to die there of an illegal instruction.
-    func testACPUWithoutAVX2GetsOneLineForTheModelsNotACrash() throws {
-        let qemu = "/usr/bin/qemu-x86_64"
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: qemu), "qemu-user is not installed (tools/setup installs it)")
-        // With OMP_THREAD_LIMIT unset, visor would re-run itself, natively, outside the emulator.
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMP_THREAD_LIMIT"] = "1"
-        for (options, remedy) in [(["--stages", "speech,assistant"], "--no-model"), (["--stages", "speech", "--asr", "whisper"], "--asr pocketsphinx")] {
-            let run = try TestSupport.run(qemu, ["-cpu", "Nehalem", TestSupport.visorPath, "replay", TestSupport.fixture("commands.mcap"), "--headless"] + options,
-                                          environment: environment)
-            assertCleanFailure(run, status: 1, mentions: "built for x86-64-v3")
-            XCTAssertTrue(run.stderr.contains(remedy), run.stderr)
-        }
-    }
-
     func testMissingFileAndDirectory() throws {
         let dir = try TestSupport.temporaryDirectory(self)
         for command in ["replay", "inspect"] {

@@ -31,6 +31,8 @@ final class WorkerThreadTests: XCTestCase {
     func testTheFramePathsShortSliceIsNotInheritedByLowPriorityWorkers() throws {
         let slices = Locked<(frame: UInt64, worker: UInt64, peer: UInt64, default: UInt64)>((0, 0, 0, 0))
         WorkerThread(name: "visor-test-frame") {
+            // A thread inherits its starter's slice; this test's may have run a replay in process.
+            WorkerThread.restoreDefaultSlice()
             let before = WorkerThread.sliceNanoseconds
             guard WorkerThread.requestShortSlice() else { return }
             let frame = WorkerThread.sliceNanoseconds

@@ -47,7 +47,12 @@ final class ReplayRunnerTests: XCTestCase {
         var options = ReplayOptions(profile: try DeviceProfiles.load("laptop"))
         options.slowStages = [try CodesStage()]
         options.deterministic = true
+        WorkerThread.restoreDefaultSlice()
+        let defaultSlice = WorkerThread.sliceNanoseconds
         let result = try ReplayRunner(source: SessionSource(path: TestSupport.fixture("codes.mcap")), options: options).run()
+        // The short slice the run takes for the frame path ends with it: threads its caller
+        // starts later would inherit it.
+        XCTAssertEqual(WorkerThread.sliceNanoseconds, defaultSlice)
         let json = try JSONSerialization.jsonObject(with: result.reportJSON()) as? [String: Any] ?? [:]
         XCTAssertEqual(json["frames"] as? Int, 70)
         XCTAssertEqual(json["profile"] as? String, "laptop")

@@ -1,7 +1,10 @@
 #include "visor_whisper.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <whisper.h>
 
 struct vw_model {
@@ -31,6 +34,86 @@ void vw_free(vw_model *model) {
     free(model);
 }
 
+/* Where the sentence that ends at `end` (exclusive; its last character is its end mark) starts
+   in `text`, past the spaces before it. */
+static size_t sentence_start(const char *text, size_t end) {
+    size_t start = end - 1;
+    while (start > 0 && !strchr(".?!", text[start - 1])) start--;
+    while (start < end && isspace((unsigned char)text[start])) start++;
+    return start;
+}
+
+/* Whether `text` ends in a loop: the same sentence twice in a row ("What time is it? What time
+   is it?"), or the same run of one to eight words three times in a row ("take a photo take a
+   photo take a photo"), words as written, as WhisperListener.withoutRepeats compares them (which
+   keeps such a run once). Only words a space has ended count: the last may still be growing
+   ("pho" of "photo"). */
+static int ends_in_loop(const char *text, size_t used) {
+    if (used >= 2 && strchr(".?!", text[used - 1])) {
+        const size_t last = sentence_start(text, used);
+        size_t previousEnd = last;
+        while (previousEnd > 0 && isspace((unsigned char)text[previousEnd - 1])) previousEnd--;
+        if (last >= 2 && previousEnd > 0 && strchr(".?!", text[previousEnd - 1])) {
+            const size_t previous = sentence_start(text, previousEnd);
+            int letters = 0;  /* a sentence is words: "..." twice is a hesitation, not a loop */
+            for (size_t i = last; i < used; i++) letters += isalnum((unsigned char)text[i]) != 0;
+            if (letters > 0 && previousEnd - previous == used - last &&
+                strncasecmp(text + previous, text + last, used - last) == 0) return 1;
+        }
+    }
+    /* The last 24 words a space has ended (three runs of eight), last first. */
+    enum { MAX_WORDS = 24, WORD = 32 };
+    char words[MAX_WORDS][WORD];
+    int count = 0;
+    size_t end = used;
+    while (end > 0 && !isspace((unsigned char)text[end - 1])) end--;  /* the word still growing */
+    while (count < MAX_WORDS) {
+        while (end > 0 && isspace((unsigned char)text[end - 1])) end--;
+        if (end == 0) break;
+        size_t start = end;
+        while (start > 0 && !isspace((unsigned char)text[start - 1])) start--;
+        const size_t length = end - start < WORD - 1 ? end - start : WORD - 1;
+        memcpy(words[count], text + start, length);
+        words[count][length] = 0;
+        count++;
+        end = start;
+    }
+    for (int n = 1; n <= 8 && 3 * n <= count; n++) {
+        int same = 1;
+        for (int k = 0; k < n && same; k++) {
+            same = strcmp(words[k], words[n + k]) == 0 && strcmp(words[k], words[2 * n + k]) == 0;
+        }
+        if (same) return 1;
+    }
+    return 0;
+}
+
+/* Ends decoding once the text loops (`ends_in_loop`): greedy decoding loops so on short
+   commands, and every token of the loop costs a decoder pass. What the loop repeats, Visor keeps
+   once anyway. Called by whisper.cpp before each token is chosen, with the tokens so far; it
+   leaves only the end of text possible. */
+static void stop_on_repeat(struct whisper_context *ctx, struct whisper_state *state, const whisper_token_data *tokens,
+                           int n_tokens, float *logits, void *user) {
+    (void)state; (void)user;
+    const whisper_token eot = whisper_token_eot(ctx);
+    char text[1024];
+    size_t used = 0;
+    for (int i = 0; i < n_tokens; i++) {
+        if (tokens[i].id >= eot) continue;
+        const char *piece = whisper_token_to_str(ctx, tokens[i].id);
+        const size_t length = strlen(piece);
+        if (used + length + 1 > sizeof(text)) return;
+        memcpy(text + used, piece, length);
+        used += length;
+    }
+    text[used] = 0;
+    if (!ends_in_loop(text, used)) return;
+    const int vocabulary = whisper_n_vocab(ctx);
+    for (int j = 0; j < vocabulary; j++) {
+        if (j != eot) logits[j] = -INFINITY;
+    }
+}
+
 int vw_transcribe(vw_model *model, const float *samples, int count, const vw_options *options,
                   char *text, size_t capacity, vw_result *result) {
     struct whisper_full_params p = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
@@ -50,6 +133,7 @@ int vw_transcribe(vw_model *model, const float *samples, int count, const vw_opt
     p.max_tokens = options->max_tokens;
     p.initial_prompt = options->prompt;
     if (!options->temperature_fallback) p.temperature_inc = 0.0f;
+    p.logits_filter_callback = stop_on_repeat;
     if (capacity > 0) text[0] = 0;
     memset(result, 0, sizeof(*result));
     if (whisper_full(model->context, p, samples, count) != 0) return 1;

@@ -397,6 +397,17 @@ public final class WhisperListener: SpeechListening {
     /// phrase or the command comes close to the text's own score, and talk that holds neither
     /// comes far below.
     private func rescored(_ text: String, prompt: String?) -> String {
+        // A loop of the wake phrase or of a whole command ("What time is it? What time is it?")
+        // is that said once: there is nothing to score.
+        let once = Self.withoutRepeats(text)
+        if once != text {
+            let saidOnce = SpokenCommands.words(once)
+            switch state {
+            case .command where commands.command(in: saidOnce) != nil: return once
+            case .waiting where commands.wake(in: saidOnce)?.range.upperBound == saidOnce.count: return once
+            default: break
+            }
+        }
         let words = SpokenCommands.words(text)
         let raw = text.split(separator: " ").map(String.init)
         var readings: [String] = []

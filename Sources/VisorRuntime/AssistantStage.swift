@@ -126,6 +126,7 @@ public final class AssistantStage: @unchecked Sendable {
         case .wake:
             if let o = firstOverlay { latencies.wakeToOverlay.append(recognition + o.readyAfterNanoseconds) }
         case .command:
+            logger.debug("\(heard.label): heard \(recognition / 1_000_000) ms after its last word, first overlay \(firstOverlay.map { "\($0.readyAfterNanoseconds / 1_000_000) ms" } ?? "none") after that")
             if let o = firstOverlay { latencies.commandToOverlay.append(recognition + o.readyAfterNanoseconds) }
             if let s = firstSpeech { latencies.commandToSpeech.append(recognition + s.readyAfterNanoseconds) }
         case .utterance:

@@ -87,6 +87,24 @@ final class WhisperTests: XCTestCase {
         XCTAssertGreaterThan(scores[0].meanLogProbability, -1.2, "\(scores)")
     }
 
+    /// Greedy decoding loops on short commands ("What am I looking at? What am I looking at? What
+    /// am I..."), a decoder pass a token; decoding ends once the text loops. Said four times,
+    /// "take a photo" was written 17 times in a command's window before: now the loop is cut at
+    /// three.
+    func testDecodingEndsWhenTheTextLoops() throws {
+        let whisper = try Self.recognizer.get()
+        let dir = try TestSupport.temporaryDirectory(self)
+        let wav = dir.appendingPathComponent("said.wav").path
+        let flite = try TestSupport.run("/usr/bin/env", ["flite", "-voice", "slt", "-t", "Take a photo. Take a photo. Take a photo. Take a photo.", "-o", wav])
+        XCTAssertEqual(flite.status, 0, flite.stderr)
+        // flite's slt voice writes 16-bit mono at 16 kHz after a 44-byte header.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: wav)).dropFirst(44)
+        let audio = bytes.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+        let text = try whisper.transcribe(audio, maxTokens: 48, window: .command).text
+        let photos = text.lowercased().components(separatedBy: "photo").count - 1
+        XCTAssertTrue((2...4).contains(photos), text)
+    }
+
     private func heard(_ fixture: String) throws -> [[String: Any]] {
         try replayEvents(fixture, kinds: ["wake", "command", "utterance"]) {
             $0.wakePhrases = SpeechListener.defaultWakePhrases

@@ -39,8 +39,7 @@ let package = Package(
 
         // Asks the kernel's fair scheduler for a short time slice for the frame path's thread.
         .target(name: "CVisorSched"),
-        // CVisorKernels (below) also answers what the CPU runs, from CPUID (`CPU`).
-        .target(name: "VisorCore", dependencies: ["CVisorSched", "CVisorKernels"]),
+        .target(name: "VisorCore", dependencies: ["CVisorSched"]),
         .target(name: "VisorMedia", dependencies: ["VisorCore", "CTurboJPEG", "CPNG"]),
         .target(name: "VisorSession", dependencies: [
             "VisorCore", "VisorMedia", "CZstd", "CLZ4", "CZlib",

@@ -77,22 +77,8 @@ int vk_supported(vk_family family) {
     default: return 0;
     }
 }
-
-int vk_x86_64_v3(void) {
-    // AVX2 and FMA with the OS saving their registers, as the avx2 family needs; then the rest.
-    if (!vk_supported(VK_AVX2)) return 0;
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int movbe = (c >> 22) & 1, f16c = (c >> 29) & 1;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    const int bmi1 = (b >> 3) & 1, bmi2 = (b >> 8) & 1;
-    if (!__get_cpuid(0x80000001, &a, &b, &c, &d)) return 0;
-    const int lzcnt = (c >> 5) & 1;
-    return movbe && f16c && bmi1 && bmi2 && lzcnt;
-}
 #else
 int vk_supported(vk_family family) { return family == VK_PORTABLE; }
-int vk_x86_64_v3(void) { return 0; }
 #endif
 
 vk_family vk_best(void) {

@@ -6,9 +6,10 @@ import VisorPerception
 /// Text in view, as a slow stage. Each frame it reads is read two ways, and the words merged:
 /// the whole view, in Tesseract's sparse-text layout (scattered signs) and in its page layout
 /// (paragraphs, columns) in turn, one per reading; and the likely text regions found in Swift
-/// that the whole view's words do not already span, enlarged for small print. Readings are merged over frames into stable blocks of lines (`TextTracker`). `text`
-/// events when a block appears or changes; the blocks in view in the scene context. It reads only
-/// when the view is steady (not while walking, and sharp enough), since a blurred sign reads as noise.
+/// that the whole view's words do not already span, enlarged for small print. Readings are
+/// merged over frames into stable blocks of lines (`TextTracker`). `text` events when a block
+/// appears or changes; the blocks in view in the scene context. It reads only when the view is
+/// steady (not while walking, and sharp enough), since a blurred sign reads as noise.
 public final class TextStage: SlowStage {
     public static let registration = StageRegistration(
         name: "text", summary: "text in view (Tesseract), merged over frames into lines", draws: "the lines read, in the HUD",

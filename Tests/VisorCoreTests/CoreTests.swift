@@ -59,22 +59,6 @@ final class WorkerThreadTests: XCTestCase {
     }
 }
 
-final class CPUTests: XCTestCase {
-    /// CPUID's answer agrees with the flags Linux reports for the CPU.
-    func testTheX8664v3CheckAgreesWithTheKernelsFlags() throws {
-        #if arch(x86_64)
-        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-        let line = try XCTUnwrap(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
-        let flags = Set(line.split(separator: ":")[1].split(separator: " ").map(String.init))
-        // LZCNT is "abm" in Linux's names.
-        let v3 = ["avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "abm", "movbe"].allSatisfy(flags.contains)
-        XCTAssertEqual(CPU.runsX8664v3, v3, "flags: \(flags.sorted())")
-        #else
-        XCTAssertTrue(CPU.runsX8664v3)
-        #endif
-    }
-}
-
 final class ContractTests: XCTestCase {
     func testPixelRectEdgesAndRounding() {
         let r = PixelRect(x: 10, y: 20, width: 30, height: 40)

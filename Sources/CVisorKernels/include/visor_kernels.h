@@ -25,11 +25,6 @@ int vk_supported(vk_family family);
 /// The fastest family this CPU runs.
 vk_family vk_best(void);
 
-/// Whether this CPU and operating system run code built for x86-64-v3 (AVX, AVX2, FMA, F16C,
-/// BMI1, BMI2, LZCNT, MOVBE), from CPUID: what llama.cpp and whisper.cpp are built for. 0 on
-/// other architectures.
-int vk_x86_64_v3(void);
-
 /// Activations, as TFLite numbers them.
 enum { VK_NONE = 0, VK_RELU = 1, VK_RELU_N1_TO_1 = 2, VK_RELU6 = 3 };
 

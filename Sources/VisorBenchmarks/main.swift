@@ -517,6 +517,13 @@ case "perception":
         return handler
     }
     do { try perception(fixtures: arguments.count >= 2 ? arguments[arguments.startIndex + 1] : "Fixtures") } catch { fail("\(error)") }
+case "whisper":
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .warning
+        return handler
+    }
+    do { try whisperBenchmark(fixtures: "Fixtures", runs: arguments.count >= 2 ? Int(arguments[arguments.startIndex + 1]) ?? 5 : 5) } catch { fail("\(error)") }
 default:
-    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS] | faces [IMAGE.jpg] [RUNS] | assistant [RUNS]")
+    fail("usage: visor-benchmarks mcap-read FILE [PASSES] | fast-path FILE [ROUNDS] | camera DEVICE [FRAMES] | perception [FIXTURES] | terminal FILE [ROUNDS] | faces [IMAGE.jpg] [RUNS] | assistant [RUNS] | whisper [RUNS]")
 }

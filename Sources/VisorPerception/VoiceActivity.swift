@@ -28,6 +28,10 @@ public struct VoiceActivityDetector: Sendable {
     /// falls by 5 dB a second): the wearer's voice is near the microphone, the talk around
     /// them is not, and without this a room of talkers is one stretch of voice that never ends.
     public var peakDrop: Double?
+    /// When set, the floor may fall but not rise: over a long stretch of speech (a note read out)
+    /// the lowest level of the last `floorFrames` may be the speech's own quieter words, not the
+    /// noise under it; the floor measured before it began stands.
+    public var holdFloor = false
     /// The loudest recent level (dBFS).
     public private(set) var peak: Double = -96
     private var powers: [Double] = []
@@ -48,6 +52,15 @@ public struct VoiceActivityDetector: Sendable {
     public private(set) var lastFrameOverFloor = false
 
     public init() {}
+
+    /// How far apart (dB) the highest and lowest of the last `frames` levels are (within
+    /// `floorFrames`, and only when it is over 0): under 1 dB for a steady noise such as a fan's
+    /// or white noise, several for babble.
+    public func spread(ofLast frames: Int) -> Double {
+        let recent = recentLevels.suffix(frames)
+        guard let low = recent.min(), let high = recent.max() else { return 0 }
+        return high - low
+    }
 
     /// Ends the voice in progress now, keeping the noise floor: the rest of its pause then ends
     /// nothing (a listener that has already handled the voice).
@@ -74,7 +87,8 @@ public struct VoiceActivityDetector: Sendable {
         if floorFrames > 0 {
             recentLevels.append(level)
             if recentLevels.count > floorFrames { recentLevels.removeFirst() }
-            noiseFloor = max(-90, recentLevels.min() ?? level)
+            let lowest = max(-90, recentLevels.min() ?? level)
+            noiseFloor = holdFloor ? min(noiseFloor, lowest) : lowest
         } else if frames == 0 || level < noiseFloor { noiseFloor = max(-90, level) } else { noiseFloor += 0.03 }
         frames += 1
         peak = max(level, peak - 0.05)

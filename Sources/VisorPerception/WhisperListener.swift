@@ -40,6 +40,11 @@ public final class WhisperListener: SpeechListening {
     public var dictationPauseFrames = 90
     /// Silence after which a stretch is transcribed early, to answer a short command sooner.
     public var earlyPauseFrames = 20
+    /// A noise is steady when its level, over the last `steadyFrames` before dictation (the pause
+    /// after the command), stays within `steadySpread` dB: white noise here varies by 0.3-0.4 dB,
+    /// babble by 2-5.
+    public var steadyFrames = 30
+    public var steadySpread = 1.5
     /// The longest stretch transcribed at once (a longer one is cut here).
     public var maximumStretchSeconds = 12.0
     /// Stretches whose text Whisper is less sure of than this are taken as no speech.
@@ -77,6 +82,8 @@ public final class WhisperListener: SpeechListening {
     /// The early transcription of the stretch in progress, when it was no whole command (voice
     /// after it arms the next).
     private var earlyTried = false
+    /// Whether the noise was steady when dictation began (its floor then holds).
+    private var steadyNoise = false
     /// The end of the last frame loud on its own level, or of the quiet tail of its word over
     /// the floor (a sample index): where the wearer's last word ended. What is heard ends there,
     /// not where the pause after it was noticed, so the wait for that pause counts in the
@@ -140,6 +147,11 @@ public final class WhisperListener: SpeechListening {
         // dictation, only quiet ends the voice.
         vad.peakDrop = state == .dictation ? nil : peakDrop
         vad.hangover = state == .dictation ? dictationPauseFrames : pauseFrames
+        // And within dictation, in a steady noise, the floor holds: over seconds of reading there
+        // may be no moment of the noise alone, and a floor that rose with the reading's quieter
+        // words ended the note in mid-sentence. A noise that swings (babble) keeps a floor that
+        // follows it, or its louder moments would carry the note on after the wearer stopped.
+        vad.holdFloor = state == .dictation && steadyNoise
         let change = vad.process(frame)
         sampleCount += UInt64(frame.count)
         if vad.lastFrameVoiced {
@@ -331,6 +343,7 @@ public final class WhisperListener: SpeechListening {
             } else {
                 // The words come after a pause: wait for the wearer to start.
                 state = .dictation
+                steadyNoise = vad.spread(ofLast: steadyFrames) <= steadySpread
                 awaiting = (command.intent, commandStart, end)
                 deadline = end + dictationStartNanoseconds * rate / 1_000_000_000
             }

@@ -60,6 +60,11 @@ for session in ("street", "walk"):
     if faces and faces["count"]:
         rows.append((f"faces stage p50: {session}", f"{faces['p50_ns'] / 1e6:.3f} ms", f"{faces['budget_ns'] / 1e6:.0f} ms model",
                      faces["p50_ns"] / faces["budget_ns"], f"--stages faces, the {report['profile']} profile's model, {faces['count']} analyses"))
+for r in lines("whisper.jsonl"):
+    for kind in ("float32", "int8"):
+        rows.append((f"whisper: command ({kind})", f"{r['visor_median_ms']:.1f} ms", f"{r[f'faster_whisper_{kind}_median_ms']:.1f} ms",
+                     r[f"visor_over_{kind}"], f"faster-whisper {kind}, 2 threads, {r['commands']} commands x {r['runs']}; "
+                     f"whisper.cpp's own 30 s window {r['whisper_cpp_whole_window_median_ms']:.0f} ms"))
 
 print()
 print(f"{'benchmark':26} {'Visor':>12} {'reference':>12} {'ratio':>7}  against")

@@ -151,7 +151,13 @@ public final class Assistant: @unchecked Sendable {
 
     /// Answers something heard. A wake phrase's answer touches no state, so it may be asked for on
     /// another thread than the rest.
-    public func respond(to heard: HeardSpeech, scene: SceneContext, frame: Frame?, sessionTime: UInt64, wallClock: UInt64?) -> AssistantReply {
+    ///
+    /// With `early`, the steps decided before the language model and the voice run (the template
+    /// answer's overlay and what comes before it) are handed to it as soon as they are decided,
+    /// and are not in the reply: a caller on another thread shows the template answer while the
+    /// model phrases it.
+    public func respond(to heard: HeardSpeech, scene: SceneContext, frame: Frame?, sessionTime: UInt64, wallClock: UInt64?,
+                        early: (([AssistantReply.Timed]) -> Void)? = nil) -> AssistantReply {
         let started = DispatchTime.now().uptimeNanoseconds
         var reply = AssistantReply()
         func add(_ step: AssistantStep, phrased: Bool = false) {
@@ -183,6 +189,10 @@ public final class Assistant: @unchecked Sendable {
         let template = fit(answer.template)
         add(.overlay(OverlayCommand(action: .show, id: id, text: template, priority: .high,
                                     timeToLiveNanoseconds: configuration.answerTimeToLiveNanoseconds, source: "template")))
+        if let early {
+            early(reply.steps)
+            reply.steps.removeAll()
+        }
         var said = answer.spoken ?? template
         if let question = answer.question, let model {
             let facts = answer.facts

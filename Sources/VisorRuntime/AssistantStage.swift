@@ -20,8 +20,9 @@ public struct SpeechOutputs {
 }
 
 /// The assistant in the runtime: an every-input stage of the `StageScheduler`, fed what is heard.
-/// Free-running (live and paced), an answer is phrased on the stage's own worker and appears when
-/// it is ready; a wake phrase's answer, fixed and quick (stop speaking, show "listening"), is
+/// Free-running (live and paced), an answer is phrased on the stage's own worker: its template
+/// (and what comes before it) appears as soon as it is decided, the model's phrasing and the
+/// speech when they are ready; a wake phrase's answer, fixed and quick (stop speaking, show "listening"), is
 /// decided on the frame's thread so that it never waits behind an answer the model is still
 /// phrasing. Deterministic, every answer is decided on the frame's thread, and each step is made
 /// visible at the request's time plus the profile's modelled latency (`assistant` for what code
@@ -30,7 +31,9 @@ public struct SpeechOutputs {
 /// Overlays expire by their time to live.
 ///
 /// Only a job's `respond` runs on the worker; everything else here (steps pending, what is
-/// spoken, the requests and latencies) is the frame thread's: hence `@unchecked Sendable`.
+/// spoken, the requests and latencies) is the frame thread's, but for the template answers a
+/// worker hands over while the model phrases them (`earlySteps`, under its lock): hence
+/// `@unchecked Sendable`.
 public final class AssistantStage: @unchecked Sendable {
     public static let name = "assistant"
 
@@ -42,6 +45,8 @@ public final class AssistantStage: @unchecked Sendable {
         var wallClock: UInt64?
         var onCaller = false
         var reply: AssistantReply?
+        /// Whether its answer's first overlay went out ahead of the rest (its latency is recorded then).
+        var overlaySentEarly = false
     }
 
     public let assistant: Assistant
@@ -55,6 +60,10 @@ public final class AssistantStage: @unchecked Sendable {
     private var speaking: (text: String, start: UInt64, end: UInt64, index: Int)?
     private var spoken: [(start: UInt64, samples: [Int16])] = []
     private let logger = Logger(label: "visor.assistant")
+    /// Steps a worker's answer decided before the model and the voice ran (the template answer),
+    /// for the frame thread to show at once: the only state the worker and the frame thread share.
+    private var earlySteps: [(job: Job, steps: [AssistantReply.Timed], at: UInt64)] = []
+    private let earlyLock = NSLock()
 
     /// Voice latency samples since the last `publish`, for the metrics.
     struct Latencies {
@@ -80,8 +89,13 @@ public final class AssistantStage: @unchecked Sendable {
         StageLane(name: Self.name, intake: .everyInput(backlog: 1000), modelledLatencyNanoseconds: 0, budgetNanoseconds: nil,
                   group: group, makeJob: nil, run: { [unowned self] job in
                       let job = job as! Job
+                      // On the worker, the template answer goes out before the model phrases it.
+                      let early: (([AssistantReply.Timed]) -> Void)? = job.onCaller ? nil : { [unowned self] steps in
+                          let now = DispatchTime.now().uptimeNanoseconds
+                          earlyLock.withLock { earlySteps.append((job, steps, now)) }
+                      }
                       job.reply = assistant.respond(to: job.heard, scene: job.scene, frame: job.frame,
-                                                    sessionTime: job.inputTimeNanoseconds, wallClock: job.wallClock)
+                                                    sessionTime: job.inputTimeNanoseconds, wallClock: job.wallClock, early: early)
                   })
     }
 
@@ -97,8 +111,8 @@ public final class AssistantStage: @unchecked Sendable {
         return job
     }
 
-    private func schedule(_ reply: AssistantReply, heard: HeardSpeech, at time: UInt64) {
-        recordLatencies(reply, heard: heard)
+    private func schedule(_ reply: AssistantReply, heard: HeardSpeech, at time: UInt64, overlayRecorded: Bool = false) {
+        recordLatencies(reply, heard: heard, overlayRecorded: overlayRecorded)
         for timed in reply.steps {
             var visible = time
             if deterministic {
@@ -111,7 +125,7 @@ public final class AssistantStage: @unchecked Sendable {
 
     /// Measured voice latency (the same in every mode): the listener's delay from the end of the
     /// words to its decision, plus the assistant's compute time to the step.
-    private func recordLatencies(_ reply: AssistantReply, heard: HeardSpeech) {
+    private func recordLatencies(_ reply: AssistantReply, heard: HeardSpeech, overlayRecorded: Bool) {
         let recognition = heard.recognitionDelayNanoseconds
         if let g = reply.generation { latencies.generations.append(g) }
         let firstOverlay = reply.steps.first { step in
@@ -126,8 +140,12 @@ public final class AssistantStage: @unchecked Sendable {
         case .wake:
             if let o = firstOverlay { latencies.wakeToOverlay.append(recognition + o.readyAfterNanoseconds) }
         case .command:
-            logger.debug("\(heard.label): heard \(recognition / 1_000_000) ms after its last word, first overlay \(firstOverlay.map { "\($0.readyAfterNanoseconds / 1_000_000) ms" } ?? "none") after that")
-            if let o = firstOverlay { latencies.commandToOverlay.append(recognition + o.readyAfterNanoseconds) }
+            if overlayRecorded {
+                if let s = firstSpeech { logger.debug("\(heard.label): first speech \(s.readyAfterNanoseconds / 1_000_000) ms after it was heard") }
+            } else {
+                logger.debug("\(heard.label): heard \(recognition / 1_000_000) ms after its last word, first overlay \(firstOverlay.map { "\($0.readyAfterNanoseconds / 1_000_000) ms" } ?? "none") after that")
+                if let o = firstOverlay { latencies.commandToOverlay.append(recognition + o.readyAfterNanoseconds) }
+            }
             if let s = firstSpeech { latencies.commandToSpeech.append(recognition + s.readyAfterNanoseconds) }
         case .utterance:
             break
@@ -139,14 +157,33 @@ public final class AssistantStage: @unchecked Sendable {
     /// overlays. Returns the transcript events to write.
     func publish(_ replies: [StageJob], upTo sessionTime: UInt64, scene: inout SceneContext, everything: Bool = false,
                  into events: inout [(UInt64, TranscriptEvent)]) throws {
-        for case let job as Job in replies {
-            guard var reply = job.reply else { continue }
+        // The template answers a worker decided while it phrased them (due now), and the answers
+        // it finished, in the order the worker handed them over: one answer's rest before the
+        // next one's template.
+        let early = earlyLock.withLock {
+            defer { earlySteps.removeAll() }
+            return earlySteps
+        }
+        var handed: [(at: UInt64, job: Job, steps: [AssistantReply.Timed]?)] = early.map { ($0.at, $0.job, $0.steps) }
+        for case let job as Job in replies where job.reply != nil { handed.append((job.finishedAt, job, nil)) }
+        for (_, job, earlySteps) in handed.sorted(by: { $0.at < $1.at }) {
+            var reply = AssistantReply()
+            if let earlySteps {
+                reply.steps = earlySteps
+                job.overlaySentEarly = earlySteps.contains { timed in
+                    if case .overlay(let o) = timed.step, o.action == .show { return true }
+                    return false
+                }
+            } else if let rest = job.reply {
+                reply = rest
+            }
             // Time spent waiting for the assistant's worker is part of the wearer's wait.
             let waited = job.queueWaitNanoseconds
             for i in reply.steps.indices { reply.steps[i].readyAfterNanoseconds += waited }
             // An answer decided on the frame's thread is due from its request's time; one from the
             // worker, from the frame at which it was published.
-            schedule(reply, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime)
+            schedule(reply, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime,
+                     overlayRecorded: earlySteps == nil && job.overlaySentEarly)
         }
         var due: [(step: AssistantStep, visibleAt: UInt64)] = []
         if everything {

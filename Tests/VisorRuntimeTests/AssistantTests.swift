@@ -66,6 +66,39 @@ final class AssistantTests: XCTestCase {
         XCTAssertTrue(noted.contains { $0.hasPrefix("Noted:") && $0.contains("level") && !$0.lowercased().contains("remember") }, "\(noted)")
     }
 
+    /// A phraser that takes its time, as a model on a busy machine does: 0.6 s, so that frames
+    /// pass while it phrases.
+    final class SlowPhraser: AnswerPhraser {
+        func phrase(system: String, user: String, maxTokens: Int) throws -> (text: String, timings: GenerationTimings) {
+            Thread.sleep(forTimeInterval: 0.6)
+            return ("You took a photo.", GenerationTimings())
+        }
+    }
+
+    /// Free-running (live, or a replay that does not model latencies), an answer the model phrases
+    /// shows its template as soon as it is decided, and the model's verdict and the speech come
+    /// when the model is done: the template's overlay is published at an earlier frame than they
+    /// are. It used to wait for the whole answer, phrasing and voice included, though its latency
+    /// was counted from when it was decided.
+    func testTheTemplateAnswerShowsWhileTheModelPhrasesIt() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let run = try replay("commands.mcap", memory: dir.appendingPathComponent("unused.sqlite").path, stages: []) { options in
+            options.deterministic = false
+            // Paced at four times real time: the worker keeps up, and frames pass while it phrases.
+            options.speed = .times(4)
+            options.assistant = Assistant(configuration: AssistantConfiguration(), memory: try? Memory(path: dir.appendingPathComponent("m.sqlite").path),
+                                          model: SlowPhraser(), voice: try? SpeechSynthesizer())
+        }
+        // The worker answers one request after another: an answer's template is the last one
+        // shown before its model's verdict, and its speech the first after.
+        let events = run.events
+        let verdict = try XCTUnwrap(events.firstIndex { $0["kind"] as? String == "model" && $0["intent"] as? String == "what_did_i_see" }, "\(events)")
+        let template = try XCTUnwrap(events[..<verdict].last { $0["kind"] as? String == "overlay" && $0["action"] as? String == "show" && $0["source"] as? String == "template" })
+        let speech = try XCTUnwrap(events[verdict...].first { $0["kind"] as? String == "speech" && $0["action"] as? String == "start" })
+        XCTAssertLessThan(template["time_ns"] as! Int, events[verdict]["time_ns"] as! Int, "\(template) \(events[verdict])")
+        XCTAssertLessThan(template["time_ns"] as! Int, speech["time_ns"] as! Int, "\(template) \(speech)")
+    }
+
     func testEachSpokenCommandShowsAndSaysItsAnswer() throws {
         let memoryPath = try TestSupport.temporaryDirectory(self).appendingPathComponent("memory.sqlite").path
         var speechPath = ""

@@ -22,9 +22,9 @@ public struct SpeechOutputs {
 /// The assistant in the runtime: an every-input stage of the `StageScheduler`, fed what is heard.
 /// Free-running (live and paced), an answer is phrased on the stage's own worker: its template
 /// (and what comes before it) appears as soon as it is decided, the model's phrasing and the
-/// speech when they are ready; a wake phrase's answer, fixed and quick (stop speaking, show "listening"), is
-/// decided on the frame's thread so that it never waits behind an answer the model is still
-/// phrasing. Deterministic, every answer is decided on the frame's thread, and each step is made
+/// speech when they are ready; a wake phrase's answer, fixed and quick (stop speaking, show
+/// "listening"), is decided on the frame's thread so that it never waits behind an answer the
+/// model is still phrasing. Deterministic, every answer is decided on the frame's thread, and each step is made
 /// visible at the request's time plus the profile's modelled latency (`assistant` for what code
 /// decides, `language_model` for what waits for the model, plus `speech_synthesis` for speech),
 /// so that two runs give the same transcript. Proactive cues are decided on the frame's thread.
@@ -45,8 +45,6 @@ public final class AssistantStage: @unchecked Sendable {
         var wallClock: UInt64?
         var onCaller = false
         var reply: AssistantReply?
-        /// Whether its answer's first overlay went out ahead of the rest (its latency is recorded then).
-        var overlaySentEarly = false
     }
 
     public let assistant: Assistant
@@ -62,7 +60,7 @@ public final class AssistantStage: @unchecked Sendable {
     private let logger = Logger(label: "visor.assistant")
     /// Steps a worker's answer decided before the model and the voice ran (the template answer),
     /// for the frame thread to show at once: the only state the worker and the frame thread share.
-    private var earlySteps: [(job: Job, steps: [AssistantReply.Timed], at: UInt64)] = []
+    private var earlySteps: [(at: UInt64, job: Job, reply: AssistantReply)] = []
     private let earlyLock = NSLock()
 
     /// Voice latency samples since the last `publish`, for the metrics.
@@ -91,8 +89,10 @@ public final class AssistantStage: @unchecked Sendable {
                       let job = job as! Job
                       // On the worker, the template answer goes out before the model phrases it.
                       let early: (([AssistantReply.Timed]) -> Void)? = job.onCaller ? nil : { [unowned self] steps in
+                          var reply = AssistantReply()
+                          reply.steps = steps
                           let now = DispatchTime.now().uptimeNanoseconds
-                          earlyLock.withLock { earlySteps.append((job, steps, now)) }
+                          earlyLock.withLock { earlySteps.append((now, job, reply)) }
                       }
                       job.reply = assistant.respond(to: job.heard, scene: job.scene, frame: job.frame,
                                                     sessionTime: job.inputTimeNanoseconds, wallClock: job.wallClock, early: early)
@@ -111,8 +111,8 @@ public final class AssistantStage: @unchecked Sendable {
         return job
     }
 
-    private func schedule(_ reply: AssistantReply, heard: HeardSpeech, at time: UInt64, overlayRecorded: Bool = false) {
-        recordLatencies(reply, heard: heard, overlayRecorded: overlayRecorded)
+    private func schedule(_ reply: AssistantReply, heard: HeardSpeech, at time: UInt64) {
+        recordLatencies(reply, heard: heard)
         for timed in reply.steps {
             var visible = time
             if deterministic {
@@ -124,12 +124,14 @@ public final class AssistantStage: @unchecked Sendable {
     }
 
     /// Measured voice latency (the same in every mode): the listener's delay from the end of the
-    /// words to its decision, plus the assistant's compute time to the step.
-    private func recordLatencies(_ reply: AssistantReply, heard: HeardSpeech, overlayRecorded: Bool) {
+    /// words to its decision, plus the assistant's compute time to the step. An answer's first
+    /// overlay is the one it shows (the model's update comes after it, in the same part of the
+    /// answer or a later one).
+    private func recordLatencies(_ reply: AssistantReply, heard: HeardSpeech) {
         let recognition = heard.recognitionDelayNanoseconds
         if let g = reply.generation { latencies.generations.append(g) }
         let firstOverlay = reply.steps.first { step in
-            if case .overlay(let o) = step.step, o.action != .hide { return true }
+            if case .overlay(let o) = step.step, o.action == .show { return true }
             return false
         }
         let firstSpeech = reply.steps.first { step in
@@ -140,11 +142,9 @@ public final class AssistantStage: @unchecked Sendable {
         case .wake:
             if let o = firstOverlay { latencies.wakeToOverlay.append(recognition + o.readyAfterNanoseconds) }
         case .command:
-            if overlayRecorded {
-                if let s = firstSpeech { logger.debug("\(heard.label): first speech \(s.readyAfterNanoseconds / 1_000_000) ms after it was heard") }
-            } else {
-                logger.debug("\(heard.label): heard \(recognition / 1_000_000) ms after its last word, first overlay \(firstOverlay.map { "\($0.readyAfterNanoseconds / 1_000_000) ms" } ?? "none") after that")
-                if let o = firstOverlay { latencies.commandToOverlay.append(recognition + o.readyAfterNanoseconds) }
+            if let o = firstOverlay {
+                logger.debug("\(heard.label): heard \(recognition / 1_000_000) ms after its last word, first overlay \(o.readyAfterNanoseconds / 1_000_000) ms after that")
+                latencies.commandToOverlay.append(recognition + o.readyAfterNanoseconds)
             }
             if let s = firstSpeech { latencies.commandToSpeech.append(recognition + s.readyAfterNanoseconds) }
         case .utterance:
@@ -160,30 +160,19 @@ public final class AssistantStage: @unchecked Sendable {
         // The template answers a worker decided while it phrased them (due now), and the answers
         // it finished, in the order the worker handed them over: one answer's rest before the
         // next one's template.
-        let early = earlyLock.withLock {
+        var handed = earlyLock.withLock {
             defer { earlySteps.removeAll() }
             return earlySteps
         }
-        var handed: [(at: UInt64, job: Job, steps: [AssistantReply.Timed]?)] = early.map { ($0.at, $0.job, $0.steps) }
-        for case let job as Job in replies where job.reply != nil { handed.append((job.finishedAt, job, nil)) }
-        for (_, job, earlySteps) in handed.sorted(by: { $0.at < $1.at }) {
-            var reply = AssistantReply()
-            if let earlySteps {
-                reply.steps = earlySteps
-                job.overlaySentEarly = earlySteps.contains { timed in
-                    if case .overlay(let o) = timed.step, o.action == .show { return true }
-                    return false
-                }
-            } else if let rest = job.reply {
-                reply = rest
-            }
+        for case let job as Job in replies { if let reply = job.reply { handed.append((job.finishedAt, job, reply)) } }
+        let inOrder = handed.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        for (_, job, var reply) in inOrder {
             // Time spent waiting for the assistant's worker is part of the wearer's wait.
             let waited = job.queueWaitNanoseconds
             for i in reply.steps.indices { reply.steps[i].readyAfterNanoseconds += waited }
             // An answer decided on the frame's thread is due from its request's time; one from the
             // worker, from the frame at which it was published.
-            schedule(reply, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime,
-                     overlayRecorded: earlySteps == nil && job.overlaySentEarly)
+            schedule(reply, heard: job.heard, at: job.onCaller ? job.inputTimeNanoseconds : sessionTime)
         }
         var due: [(step: AssistantStep, visibleAt: UInt64)] = []
         if everything {
